@@ -1,0 +1,53 @@
+//! The command line: one subcommand per task, whose doc comments are the help text.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::commands::{db_migrate, db_new, db_reset, db_server, db_status, test};
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo xtask db-reset                 # fresh dev database: drop, recreate, migrate, seed
+  cargo xtask db-new create_sensors    # new migration file in db/migrations
+  cargo xtask db-migrate               # apply pending migrations
+  cargo xtask db-status                # what is applied, pending or wrong
+  cargo xtask test                     # run the tests against the dev server
+  DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-migrate";
+
+/// The team's database workflow: a private PostgreSQL per developer, plain-SQL migrations in
+/// db/migrations, seed data in db/seeds.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", arg_required_else_help = true, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    DbReset(db_reset::Args),
+    DbMigrate(db_migrate::Args),
+    DbNew(db_new::Args),
+    DbStatus(db_status::Args),
+    DbUp(db_server::UpArgs),
+    DbDown(db_server::DownArgs),
+    Test(test::Args),
+}
+
+/// Where the PostgreSQL server comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// DATABASE_URL when it is set, else the local cluster
+    Auto,
+    /// A private cluster under target/, made with this machine's PostgreSQL binaries
+    Native,
+    /// The server DATABASE_URL names; nothing is started or stopped
+    Url,
+}
+
+/// Options every command that talks to the server shares.
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    /// Where the server comes from: auto, native or url [env: XTASK_DB_BACKEND] [default: auto]
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<Backend>,
+}

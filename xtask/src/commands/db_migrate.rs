@@ -1,0 +1,53 @@
+//! `db-migrate`: create the dev database if missing and apply pending migrations.
+
+use anyhow::Result;
+use xshell::Shell;
+
+use crate::cli::ServerArgs;
+use crate::migrations::{apply, folder};
+use crate::postgres::{admin, connect};
+use crate::project::Project;
+use crate::server::Server;
+
+/// Apply pending migrations to the dev database, creating it if missing
+///
+/// Migrations run in version order, each in its own transaction (a file whose first line is
+/// `-- no-transaction` runs outside one), while holding sqlx's migration lock. Before anything
+/// runs, the whole of db/migrations is checked against the database's history: a changed or
+/// missing applied migration, or a pending one older than the newest applied, is refused.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  cargo xtask db-migrate\n  cargo xtask db-migrate --dry-run")]
+pub struct Args {
+    /// List the migrations that would run, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+impl Args {
+    pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        let files = folder::load(&project.migrations_dir(), "db/migrations")?;
+        let server = Server::select(&self.server, project)?;
+        let target = server.up(sh).await?;
+        let database = target.database();
+
+        let mut admin_conn = connect::connect(&target.maintenance(), "db-migrate").await?;
+        if !admin::exists(&mut admin_conn, database).await? {
+            if self.dry_run {
+                println!("Database {database} does not exist yet; db-migrate would create it");
+                for file in &files {
+                    println!("Can apply {}/migrate {}", file.version(), file.migration.description);
+                }
+                return Ok(());
+            }
+            admin::create(&mut admin_conn, database).await?;
+            println!("Created database {database}");
+        }
+        drop(admin_conn);
+
+        let mut conn = connect::connect(&target, "db-migrate").await?;
+        apply::migrate(&mut conn, database, &files, self.dry_run).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! `db-new <name>`: a new, empty migration file with a fresh UTC timestamp.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+
+use crate::migrations::folder::{self, MAX_NAME_LEN};
+use crate::project::Project;
+use crate::timestamp;
+
+/// Create db/migrations/<UTC timestamp>_<name>.sql and print its path
+///
+/// NAME is lower snake_case ASCII (letters, digits, `_`), 1 to 64 characters; upper case, spaces
+/// and dashes are converted ("Create Gateways" becomes create_gateways), anything else is refused.
+/// The new version is always newer than every existing migration. Existing files are never
+/// overwritten.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  cargo xtask db-new create_sensors\n  cargo xtask db-new \"add gateway location\"")]
+pub struct Args {
+    /// What the migration does, e.g. create_sensors
+    name: String,
+}
+
+impl Args {
+    pub fn run(self, project: &Project) -> Result<()> {
+        let name = normalise(&self.name)?;
+        let dir = project.migrations_dir();
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        let newest =
+            folder::entries(&dir)?.iter().filter_map(|(file_name, _)| file_name.get(..14)?.parse::<i64>().ok()).max();
+        let now = timestamp::now();
+        // Two calls in one second, or a clock behind a teammate's: step past the newest version so
+        // the new migration always sorts last.
+        let version = match newest.and_then(timestamp::from_version) {
+            Some(newest_instant) if newest_instant >= now => timestamp::to_version(newest_instant + 1),
+            _ => timestamp::to_version(now),
+        };
+        let path = dir.join(format!("{version}_{name}.sql"));
+        let shown = project.show(&path);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| format!("create {shown} (an existing file is never overwritten)"))?;
+        write!(
+            file,
+            "-- Migration {version}: {name}\n\
+             -- Created {created}.\n\
+             --\n\
+             -- Append-only: once this file is shared, never edit it; fix mistakes in a new migration.\n\
+             -- Runs in one transaction. To run outside one (e.g. CREATE INDEX CONCURRENTLY), make the\n\
+             -- first line of the file exactly: -- no-transaction\n\n",
+            created = timestamp::display(version)
+        )
+        .with_context(|| format!("write {shown}"))?;
+        println!("{shown}");
+        Ok(())
+    }
+}
+
+/// "Create Gateways" → `create_gateways`; path separators, dots, quotes, NUL and non-ASCII are
+/// refused rather than guessed at, since the name becomes part of a file name.
+fn normalise(raw: &str) -> Result<String> {
+    let mut name = String::with_capacity(raw.len());
+    for ch in raw.trim().chars() {
+        match ch {
+            'a'..='z' | '0'..='9' | '_' => name.push(ch),
+            'A'..='Z' => name.push(ch.to_ascii_lowercase()),
+            ' ' | '-' => name.push('_'),
+            _ => bail!(
+                "migration name {raw:?} contains {ch:?}; use letters, digits, `_`, spaces or dashes, \
+                 e.g. `cargo xtask db-new create_sensors`"
+            ),
+        }
+    }
+    // Runs of separators collapse, and none lead or trail: "  a - b " becomes a_b.
+    let name = name.split('_').filter(|part| !part.is_empty()).collect::<Vec<_>>().join("_");
+    if name.is_empty() {
+        bail!("migration name is empty; say what the migration does, e.g. `cargo xtask db-new create_sensors`");
+    }
+    if name.len() > MAX_NAME_LEN {
+        bail!("migration name is {} characters long; the limit is {MAX_NAME_LEN}", name.len());
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn normalises_case_spaces_and_dashes() {
+        assert_eq!(normalise("Create Gateways").unwrap(), "create_gateways");
+        assert_eq!(normalise("  add--mac - index ").unwrap(), "add_mac_index");
+        assert_eq!(normalise("v2_table").unwrap(), "v2_table");
+    }
+
+    #[test]
+    fn refuses_paths_and_oddities() {
+        for bad in ["../x", "/abs", "", "  ", "-", "café", "a.b", "a\0b", "drop;table", &"x".repeat(65)] {
+            assert!(normalise(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `db-reset`: rebuild the dev database from scratch, atomically.
+//!
+//! The new database is built under a scratch name; only when every migration and seed succeeded
+//! is the old one dropped and the new one renamed into its place. Until then the old database is
+//! untouched, so a broken migration costs nothing but the error message.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use xshell::Shell;
+
+use crate::cli::ServerArgs;
+use crate::migrations::apply::{self, since};
+use crate::migrations::{folder, history, plan::Plan};
+use crate::postgres::{Target, admin, connect};
+use crate::project::Project;
+use crate::seeds;
+use crate::server::{Server, refuse_remote};
+
+/// Suffix of the scratch database a reset builds; a leftover one (from a reset that was killed)
+/// is removed by the next reset.
+const SCRATCH_SUFFIX: &str = "__xtask_reset";
+/// PostgreSQL's limit on identifier length, in bytes.
+const MAX_IDENTIFIER: usize = 63;
+
+/// Drop the dev database and rebuild it: create, migrate, seed
+///
+/// The new database is built under a scratch name and swapped in only when every migration and
+/// seed succeeded: on failure the previous database stays exactly as it was. Sessions still
+/// connected to the dev database are disconnected. Refuses servers on other machines unless
+/// --allow-remote is given.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  cargo xtask db-reset\n  cargo xtask db-reset --no-seed")]
+pub struct Args {
+    /// Apply the migrations only, without db/seeds
+    #[arg(long)]
+    no_seed: bool,
+    /// Rebuild even though the dev database's history disagrees with db/migrations (e.g. after
+    /// switching branches on purpose)
+    #[arg(long)]
+    ignore_applied: bool,
+    /// Allow resetting a database on a server that is not on this machine
+    #[arg(long)]
+    allow_remote: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+impl Args {
+    pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        let start = Instant::now();
+        let files = folder::load(&project.migrations_dir(), "db/migrations")?;
+        let seeds = if self.no_seed { Vec::new() } else { seeds::load(&project.seeds_dir(), "db/seeds")? };
+        let server = Server::select(&self.server, project)?;
+        if let Some(target) = server.target_if_known() {
+            refuse_remote(target, "db-reset", self.allow_remote)?;
+        }
+        let target = server.up(sh).await?;
+        refuse_remote(&target, "db-reset", self.allow_remote)?;
+        let database = target.database().to_owned();
+
+        let mut admin_conn = connect::connect(&target.maintenance(), "db-reset").await?;
+        if !self.ignore_applied && admin::exists(&mut admin_conn, &database).await? {
+            let mut conn = connect::connect(&target, "db-reset").await?;
+            let applied = history::read(&mut conn).await?;
+            Plan::new(&files, &applied).refuse_problems(&database)?;
+        }
+
+        let scratch = scratch_name(&database);
+        for stray in admin::with_prefix(&mut admin_conn, &scratch).await? {
+            admin::drop_force(&mut admin_conn, &stray).await?;
+            println!("Removed {stray}, left behind by an interrupted reset");
+        }
+        admin::create(&mut admin_conn, &scratch).await?;
+
+        if let Err(err) = build(&target.with_database(&scratch), &files, &seeds).await {
+            let cleanup = admin::drop_force(&mut admin_conn, &scratch).await;
+            let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
+            return Err(match cleanup {
+                Ok(()) => err,
+                Err(cleanup) => {
+                    err.context(format!("and the scratch database {scratch} could not be removed: {cleanup:#}"))
+                }
+            });
+        }
+
+        admin::drop_force(&mut admin_conn, &database).await?;
+        admin::rename(&mut admin_conn, &scratch, &database)
+            .await
+            .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
+        println!("Reset {database}: {} migration(s), {} seed file(s) ({})", files.len(), seeds.len(), since(start));
+        Ok(())
+    }
+}
+
+async fn build(scratch: &Target, files: &[folder::MigrationFile], seeds: &[seeds::SeedFile]) -> Result<()> {
+    let mut conn = connect::connect(scratch, "db-reset").await?;
+    apply::migrate(&mut conn, scratch.database(), files, false).await?;
+    if !seeds.is_empty() {
+        seeds::apply(&mut conn, scratch.database(), seeds).await?;
+    }
+    Ok(())
+}
+
+/// `<database>__xtask_reset`, shortened to fit PostgreSQL's 63-byte identifiers.
+fn scratch_name(database: &str) -> String {
+    let mut keep = database.len().min(MAX_IDENTIFIER - SCRATCH_SUFFIX.len());
+    while !database.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{SCRATCH_SUFFIX}", &database[..keep])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scratch_names_fit_postgres_identifiers() {
+        assert_eq!(super::scratch_name("fleet_dev"), "fleet_dev__xtask_reset");
+        let long = "é".repeat(40);
+        assert!(super::scratch_name(&long).len() <= 63);
+    }
+}

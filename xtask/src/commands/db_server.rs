@@ -1,0 +1,59 @@
+//! `db-up` and `db-down`: start and stop the dev server without touching its data.
+
+use anyhow::Result;
+use xshell::Shell;
+
+use crate::cli::ServerArgs;
+use crate::project::Project;
+use crate::server::{Server, refuse_remote};
+
+/// Start the dev server (if needed) and print its address
+///
+/// With the local cluster, the first run creates it under target/xtask/postgres. With
+/// DATABASE_URL, checks that the server answers.
+#[derive(clap::Args)]
+#[command(after_help = "Example:\n  cargo xtask db-up")]
+pub struct UpArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+impl UpArgs {
+    pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        let server = Server::select(&self.server, project)?;
+        let target = server.up(sh).await?;
+        println!("PostgreSQL is up: {target} ({})", server.describe());
+        Ok(())
+    }
+}
+
+/// Stop the dev server, keeping its data (--purge deletes it)
+///
+/// --purge also deletes the server's data and says what it removed: the local cluster's folder,
+/// or, with DATABASE_URL, the one database the URL names. Purging refuses servers on other
+/// machines unless --allow-remote is given.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  cargo xtask db-down\n  cargo xtask db-down --purge")]
+pub struct DownArgs {
+    /// Also delete the server's data
+    #[arg(long)]
+    purge: bool,
+    /// Allow --purge on a server that is not on this machine
+    #[arg(long, requires = "purge")]
+    allow_remote: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+impl DownArgs {
+    pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        let server = Server::select(&self.server, project)?;
+        if !self.purge {
+            return server.down(sh);
+        }
+        if let Some(target) = server.target_if_known() {
+            refuse_remote(target, "db-down --purge", self.allow_remote)?;
+        }
+        server.purge(sh).await
+    }
+}

@@ -1,0 +1,69 @@
+//! `db-status`: every migration and its state, with a failing exit code when something is wrong.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use xshell::Shell;
+
+use crate::cli::ServerArgs;
+use crate::migrations::apply::duration;
+use crate::migrations::plan::{Plan, State};
+use crate::migrations::{folder, history};
+use crate::postgres::{admin, connect};
+use crate::project::Project;
+use crate::server::Server;
+
+/// Show every migration and its state: applied, pending or wrong
+///
+/// States: applied (when, how long), pending, changed since applied (checksum differs), applied
+/// but file missing, pending but older than the newest applied (out of order), failed. Exits
+/// with status 1 when anything other than applied or pending is found, so CI can use it.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  cargo xtask db-status\n  DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-status"
+)]
+pub struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+impl Args {
+    pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
+        let files = folder::load(&project.migrations_dir(), "db/migrations")?;
+        let server = Server::select(&self.server, project)?;
+        let target = server.up(sh).await?;
+        let database = target.database();
+
+        let mut admin_conn = connect::connect(&target.maintenance(), "db-status").await?;
+        let applied = if admin::exists(&mut admin_conn, database).await? {
+            history::read(&mut connect::connect(&target, "db-status").await?).await?
+        } else {
+            println!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
+            Vec::new()
+        };
+        let plan = Plan::new(&files, &applied);
+
+        let width = plan.entries.iter().map(|e| e.description.len()).max().unwrap_or(0);
+        for entry in &plan.entries {
+            let mut line = format!("{} {:width$}  {}", entry.version, entry.description, entry.state.label());
+            if let (State::Applied, Some(row)) = (entry.state, entry.applied) {
+                line += &format!(" {}", row.installed_on);
+                if let Ok(nanos) = u64::try_from(row.execution_nanos) {
+                    line += &format!(" ({})", duration(Duration::from_nanos(nanos)));
+                }
+            }
+            if entry.state.is_problem() {
+                line += &format!("\n    {}", entry.state.advice());
+            }
+            println!("{line}");
+        }
+        let pending = plan.entries.iter().filter(|e| e.state == State::Pending).count();
+        let problems = plan.problems().count();
+        println!(
+            "{database}: {} applied, {pending} pending, {problems} problem(s)",
+            plan.entries.iter().filter(|e| e.state == State::Applied).count()
+        );
+        Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    }
+}

@@ -1,0 +1,41 @@
+//! The team's database workflow: `cargo xtask <command>`.
+//!
+//! Each command lives in `commands/`; where the PostgreSQL server comes from (a `DATABASE_URL`, a
+//! private local cluster, a Docker Compose container) lives in `server/`; reading, checking and
+//! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`.
+
+mod cli;
+mod commands;
+mod config;
+mod migrations;
+mod postgres;
+mod project;
+mod secrets;
+mod seeds;
+mod server;
+mod timestamp;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // `{:#}` prints the whole context chain on one line: what failed and why. Every
+            // message goes through the redactor, so a password echoed by a driver never shows.
+            eprintln!("error: {}", secrets::redact(&format!("{err:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    let project = project::Project::locate()?;
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(&project.root);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(commands::run(cli.command, &sh, &project))
+}

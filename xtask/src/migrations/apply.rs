@@ -1,0 +1,90 @@
+//! Applying pending migrations with sqlx's own migration machinery.
+//!
+//! This is what `Migrator::run` does (take sqlx's advisory lock, create `_sqlx_migrations`, apply
+//! each pending migration in its own transaction unless it opts out with `-- no-transaction`),
+//! spelled out step by step so that each migration prints a line with its duration and a failure
+//! names its file, line and column.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use sqlx::PgConnection;
+use sqlx::migrate::{Migrate, MigrateError};
+
+use super::MigrationFile;
+use super::history::{self, TABLE};
+use super::plan::Plan;
+use crate::postgres::sql_error::SqlFileError;
+
+/// Applies what is pending and returns how many migrations ran. With `dry_run`, only says what
+/// would run.
+pub async fn migrate(conn: &mut PgConnection, database: &str, files: &[MigrationFile], dry_run: bool) -> Result<usize> {
+    if dry_run {
+        let applied = history::read(conn).await?;
+        let plan = Plan::new(files, &applied);
+        plan.refuse_problems(database)?;
+        let pending: Vec<_> = plan.pending().collect();
+        for file in &pending {
+            println!("Can apply {}/migrate {}", file.version(), file.migration.description);
+        }
+        report_up_to_date(database, pending.len(), applied.len());
+        return Ok(0);
+    }
+
+    // The lock is sqlx's (keyed on the database name), so sqlx-cli, `Migrator::run` in the
+    // application and other xtask runs all wait for each other. Everything is read again once it
+    // is held: another process may have applied migrations while we waited.
+    conn.lock().await.with_context(|| format!("take the migration lock on {database}"))?;
+    conn.ensure_migrations_table(TABLE).await.with_context(|| format!("create {TABLE} in {database}"))?;
+    let applied = history::read(conn).await?;
+    let plan = Plan::new(files, &applied);
+    plan.refuse_problems(database)?;
+
+    let mut count = 0;
+    for file in plan.pending() {
+        let elapsed = conn.apply(TABLE, &file.migration).await.map_err(|err| failure(err, file, database))?;
+        println!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
+        count += 1;
+    }
+    conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))?;
+    if count == 0 {
+        report_up_to_date(database, 0, applied.len());
+    }
+    Ok(count)
+}
+
+fn report_up_to_date(database: &str, pending: usize, applied: usize) {
+    if pending == 0 {
+        println!("Database {database} is up to date ({applied} migration(s) applied)");
+    }
+}
+
+fn failure(err: MigrateError, file: &MigrationFile, database: &str) -> anyhow::Error {
+    let outcome = if file.migration.no_tx {
+        "it ran outside a transaction (-- no-transaction), so statements before the failing one stay applied; \
+         undo them by hand before running it again"
+    } else {
+        "it was rolled back, nothing of it stays applied"
+    };
+    let context = format!("migration {} failed on database {database}; {outcome}", file.version());
+    match &err {
+        MigrateError::ExecuteMigration(sql_err, _) | MigrateError::Execute(sql_err) => {
+            match SqlFileError::from_sqlx(sql_err, &file.shown, file.migration.sql.as_str()) {
+                Some(located) => anyhow::Error::new(located).context(context),
+                None => anyhow!("{}: {sql_err}", file.shown).context(context),
+            }
+        }
+        _ => anyhow!("{}: {err}", file.shown).context(context),
+    }
+}
+
+/// `12.3ms`, `1.24s`: short enough to line up, precise enough to compare.
+pub fn duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 { format!("{ms:.1}ms") } else { format!("{:.2}s", ms / 1000.0) }
+}
+
+/// Time since `start`, formatted as [`duration`].
+pub fn since(start: Instant) -> String {
+    duration(start.elapsed())
+}

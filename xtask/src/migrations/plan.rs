@@ -1,0 +1,132 @@
+//! The migrations folder compared with a database's history: what is applied, what is pending,
+//! and what breaks the append-only rule.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+
+use super::MigrationFile;
+use super::history::AppliedMigration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Applied,
+    Pending,
+    /// Applied, but the file's checksum differs from the one recorded.
+    Changed,
+    /// Applied, but its file is gone.
+    Missing,
+    /// Not applied, yet older than the newest applied migration: it would run in another order
+    /// here than on every database that already moved past it.
+    OutOfOrder,
+    /// A recorded attempt that did not succeed (only possible for `-- no-transaction` files).
+    Failed,
+}
+
+impl State {
+    pub fn is_problem(self) -> bool {
+        !matches!(self, State::Applied | State::Pending)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Changed => "changed since applied",
+            State::Missing => "applied, file missing",
+            State::OutOfOrder => "pending, out of order",
+            State::Failed => "failed",
+        }
+    }
+
+    /// What to do about a problem, in one sentence.
+    pub fn advice(self) -> &'static str {
+        match self {
+            State::Applied | State::Pending => "",
+            State::Changed => {
+                "migrations are append-only: restore the file as it was (e.g. `git checkout` it) and put the change in a new migration (`cargo xtask db-new <name>`)"
+            }
+            State::Missing => {
+                "restore the file (e.g. from git); if you switched branches on purpose, `cargo xtask db-reset --ignore-applied` rebuilds the dev database from the files you have"
+            }
+            State::OutOfOrder => {
+                "it is older than the newest applied migration, so other databases would apply it in another order: give it a fresh version (`cargo xtask db-new <name>`, then move the SQL there)"
+            }
+            State::Failed => {
+                "a -- no-transaction migration failed part-way: undo what it did by hand, delete its row from _sqlx_migrations, fix the file and run again"
+            }
+        }
+    }
+}
+
+pub struct Entry<'a> {
+    pub version: i64,
+    pub description: String,
+    pub file: Option<&'a MigrationFile>,
+    pub applied: Option<&'a AppliedMigration>,
+    pub state: State,
+}
+
+pub struct Plan<'a> {
+    pub entries: Vec<Entry<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(files: &'a [MigrationFile], applied: &'a [AppliedMigration]) -> Plan<'a> {
+        let newest_applied = applied.iter().map(|a| a.version).max();
+        let mut by_version: BTreeMap<i64, (Option<&MigrationFile>, Option<&AppliedMigration>)> = BTreeMap::new();
+        for file in files {
+            by_version.entry(file.version()).or_default().0 = Some(file);
+        }
+        for row in applied {
+            by_version.entry(row.version).or_default().1 = Some(row);
+        }
+        let entries = by_version
+            .into_iter()
+            .map(|(version, (file, applied))| {
+                let state = match (file, applied) {
+                    (_, Some(row)) if !row.success => State::Failed,
+                    (Some(file), Some(row)) if *file.migration.checksum != *row.checksum => State::Changed,
+                    (Some(_), Some(_)) => State::Applied,
+                    (None, Some(_)) => State::Missing,
+                    (Some(_), None) if newest_applied.is_some_and(|newest| version < newest) => State::OutOfOrder,
+                    (Some(_), None) => State::Pending,
+                    (None, None) => unreachable!("every entry comes from a file or a row"),
+                };
+                let description = match (file, applied) {
+                    (Some(file), _) => file.migration.description.to_string(),
+                    (None, Some(row)) => row.description.clone(),
+                    (None, None) => String::new(),
+                };
+                Entry { version, description, file, applied, state }
+            })
+            .collect();
+        Plan { entries }
+    }
+
+    pub fn pending(&self) -> impl Iterator<Item = &'a MigrationFile> + '_ {
+        self.entries.iter().filter(|e| e.state == State::Pending).filter_map(|e| e.file)
+    }
+
+    pub fn problems(&self) -> impl Iterator<Item = &Entry<'a>> {
+        self.entries.iter().filter(|e| e.state.is_problem())
+    }
+
+    /// Refuses, before anything changes, when the folder and the database disagree.
+    pub fn refuse_problems(&self, database: &str) -> Result<()> {
+        let lines: Vec<String> = self
+            .problems()
+            .map(|e| {
+                let what = e.file.map_or_else(|| format!("{} ({})", e.version, e.description), |f| f.shown.clone());
+                format!("{what}: {}; {}", e.state.label(), e.state.advice())
+            })
+            .collect();
+        if !lines.is_empty() {
+            bail!(
+                "db/migrations does not match the history of database {database}, nothing was changed:\n  {}",
+                lines.join("\n  ")
+            );
+        }
+        Ok(())
+    }
+}

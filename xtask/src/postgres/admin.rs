@@ -1,0 +1,57 @@
+//! Statements on whole databases, run from a connection to the maintenance database.
+//!
+//! Database names can't be bound as parameters in DDL, so they are quoted as identifiers.
+
+use anyhow::{Context, Result};
+use sqlx::{AssertSqlSafe, Executor, PgConnection};
+
+/// `"name"` with inner quotes doubled: safe for any name, however odd.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub async fn exists(conn: &mut PgConnection, database: &str) -> Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(conn)
+        .await
+        .with_context(|| format!("look up database {database}"))
+}
+
+pub async fn create(conn: &mut PgConnection, database: &str) -> Result<()> {
+    let sql = format!("CREATE DATABASE {}", quote_ident(database));
+    conn.execute(AssertSqlSafe(sql)).await.with_context(|| format!("create database {database}"))?;
+    Ok(())
+}
+
+/// Drops the database if it exists, disconnecting anyone still using it: a dev database left
+/// open in a SQL console must not block a reset.
+pub async fn drop_force(conn: &mut PgConnection, database: &str) -> Result<()> {
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(database));
+    conn.execute(AssertSqlSafe(sql)).await.with_context(|| format!("drop database {database}"))?;
+    Ok(())
+}
+
+pub async fn rename(conn: &mut PgConnection, from: &str, to: &str) -> Result<()> {
+    let sql = format!("ALTER DATABASE {} RENAME TO {}", quote_ident(from), quote_ident(to));
+    conn.execute(AssertSqlSafe(sql)).await.with_context(|| format!("rename database {from} to {to}"))?;
+    Ok(())
+}
+
+/// The databases whose names start with `prefix`, such as scratch copies left by a reset that was
+/// killed. `LIKE` would treat `_` in the prefix as a wildcard, so this compares a plain prefix.
+pub async fn with_prefix(conn: &mut PgConnection, prefix: &str) -> Result<Vec<String>> {
+    sqlx::query_scalar("SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY datname")
+        .bind(prefix)
+        .fetch_all(conn)
+        .await
+        .context("list databases")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_identifiers() {
+        assert_eq!(super::quote_ident(r#"we"ird"#), r#""we""ird""#);
+    }
+}

@@ -1,0 +1,9 @@
+//! Talking to a PostgreSQL server: where it is, connecting, and the statements that manage
+//! whole databases.
+
+pub mod admin;
+pub mod connect;
+pub mod sql_error;
+pub mod target;
+
+pub use target::Target;

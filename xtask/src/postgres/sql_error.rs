@@ -1,0 +1,98 @@
+//! A failing statement in a migration or seed, reported the way a compiler reports an error:
+//! `file:line:column`, then the server's message, detail and hint.
+
+use std::fmt;
+
+use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
+
+pub struct SqlFileError {
+    pub file: String,
+    /// 1-based line and column, when the server said where the error is.
+    pub location: Option<(usize, usize)>,
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    pub constraint: Option<String>,
+    /// For errors inside a function body: the statement that failed there.
+    pub internal_query: Option<String>,
+}
+
+impl SqlFileError {
+    /// Reads the server's error, if `err` is one, locating its position in `sql` (the text that
+    /// was sent, which is the file's text).
+    pub fn from_sqlx(err: &sqlx::Error, file: &str, sql: &str) -> Option<SqlFileError> {
+        let pg = err.as_database_error()?.try_downcast_ref::<PgDatabaseError>()?;
+        let (location, internal_query) = match pg.position() {
+            Some(PgErrorPosition::Original(position)) => (Some(line_and_column(sql, position)), None),
+            Some(PgErrorPosition::Internal { query, .. }) => (None, Some(query.to_owned())),
+            None => (None, None),
+        };
+        Some(SqlFileError {
+            file: file.to_owned(),
+            location,
+            code: pg.code().to_owned(),
+            message: pg.message().to_owned(),
+            detail: pg.detail().map(str::to_owned),
+            hint: pg.hint().map(str::to_owned),
+            constraint: pg.constraint().map(str::to_owned),
+            internal_query,
+        })
+    }
+}
+
+/// PostgreSQL reports a 1-based position in characters (not bytes) from the start of the text.
+fn line_and_column(sql: &str, position: usize) -> (usize, usize) {
+    let (mut line, mut column) = (1, 1);
+    for ch in sql.chars().take(position.saturating_sub(1)) {
+        if ch == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+impl fmt::Display for SqlFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: ", self.file)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        write!(f, "{} (SQLSTATE {})", self.message, self.code)?;
+        if let Some(constraint) = &self.constraint {
+            write!(f, "\n  constraint: {constraint}")?;
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, "\n  detail: {detail}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        if let Some(query) = &self.internal_query {
+            write!(f, "\n  in: {query}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SqlFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for SqlFileError {}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_lines_and_characters() {
+        let sql = "SELECT 1;\n-- é\nSELEC 2;";
+        assert_eq!(super::line_and_column(sql, 1), (1, 1));
+        assert_eq!(super::line_and_column(sql, 16), (3, 1));
+        assert_eq!(super::line_and_column(sql, 8), (1, 8));
+    }
+}

@@ -1,0 +1,172 @@
+//! A database on a server: how to connect, and how to name it without showing its password.
+
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use sqlx::postgres::PgConnectOptions;
+
+use crate::secrets;
+
+/// The maintenance database every PostgreSQL server has: databases are created, dropped and
+/// renamed from a connection to it, since no session may sit in the database it drops.
+pub const MAINTENANCE_DATABASE: &str = "postgres";
+
+#[derive(Clone, Debug)]
+pub struct Target {
+    options: PgConnectOptions,
+    password: Option<String>,
+}
+
+impl Target {
+    pub fn new(host: &str, port: u16, user: &str, password: &str, database: &str) -> Target {
+        secrets::register(password);
+        let options = PgConnectOptions::new_without_pgpass()
+            .host(host)
+            .port(port)
+            .username(user)
+            .password(password)
+            .database(database);
+        Target { options, password: Some(password.to_owned()) }
+    }
+
+    /// Reads a `postgres://` URL. The password is registered as a secret before anything else
+    /// happens, so not even a parse error can print it.
+    pub fn from_url(url: &str) -> Result<Target> {
+        let parsed = url::Url::parse(url).map_err(|err| {
+            anyhow::anyhow!(
+                "DATABASE_URL is not a valid URL ({err}); expected \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE, with any of @ : / % # ? in the \
+                 password percent-encoded (@ is %40)"
+            )
+        })?;
+        let password = parsed.password().map(|p| {
+            let decoded = percent_decode(p);
+            secrets::register(p);
+            secrets::register(&decoded);
+            decoded
+        });
+        if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+            bail!(
+                "DATABASE_URL has scheme `{}:`; this project needs a PostgreSQL URL \
+                 (postgres://USER:PASSWORD@HOST:PORT/DATABASE)",
+                parsed.scheme()
+            );
+        }
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|err| anyhow::anyhow!("{}", secrets::redact(&err.to_string())))
+            .context("read DATABASE_URL")?;
+        if options.get_database().is_none_or(str::is_empty) {
+            bail!(
+                "DATABASE_URL names no database; add one after the host, as in \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            );
+        }
+        let database = options.get_database().unwrap_or_default().to_owned();
+        options = options.database(&database);
+        Ok(Target { options, password })
+    }
+
+    pub fn database(&self) -> &str {
+        self.options.get_database().unwrap_or_default()
+    }
+
+    /// The same server, another database.
+    pub fn with_database(&self, database: &str) -> Target {
+        Target { options: self.options.clone().database(database), password: self.password.clone() }
+    }
+
+    pub fn maintenance(&self) -> Target {
+        self.with_database(MAINTENANCE_DATABASE)
+    }
+
+    /// Connection options with `application_name` set, so `pg_stat_activity` shows which
+    /// command holds a session or a lock.
+    pub fn options(&self, purpose: &str) -> PgConnectOptions {
+        self.options.clone().application_name(&format!("cargo xtask {purpose}"))
+    }
+
+    /// True for loopback addresses and local sockets: the servers that are safe to wipe.
+    pub fn is_on_this_machine(&self) -> bool {
+        let host = self.options.get_host();
+        host.starts_with('/')
+            || host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The URL with its password, for the one place that needs it: the environment of a child
+    /// process (`cargo test`). Never print it.
+    pub fn url_with_password(&self) -> String {
+        self.url(self.password.as_deref().map(secrets::percent_encode).as_deref())
+    }
+
+    fn url(&self, password: Option<&str>) -> String {
+        let o = &self.options;
+        let user = secrets::percent_encode(o.get_username());
+        let credentials = match password {
+            Some(password) => format!("{user}:{password}@"),
+            None => format!("{user}@"),
+        };
+        let host = o.get_host();
+        let database = secrets::percent_encode(self.database());
+        if host.starts_with('/') {
+            let host = secrets::percent_encode(host);
+            format!("postgres://{credentials}/{database}?host={host}&port={}", o.get_port())
+        } else if host.contains(':') && !host.starts_with('[') {
+            format!("postgres://{credentials}[{host}]:{}/{database}", o.get_port())
+        } else {
+            format!("postgres://{credentials}{host}:{}/{database}", o.get_port())
+        }
+    }
+}
+
+/// The URL with the password masked: how a target appears in every message.
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url(self.password.as_ref().map(|_| "***")))
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        let digits = (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b)));
+        if let (b'%', (Some(hi), Some(lo))) = (bytes[i], digits) {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_urls_without_passwords() {
+        let target = Target::from_url("postgres://app:s%40cret@db.example.invalid:6543/shop").unwrap();
+        assert_eq!(target.to_string(), "postgres://app:***@db.example.invalid:6543/shop");
+        assert!(!target.is_on_this_machine());
+        assert_eq!(target.url_with_password(), "postgres://app:s%40cret@db.example.invalid:6543/shop");
+        let local = Target::new("127.0.0.1", 5432, "app", "pw", "dev");
+        assert!(local.is_on_this_machine());
+        assert_eq!(local.maintenance().database(), "postgres");
+    }
+
+    #[test]
+    fn refuses_urls_without_a_database_or_of_another_kind() {
+        assert!(Target::from_url("postgres://app:pw@localhost:5432").is_err());
+        assert!(Target::from_url("mysql://app:pw@localhost/x").is_err());
+        assert!(Target::from_url("not a url").is_err());
+    }
+}

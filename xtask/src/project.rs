@@ -1,0 +1,73 @@
+//! Where the checkout is: the folders the commands read and write.
+//!
+//! The root is found at run time, never baked in at compile time: with git worktrees or a shared
+//! `CARGO_TARGET_DIR`, one xtask binary may serve several checkouts, and it must only ever touch
+//! the files of the checkout it was invoked from.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+pub struct Project {
+    pub root: PathBuf,
+}
+
+impl Project {
+    /// `cargo run` sets `CARGO_MANIFEST_DIR` to this checkout's `xtask/` folder; a binary run by
+    /// hand (or by the tests) looks upwards from the current folder instead.
+    pub fn locate() -> Result<Project> {
+        if let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+            let manifest_dir = PathBuf::from(manifest_dir);
+            if manifest_dir.file_name().is_some_and(|name| name == "xtask")
+                && let Some(root) = manifest_dir.parent()
+                && is_project_root(root)
+            {
+                return Ok(Project { root: root.to_path_buf() });
+            }
+        }
+        let cwd = std::env::current_dir().context("read the current folder")?;
+        match cwd.ancestors().find(|dir| is_project_root(dir)) {
+            Some(root) => Ok(Project { root: root.to_path_buf() }),
+            None => bail!(
+                "no project found from {}: run `cargo xtask` inside the checkout \
+                 (a folder holding Cargo.toml and db/migrations)",
+                cwd.display()
+            ),
+        }
+    }
+
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.root.join("db").join("migrations")
+    }
+
+    pub fn seeds_dir(&self) -> PathBuf {
+        self.root.join("db").join("seeds")
+    }
+
+    /// The checkout's own `target/` folder, even when `CARGO_TARGET_DIR` points elsewhere: state
+    /// kept here (the local cluster, the chosen port) belongs to this checkout alone.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join("target").join("xtask")
+    }
+
+    /// A path as the user should read it: relative to the root when it is inside the checkout.
+    pub fn show(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
+    }
+
+    /// A short, stable fingerprint of this checkout's location, so two clones on one machine get
+    /// different ports and container names.
+    pub fn fingerprint(&self) -> u64 {
+        fnv1a(self.root.as_os_str().as_encoded_bytes())
+    }
+}
+
+fn is_project_root(dir: &Path) -> bool {
+    dir.join("Cargo.toml").is_file() && dir.join("db").join("migrations").is_dir()
+}
+
+/// FNV-1a: tiny, and unlike `DefaultHasher` its output is fixed forever, which matters because
+/// the value picks ports and names that must stay the same across toolchain upgrades.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}

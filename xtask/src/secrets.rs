@@ -1,0 +1,58 @@
+//! Passwords never reach the terminal.
+//!
+//! Every password the xtask learns (from `DATABASE_URL`, `.env` or the environment) is registered
+//! here, and every error message passes through [`redact`] before it is printed. That also covers
+//! messages we don't write ourselves, such as a driver error that echoes a connection URL.
+
+use std::sync::{LazyLock, Mutex};
+
+const MASK: &str = "***";
+
+static SECRETS: LazyLock<Mutex<Vec<String>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+
+/// Remembers a secret in both its plain and its percent-encoded spelling, the two forms in which
+/// it can appear in a URL.
+pub fn register(secret: &str) {
+    if secret.is_empty() {
+        return;
+    }
+    let mut secrets = SECRETS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for form in [secret.to_owned(), percent_encode(secret)] {
+        if !secrets.contains(&form) {
+            secrets.push(form);
+        }
+    }
+    // Longest first, so a secret that contains another is masked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    secrets.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+}
+
+/// Encodes everything but RFC 3986's unreserved characters, as a careful user would when putting
+/// a password into a URL.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_plain_and_encoded_forms() {
+        register("p@ss:w/rd");
+        let text = "postgres://u:p%40ss%3Aw%2Frd@h/db and p@ss:w/rd";
+        assert_eq!(redact(text), "postgres://u:***@h/db and ***");
+    }
+}

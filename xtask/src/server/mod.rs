@@ -1,0 +1,98 @@
+//! Where the PostgreSQL server comes from, behind one small interface.
+//!
+//! Every backend answers the same four questions: what it is (`describe`), how to get a running
+//! server and the dev database's address (`up`), how to stop it keeping its data (`down`), and how
+//! to delete its data (`purge`). Commands never ask which backend they got.
+
+mod native;
+mod url;
+
+use anyhow::{Result, bail};
+use clap::ValueEnum;
+use xshell::Shell;
+
+use crate::cli::{Backend, ServerArgs};
+use crate::config::Settings;
+use crate::postgres::Target;
+use crate::project::Project;
+
+pub enum Server {
+    Url(url::UrlServer),
+    Native(native::NativeCluster),
+}
+
+impl Server {
+    /// The backend the flags, `XTASK_DB_BACKEND` and `DATABASE_URL` ask for.
+    pub fn select(args: &ServerArgs, project: &Project) -> Result<Server> {
+        let settings = Settings::load(&project.root)?;
+        let choice = match (args.backend, &settings.backend) {
+            (Some(choice), _) => choice,
+            (None, Some(name)) => match Backend::from_str(name, true) {
+                Ok(choice) => choice,
+                Err(_) => bail!("XTASK_DB_BACKEND is {name:?}; use auto, native or url"),
+            },
+            (None, None) => Backend::Auto,
+        };
+        Ok(match (choice, &settings.database_url) {
+            (Backend::Url | Backend::Auto, Some(database_url)) => Server::Url(url::UrlServer::new(database_url)?),
+            (Backend::Url, None) => {
+                bail!("the url backend needs DATABASE_URL: set it in the environment or in .env")
+            }
+            (Backend::Native | Backend::Auto, _) => Server::Native(native::NativeCluster::new(project, &settings)),
+        })
+    }
+
+    /// One line for messages: which server this is.
+    pub fn describe(&self) -> String {
+        match self {
+            Server::Url(server) => server.describe(),
+            Server::Native(cluster) => cluster.describe(),
+        }
+    }
+
+    /// Makes sure the server runs and accepts connections; returns the dev database's address
+    /// (the database itself may not exist yet).
+    pub async fn up(&self, sh: &Shell) -> Result<Target> {
+        match self {
+            Server::Url(server) => server.up().await,
+            Server::Native(cluster) => cluster.up(sh).await,
+        }
+    }
+
+    /// Stops the server, keeping its data.
+    pub fn down(&self, sh: &Shell) -> Result<()> {
+        match self {
+            Server::Url(server) => server.down(),
+            Server::Native(cluster) => cluster.down(sh),
+        }
+    }
+
+    /// Deletes the server's data and says what it removed.
+    pub async fn purge(&self, sh: &Shell) -> Result<()> {
+        match self {
+            Server::Url(server) => server.purge().await,
+            Server::Native(cluster) => cluster.purge(sh),
+        }
+    }
+
+    /// The dev database's address without starting anything, for the checks made before a
+    /// destructive command runs.
+    pub fn target_if_known(&self) -> Option<&Target> {
+        match self {
+            Server::Url(server) => Some(server.target()),
+            Server::Native(_) => None,
+        }
+    }
+}
+
+/// Destructive commands refuse servers on other machines: a `DATABASE_URL` left pointing at a
+/// shared or production server must not be wiped by a habit-typed `db-reset`.
+pub fn refuse_remote(target: &Target, command: &str, allow_remote: bool) -> Result<()> {
+    if !allow_remote && !target.is_on_this_machine() {
+        bail!(
+            "{target} is not on this machine, and `{command}` deletes data: it only runs against \
+             loopback or local-socket servers unless you pass --allow-remote"
+        );
+    }
+    Ok(())
+}

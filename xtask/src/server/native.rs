@@ -1,0 +1,390 @@
+//! A private PostgreSQL cluster for this checkout, made with the machine's own server binaries.
+//!
+//! It lives in `target/xtask/postgres` (the data folder, its log, the remembered port), listens on
+//! 127.0.0.1 only with password authentication, and keeps running between commands until
+//! `db-down`. `initdb` and `postgres` refuse to run as root, so as root every server command runs
+//! as the `postgres` account instead.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use xshell::{Cmd, Shell, cmd};
+
+use crate::config::Settings;
+use crate::postgres::{Target, connect};
+use crate::project::Project;
+
+const SERVICE_ACCOUNT: &str = "postgres";
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const PORT_RANGE_START: u16 = 20_000;
+const PORT_RANGE_LEN: u16 = 10_000;
+
+/// Appended to `postgresql.conf` by `initdb`'s caller. Durability is traded for speed: this is a
+/// disposable development server, and an OS crash at worst means `db-down --purge` and a reset.
+const SERVER_CONFIG: &str = "
+# Added by cargo xtask: a private development server for one checkout.
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+password_encryption = 'scram-sha-256'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+";
+
+pub struct NativeCluster {
+    /// `target/xtask/postgres` of this checkout.
+    home: PathBuf,
+    /// Used instead of `home` when running as root and the `postgres` account can't reach the
+    /// checkout (a clone under `/root`, say): a folder of its own under the temp dir.
+    fallback_home: PathBuf,
+    shown_home: String,
+    user: String,
+    password: String,
+    database: String,
+    pinned_port: Option<u16>,
+    preferred_port: u16,
+}
+
+/// How server commands run: as ourselves, or through `runuser` as the service account.
+enum RunAs {
+    Me,
+    Account(String),
+}
+
+/// Where the cluster is, once `locate` has decided.
+struct Layout {
+    home: PathBuf,
+    bin: PathBuf,
+    run_as: RunAs,
+}
+
+impl Layout {
+    fn data(&self) -> PathBuf {
+        self.home.join("data")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.home.join("server.log")
+    }
+
+    fn port_file(&self) -> PathBuf {
+        self.home.join("port")
+    }
+
+    fn is_initialised(&self) -> bool {
+        self.data().join("PG_VERSION").is_file()
+    }
+
+    /// A PostgreSQL program from the chosen bin folder, run as the right account, in the
+    /// cluster's folder (the service account may not be allowed into the caller's).
+    fn pg<'a>(&self, sh: &'a Shell, program: &str) -> Cmd<'a> {
+        let program = self.bin.join(program);
+        match &self.run_as {
+            RunAs::Me => sh.cmd(program),
+            RunAs::Account(account) => cmd!(sh, "runuser -u {account} --").arg(program),
+        }
+    }
+
+    fn is_running(&self, sh: &Shell) -> Result<bool> {
+        if !self.is_initialised() {
+            return Ok(false);
+        }
+        let _dir = sh.push_dir(&self.home);
+        let output = self.pg(sh, "pg_ctl").args(["status", "-D"]).arg(self.data()).quiet().ignore_status().output()?;
+        Ok(output.status.success())
+    }
+
+    /// The port a running server listens on, from the `postmaster.pid` it wrote.
+    fn running_port(&self) -> Option<u16> {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid")).ok()?;
+        pid_file.lines().nth(3)?.trim().parse().ok()
+    }
+
+    fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n    ")
+    }
+}
+
+impl NativeCluster {
+    pub fn new(project: &Project, settings: &Settings) -> NativeCluster {
+        let home = project.state_dir().join("postgres");
+        let fingerprint = project.fingerprint();
+        NativeCluster {
+            shown_home: project.show(&home),
+            home,
+            fallback_home: std::env::temp_dir().join(format!("xtask-postgres-{fingerprint:016x}")),
+            user: settings.user.clone(),
+            password: settings.password.clone(),
+            database: settings.database.clone(),
+            pinned_port: settings.port,
+            preferred_port: PORT_RANGE_START + (fingerprint % u64::from(PORT_RANGE_LEN)) as u16,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("the local cluster in {}", self.shown_home)
+    }
+
+    pub async fn up(&self, sh: &Shell) -> Result<Target> {
+        let layout = self.locate(sh, true)?;
+        if !layout.is_initialised() {
+            self.init(sh, &layout)?;
+        }
+        let port = match layout.running_port().filter(|_| layout.is_running(sh).unwrap_or(false)) {
+            Some(port) => port,
+            None => self.start(sh, &layout)?,
+        };
+        let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
+        connect::wait_until_ready(&target.maintenance(), "db-up", START_TIMEOUT).await.with_context(|| {
+            format!(
+                "the local cluster started but does not accept connections; last lines of {}:\n    {}",
+                layout.log().display(),
+                layout.log_tail(20)
+            )
+        })?;
+        Ok(target)
+    }
+
+    pub fn down(&self, sh: &Shell) -> Result<()> {
+        let layout = self.locate(sh, false)?;
+        if !layout.is_running(sh)? {
+            println!("The local cluster is not running ({})", self.shown_home);
+            return Ok(());
+        }
+        self.stop(sh, &layout)?;
+        println!("Stopped the local cluster; its data stays in {}", layout.home.display());
+        Ok(())
+    }
+
+    pub fn purge(&self, sh: &Shell) -> Result<()> {
+        let mut removed = false;
+        for home in [&self.home, &self.fallback_home] {
+            if !home.exists() {
+                continue;
+            }
+            if let Ok(layout) = self.locate_at(sh, home.clone())
+                && layout.is_running(sh)?
+            {
+                self.stop(sh, &layout)?;
+            }
+            std::fs::remove_dir_all(home).with_context(|| format!("remove {}", home.display()))?;
+            println!("Removed the local cluster in {} (every database in it, its log and its port)", home.display());
+            removed = true;
+        }
+        if !removed {
+            println!("Nothing to remove: there is no local cluster in {}", self.shown_home);
+        }
+        Ok(())
+    }
+
+    /// Picks the cluster's folder: the one that already holds a cluster, else `home`, unless the
+    /// service account can't reach it.
+    fn locate(&self, sh: &Shell, creating: bool) -> Result<Layout> {
+        for home in [&self.home, &self.fallback_home] {
+            if home.join("data").join("PG_VERSION").is_file() {
+                return self.locate_at(sh, home.clone());
+            }
+        }
+        let layout = self.locate_at(sh, self.home.clone())?;
+        if let RunAs::Account(account) = &layout.run_as
+            && creating
+        {
+            std::fs::create_dir_all(&self.home).with_context(|| format!("create {}", self.home.display()))?;
+            let home = &self.home;
+            let reachable = cmd!(sh, "runuser -u {account} -- test -x {home}").quiet().ignore_stderr().run().is_ok();
+            if !reachable {
+                println!(
+                    "The {account} account cannot reach {} (a parent folder is private), so the local cluster goes in {}",
+                    self.shown_home,
+                    self.fallback_home.display()
+                );
+                std::fs::remove_dir(&self.home).ok();
+                return self.locate_at(sh, self.fallback_home.clone());
+            }
+        }
+        Ok(layout)
+    }
+
+    fn locate_at(&self, sh: &Shell, home: PathBuf) -> Result<Layout> {
+        Ok(Layout { home, bin: find_binaries(sh)?, run_as: run_as(sh)? })
+    }
+
+    fn init(&self, sh: &Shell, layout: &Layout) -> Result<()> {
+        std::fs::create_dir_all(&layout.home).with_context(|| format!("create {}", layout.home.display()))?;
+        give_to_account(sh, &layout.run_as, &layout.home)?;
+        // The password reaches initdb through a file, never the command line (which `ps` shows).
+        let password_file = layout.home.join("initial-password");
+        write_private(&password_file, &self.password)?;
+        give_to_account(sh, &layout.run_as, &password_file)?;
+        let _dir = sh.push_dir(&layout.home);
+        let locale = if cfg!(target_os = "linux") { "C.UTF-8" } else { "en_US.UTF-8" };
+        let result = checked(
+            layout
+                .pg(sh, "initdb")
+                .arg("--pgdata")
+                .arg(layout.data())
+                .args(["--username", &self.user, "--auth=scram-sha-256", "--encoding=UTF8"])
+                .arg(format!("--locale={locale}"))
+                .arg(format!("--pwfile={}", password_file.display())),
+            "create the local cluster (initdb)",
+        );
+        std::fs::remove_file(&password_file).ok();
+        result?;
+        let conf = layout.data().join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).with_context(|| format!("read {}", conf.display()))?;
+        text.push_str(SERVER_CONFIG);
+        std::fs::write(&conf, text).with_context(|| format!("write {}", conf.display()))?;
+        println!("Created a local PostgreSQL cluster in {} (user {})", layout.home.display(), self.user);
+        Ok(())
+    }
+
+    /// Starts the server on this checkout's port and returns the port.
+    fn start(&self, sh: &Shell, layout: &Layout) -> Result<u16> {
+        let port = self.choose_port(layout)?;
+        let _dir = sh.push_dir(&layout.home);
+        let timeout = START_TIMEOUT.as_secs().to_string();
+        let started = checked(
+            layout
+                .pg(sh, "pg_ctl")
+                .args(["start", "--wait", "--timeout", &timeout, "--pgdata"])
+                .arg(layout.data())
+                .arg("--log")
+                .arg(layout.log())
+                .arg(format!("--options=-p {port}")),
+            "start the local cluster (pg_ctl start)",
+        );
+        if let Err(err) = started {
+            bail!("{err:#}\n  last lines of {}:\n    {}", layout.log().display(), layout.log_tail(20));
+        }
+        println!("Started the local cluster on 127.0.0.1:{port}");
+        Ok(port)
+    }
+
+    fn stop(&self, sh: &Shell, layout: &Layout) -> Result<()> {
+        let _dir = sh.push_dir(&layout.home);
+        checked(
+            layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=fast", "--pgdata"]).arg(layout.data()),
+            "stop the local cluster (pg_ctl stop)",
+        )
+    }
+
+    /// `POSTGRES_PORT` when set; else the port this checkout used before; else a free port derived
+    /// from the checkout's path. The choice is remembered, so URLs in tools stay valid.
+    fn choose_port(&self, layout: &Layout) -> Result<u16> {
+        if let Some(port) = self.pinned_port {
+            if !is_free(port) {
+                bail!("port {port} (POSTGRES_PORT) is in use by another program; choose another port in .env");
+            }
+            return Ok(port);
+        }
+        let remembered =
+            std::fs::read_to_string(layout.port_file()).ok().and_then(|text| text.trim().parse::<u16>().ok());
+        if let Some(port) = remembered.filter(|&port| is_free(port)) {
+            return Ok(port);
+        }
+        let port = (0..PORT_RANGE_LEN)
+            .map(|offset| PORT_RANGE_START + (self.preferred_port - PORT_RANGE_START + offset) % PORT_RANGE_LEN)
+            .find(|&port| is_free(port))
+            .context("no free port between 20000 and 29999 on 127.0.0.1; set POSTGRES_PORT in .env")?;
+        if let Some(old) = remembered {
+            println!("Port {old} is taken by another program now; the local cluster moves to {port}");
+        }
+        std::fs::write(layout.port_file(), format!("{port}\n"))
+            .with_context(|| format!("write {}", layout.port_file().display()))?;
+        Ok(port)
+    }
+}
+
+fn is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// The newest server binaries: `pg_config --bindir`, then `PATH`, then Debian's and Ubuntu's
+/// `/usr/lib/postgresql/<major>/bin`.
+fn find_binaries(sh: &Shell) -> Result<PathBuf> {
+    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Ok(bindir) = cmd!(sh, "pg_config --bindir").quiet().ignore_stderr().read() {
+        let bindir = PathBuf::from(bindir.trim());
+        if has_server(&bindir) {
+            return Ok(bindir);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_server(dir))
+    {
+        return Ok(dir);
+    }
+    let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let version: Vec<u32> = name.split('.').map(str::parse).collect::<Result<_, _>>().ok()?;
+            let bin = entry.path().join("bin");
+            has_server(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    match versions.pop() {
+        Some((_, bin)) => Ok(bin),
+        None => bail!(
+            "no PostgreSQL server binaries found (looked at `pg_config --bindir`, PATH and /usr/lib/postgresql/*/bin): \
+             install them (Debian/Ubuntu: `sudo apt-get install postgresql`; macOS: `brew install postgresql`), \
+             or set DATABASE_URL to a server you already have"
+        ),
+    }
+}
+
+fn run_as(sh: &Shell) -> Result<RunAs> {
+    let uid = cmd!(sh, "id -u").quiet().read().context("find out which user this is (id -u)")?;
+    if uid.trim() != "0" {
+        return Ok(RunAs::Me);
+    }
+    if cmd!(sh, "id -u {SERVICE_ACCOUNT}").quiet().ignore_stdout().ignore_stderr().run().is_err() {
+        bail!(
+            "running as root, but initdb and postgres refuse to run as root and there is no `{SERVICE_ACCOUNT}` \
+             account to run them as: create one (`useradd --system {SERVICE_ACCOUNT}`) or run as a normal user"
+        );
+    }
+    Ok(RunAs::Account(SERVICE_ACCOUNT.to_owned()))
+}
+
+fn give_to_account(sh: &Shell, run_as: &RunAs, path: &Path) -> Result<()> {
+    if let RunAs::Account(account) = run_as {
+        cmd!(sh, "chown {account}: {path}")
+            .quiet()
+            .run()
+            .with_context(|| format!("hand {} to {account}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create {}", path.display()))?;
+    writeln!(file, "{text}").with_context(|| format!("write {}", path.display()))
+}
+
+/// Runs a command with its output captured; on failure, the error carries what it printed.
+fn checked(cmd: Cmd<'_>, what: &str) -> Result<()> {
+    let shown = cmd.to_string();
+    eprintln!("$ {shown}");
+    let output = cmd.ignore_status().output().with_context(|| format!("{what}: run {shown}"))?;
+    if !output.status.success() {
+        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        bail!("{what} failed ({}): {}", output.status, printed.trim());
+    }
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! The server `DATABASE_URL` names: someone else runs it, so nothing is started or stopped, and
+//! only the database named in the URL is ever created or dropped.
+
+use anyhow::Result;
+
+use crate::postgres::{Target, admin, connect};
+
+pub struct UrlServer {
+    target: Target,
+}
+
+impl UrlServer {
+    pub fn new(database_url: &str) -> Result<UrlServer> {
+        Ok(UrlServer { target: Target::from_url(database_url)? })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("the server in DATABASE_URL ({})", self.target)
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub async fn up(&self) -> Result<Target> {
+        // Checks the server answers now, so `db-up` and `test` fail early with a clear message.
+        connect::connect(&self.target.maintenance(), "db-up").await?;
+        Ok(self.target.clone())
+    }
+
+    pub fn down(&self) -> Result<()> {
+        println!("Nothing to stop: DATABASE_URL names a server this tool does not manage ({})", self.target);
+        Ok(())
+    }
+
+    pub async fn purge(&self) -> Result<()> {
+        let mut conn = connect::connect(&self.target.maintenance(), "db-down").await?;
+        let database = self.target.database();
+        if admin::exists(&mut conn, database).await? {
+            admin::drop_force(&mut conn, database).await?;
+            println!("Removed database {database} from {}", self.target.maintenance());
+        } else {
+            println!("Nothing to remove: database {database} does not exist on {}", self.target.maintenance());
+        }
+        Ok(())
+    }
+}
