@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use crate::migrations::apply::since;
 use crate::migrations::folder;
-use crate::postgres::sql_error::SqlFileError;
+use crate::postgres::sql_error;
 
 pub struct SeedFile {
     pub shown: String,
@@ -52,15 +52,14 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<SeedFile>> {
 /// query, so a seed of thousands of rows costs one round trip, not one per statement.
 pub async fn apply(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) -> Result<()> {
     let mut tx = conn.begin().await.with_context(|| format!("begin the seed transaction on {database}"))?;
-    for seed in seeds {
+    for (index, seed) in seeds.iter().enumerate() {
         let start = Instant::now();
-        tx.execute(sqlx::raw_sql(AssertSqlSafe(seed.sql.clone()))).await.map_err(|err| {
+        if let Err(err) = tx.execute(sqlx::raw_sql(AssertSqlSafe(seed.sql.clone()))).await {
+            tx.rollback().await.ok();
+            let earlier: Vec<&str> = seeds[..index].iter().map(|s| s.sql.as_str()).collect();
             let context = format!("seed {} failed on database {database}; the seed run was rolled back", seed.shown);
-            match SqlFileError::from_sqlx(&err, &seed.shown, &seed.sql) {
-                Some(located) => anyhow::Error::new(located).context(context),
-                None => anyhow!("{}: {err}", seed.shown).context(context),
-            }
-        })?;
+            return Err(sql_error::explain(conn, &err, &seed.shown, &seed.sql, Some(&earlier)).await.context(context));
+        }
         println!("Seeded {} ({})", seed.shown, since(start));
     }
     tx.commit().await.with_context(|| format!("commit the seeds on {database}"))?;

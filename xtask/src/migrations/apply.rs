@@ -14,7 +14,7 @@ use sqlx::migrate::{Migrate, MigrateError};
 use super::MigrationFile;
 use super::history::{self, TABLE};
 use super::plan::Plan;
-use crate::postgres::sql_error::SqlFileError;
+use crate::postgres::sql_error;
 
 /// Applies what is pending and returns how many migrations ran. With `dry_run`, only says what
 /// would run.
@@ -42,7 +42,10 @@ pub async fn migrate(conn: &mut PgConnection, database: &str, files: &[Migration
 
     let mut count = 0;
     for file in plan.pending() {
-        let elapsed = conn.apply(TABLE, &file.migration).await.map_err(|err| failure(err, file, database))?;
+        let elapsed = match conn.apply(TABLE, &file.migration).await {
+            Ok(elapsed) => elapsed,
+            Err(err) => return Err(failure(conn, err, file, database).await),
+        };
         println!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
         count += 1;
     }
@@ -59,7 +62,7 @@ fn report_up_to_date(database: &str, pending: usize, applied: usize) {
     }
 }
 
-fn failure(err: MigrateError, file: &MigrationFile, database: &str) -> anyhow::Error {
+async fn failure(conn: &mut PgConnection, err: MigrateError, file: &MigrationFile, database: &str) -> anyhow::Error {
     let outcome = if file.migration.no_tx {
         "it ran outside a transaction (-- no-transaction), so statements before the failing one stay applied; \
          undo them by hand before running it again"
@@ -69,10 +72,9 @@ fn failure(err: MigrateError, file: &MigrationFile, database: &str) -> anyhow::E
     let context = format!("migration {} failed on database {database}; {outcome}", file.version());
     match &err {
         MigrateError::ExecuteMigration(sql_err, _) | MigrateError::Execute(sql_err) => {
-            match SqlFileError::from_sqlx(sql_err, &file.shown, file.migration.sql.as_str()) {
-                Some(located) => anyhow::Error::new(located).context(context),
-                None => anyhow!("{}: {sql_err}", file.shown).context(context),
-            }
+            // Re-running statements to locate the error is only safe inside a transaction.
+            let rerun = (!file.migration.no_tx).then_some(&[][..]);
+            sql_error::explain(conn, sql_err, &file.shown, file.migration.sql.as_str(), rerun).await.context(context)
         }
         _ => anyhow!("{}: {err}", file.shown).context(context),
     }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod connect;
 pub mod sql_error;
+pub mod statements;
 pub mod target;
 
 pub use target::Target;

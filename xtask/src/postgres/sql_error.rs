@@ -4,6 +4,9 @@
 use std::fmt;
 
 use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+use super::statements;
 
 pub struct SqlFileError {
     pub file: String,
@@ -18,15 +21,59 @@ pub struct SqlFileError {
     pub internal_query: Option<String>,
 }
 
+/// The error of a failed file: located at its line and column when the server's error says where
+/// or, when it doesn't and `rerun` allows, by running the file's statements one by one (after
+/// `prelude`, the files that ran before it in the same transaction) in a transaction that is then
+/// rolled back.
+pub async fn explain(
+    conn: &mut PgConnection,
+    err: &sqlx::Error,
+    file: &str,
+    sql: &str,
+    rerun: Option<&[&str]>,
+) -> anyhow::Error {
+    let Some(reported) = SqlFileError::from_sqlx(err, file, sql, None) else {
+        return anyhow::anyhow!("{file}: {err}");
+    };
+    if reported.location.is_some() {
+        return reported.into();
+    }
+    let located = match rerun {
+        Some(prelude) => locate(conn, file, sql, prelude).await,
+        None => None,
+    };
+    // The rerun must fail the same way; otherwise (a non-deterministic file) keep what we know.
+    match located {
+        Some(located) if located.code == reported.code => located.into(),
+        _ => reported.into(),
+    }
+}
+
+async fn locate(conn: &mut PgConnection, file: &str, sql: &str, prelude: &[&str]) -> Option<SqlFileError> {
+    let mut tx = conn.begin().await.ok()?;
+    for earlier in prelude {
+        tx.execute(sqlx::raw_sql(AssertSqlSafe(earlier.to_string()))).await.ok()?;
+    }
+    for (offset, statement) in statements::split(sql) {
+        if let Err(err) = tx.execute(sqlx::raw_sql(AssertSqlSafe(statement.to_owned()))).await {
+            return SqlFileError::from_sqlx(&err, file, sql, Some(offset));
+        }
+    }
+    None
+}
+
 impl SqlFileError {
-    /// Reads the server's error, if `err` is one, locating its position in `sql` (the text that
-    /// was sent, which is the file's text).
-    pub fn from_sqlx(err: &sqlx::Error, file: &str, sql: &str) -> Option<SqlFileError> {
+    /// Reads the server's error, if `err` is one. Its position counts from the start of the text
+    /// that was sent: all of `sql`, or the statement starting at byte `statement` of it.
+    fn from_sqlx(err: &sqlx::Error, file: &str, sql: &str, statement: Option<usize>) -> Option<SqlFileError> {
         let pg = err.as_database_error()?.try_downcast_ref::<PgDatabaseError>()?;
+        let base = statement.map_or(0, |offset| sql[..offset].chars().count());
         let (location, internal_query) = match pg.position() {
-            Some(PgErrorPosition::Original(position)) => (Some(line_and_column(sql, position)), None),
-            Some(PgErrorPosition::Internal { query, .. }) => (None, Some(query.to_owned())),
-            None => (None, None),
+            Some(PgErrorPosition::Original(position)) => (Some(line_and_column(sql, base + position)), None),
+            Some(PgErrorPosition::Internal { query, .. }) => {
+                (statement.map(|_| line_and_column(sql, base + 1)), Some(query.to_owned()))
+            }
+            None => (statement.map(|_| line_and_column(sql, base + 1)), None),
         };
         Some(SqlFileError {
             file: file.to_owned(),

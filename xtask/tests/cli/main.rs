@@ -1,0 +1,13 @@
+//! The xtask binary, run in throwaway projects against a real PostgreSQL server; each test then
+//! looks at the database itself, not only at what the command printed.
+
+mod support;
+
+mod db_new;
+mod migrate;
+mod native;
+mod refusals;
+mod reset;
+mod secrets;
+mod sqlx_compat;
+mod status;

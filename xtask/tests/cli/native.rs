@@ -1,0 +1,75 @@
+//! The local cluster: made with this machine's PostgreSQL binaries, inside the project's own
+//! `target/`, kept across db-down/db-up and removed by --purge. (As root, as in CI, this also
+//! proves the server runs as the unprivileged `postgres` account.)
+
+use sqlx::{Connection, PgConnection};
+
+use crate::support::Fixture;
+
+const PASSWORD: &str = "native-test-pw";
+
+fn settings() -> Vec<(&'static str, &'static str)> {
+    vec![("POSTGRES_USER", "tester"), ("POSTGRES_PASSWORD", PASSWORD), ("POSTGRES_DB", "native_dev")]
+}
+
+/// The port from `PostgreSQL is up: postgres://tester:***@127.0.0.1:PORT/native_dev`.
+fn port_of(stdout: &str) -> u16 {
+    let line = stdout.lines().find(|l| l.starts_with("PostgreSQL is up: ")).expect("db-up prints the address");
+    let after = line.split("@127.0.0.1:").nth(1).expect("a loopback address");
+    after.split('/').next().unwrap().parse().unwrap()
+}
+
+async fn connect(port: u16) -> PgConnection {
+    PgConnection::connect(&format!("postgres://tester:{PASSWORD}@127.0.0.1:{port}/native_dev")).await.unwrap()
+}
+
+#[tokio::test]
+async fn lifecycle_of_the_local_cluster() {
+    let fx = Fixture::new("native");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
+    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let env = settings();
+    let cluster = fx.root().join("target/xtask/postgres");
+
+    fx.xtask_with(&["db-reset"], &env).success().says("Created a local PostgreSQL cluster").says("Reset native_dev");
+    assert!(cluster.join("data/PG_VERSION").is_file(), "the cluster should live in the project's target/");
+    let port = port_of(&fx.xtask_with(&["db-up"], &env).success().stdout);
+
+    let mut conn = connect(port).await;
+    let listen: String = sqlx::query_scalar("SHOW listen_addresses").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(listen, "127.0.0.1");
+    sqlx::query("INSERT INTO orgs VALUES (2, 'Kept across restarts')").execute(&mut conn).await.unwrap();
+    drop(conn);
+
+    fx.xtask_with(&["db-down"], &env).success().says("Stopped the local cluster");
+    assert!(PgConnection::connect(&format!("postgres://tester:{PASSWORD}@127.0.0.1:{port}/native_dev")).await.is_err());
+    fx.xtask_with(&["db-down"], &env).success().says("not running");
+
+    let again = port_of(&fx.xtask_with(&["db-up"], &env).success().says("Started the local cluster").stdout);
+    assert_eq!(again, port, "the port should stay the same for a checkout");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs").fetch_one(&mut connect(port).await).await.unwrap();
+    assert_eq!(count, 2, "db-down/db-up lost data");
+
+    fx.xtask_with(&["db-down", "--purge"], &env).success().says("Removed the local cluster in");
+    assert!(!cluster.exists(), "--purge left the cluster behind");
+    fx.xtask_with(&["db-down", "--purge"], &env).success().says("Nothing to remove");
+}
+
+#[test]
+fn a_server_that_cannot_start_shows_its_log() {
+    let fx = Fixture::new("native_broken");
+    let env = settings();
+    fx.xtask_with(&["db-up"], &env).success();
+    fx.xtask_with(&["db-down"], &env).success();
+    let conf = fx.root().join("target/xtask/postgres/data/postgresql.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("\nshared_buffers = 'lots'\n");
+    std::fs::write(&conf, text).unwrap();
+
+    fx.xtask_with(&["db-up"], &env)
+        .failure()
+        .says("start the local cluster (pg_ctl start) failed")
+        .says("last lines of")
+        .says("shared_buffers");
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}

@@ -1,0 +1,111 @@
+//! `db-reset`: rebuilds the database from scratch and swaps it in only when everything worked.
+
+use sqlx::Connection;
+
+use crate::support::Fixture;
+
+fn project() -> Fixture {
+    let fx = Fixture::new("reset");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL UNIQUE);\n");
+    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme'), (2, 'Globex');\n");
+    fx.seed("002_more_orgs.sql", "INSERT INTO orgs VALUES (3, 'Initech');\n");
+    fx
+}
+
+#[tokio::test]
+async fn migrates_and_seeds_and_can_run_twice_in_a_row() {
+    let fx = project();
+    for _ in 0..2 {
+        let run = fx.xtask(&["db-reset"]).success();
+        let seeded_first = run.stdout.find("Seeded db/seeds/001_orgs.sql").expect("first seed reported");
+        let seeded_second = run.stdout.find("Seeded db/seeds/002_more_orgs.sql").expect("second seed reported");
+        assert!(seeded_first < seeded_second, "seeds out of file-name order:\n{}", run.stdout);
+        assert!(run.stdout.contains("Applied 20260101000000/migrate create orgs"));
+        assert!(run.stdout.contains(&format!("Reset {}: 1 migration(s), 2 seed file(s)", fx.database)));
+        assert_eq!(fx.count("orgs").await, 3);
+        assert_eq!(fx.applied_versions().await, [20260101000000]);
+    }
+    assert!(!fx.database_exists(&format!("{}__xtask_reset", fx.database)).await);
+}
+
+#[tokio::test]
+async fn no_seed_skips_the_seeds() {
+    let fx = project();
+    fx.xtask(&["db-reset", "--no-seed"]).success().never_says("Seeded");
+    assert_eq!(fx.count("orgs").await, 0);
+}
+
+#[tokio::test]
+async fn replaces_the_data_and_disconnects_other_sessions() {
+    let fx = project();
+    fx.xtask(&["db-reset"]).success();
+    let mut other = fx.connect().await;
+    sqlx::query("INSERT INTO orgs VALUES (99, 'Scribbled by hand')").execute(&mut other).await.unwrap();
+
+    fx.xtask(&["db-reset"]).success();
+    assert_eq!(fx.count("orgs").await, 3, "the hand-made row survived the reset");
+    assert!(other.ping().await.is_err(), "the open session should have been disconnected");
+}
+
+/// The old database, with rows the reset would have thrown away, survives any failure.
+async fn assert_old_database_intact(fx: &Fixture) {
+    assert_eq!(fx.count("orgs").await, 4, "the previous database lost rows");
+    let marker: String = sqlx::query_scalar("SELECT name FROM orgs WHERE id = 99")
+        .fetch_one(&mut fx.connect().await)
+        .await
+        .expect("the previous database's own row is gone");
+    assert_eq!(marker, "Scribbled by hand");
+    assert!(!fx.database_exists(&format!("{}__xtask_reset", fx.database)).await, "a scratch database was left behind");
+}
+
+async fn with_hand_made_row() -> Fixture {
+    let fx = project();
+    fx.xtask(&["db-reset"]).success();
+    sqlx::query("INSERT INTO orgs VALUES (99, 'Scribbled by hand')").execute(&mut fx.connect().await).await.unwrap();
+    fx
+}
+
+#[tokio::test]
+async fn a_failing_migration_leaves_the_previous_database_as_it_was() {
+    let fx = with_hand_made_row().await;
+    fx.migration(20260102000000, "broken", "ALTER TABLE orgs ADD COLUMN x int;\nSELEC 1;\n");
+    fx.xtask(&["db-reset"])
+        .failure()
+        .says(&format!("reset of {} failed; the previous database is unchanged", fx.database))
+        .says("db/migrations/20260102000000_broken.sql:2:1: syntax error");
+    assert_old_database_intact(&fx).await;
+}
+
+#[tokio::test]
+async fn a_failing_seed_leaves_the_previous_database_as_it_was() {
+    let fx = with_hand_made_row().await;
+    fx.seed(
+        "003_duplicate.sql",
+        "INSERT INTO orgs VALUES (10, 'Umbrella');\n\nINSERT INTO orgs VALUES (11, 'Acme');\n",
+    );
+    fx.xtask(&["db-reset"])
+        .failure()
+        .says("db/seeds/003_duplicate.sql:3:1: duplicate key value violates unique constraint \"orgs_name_key\"")
+        .says("detail: Key (name)=(Acme) already exists.");
+    assert_old_database_intact(&fx).await;
+}
+
+#[tokio::test]
+async fn removes_a_scratch_database_left_by_an_interrupted_reset() {
+    let fx = project();
+    let scratch = format!("{}__xtask_reset", fx.database);
+    let sql = format!("CREATE DATABASE \"{scratch}\"");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut fx.admin().await).await.unwrap();
+
+    fx.xtask(&["db-reset"]).success().says(&format!("Removed {scratch}, left behind by an interrupted reset"));
+    assert!(!fx.database_exists(&scratch).await);
+    assert_eq!(fx.count("orgs").await, 3);
+}
+
+#[tokio::test]
+async fn refuses_a_misnamed_seed_before_touching_anything() {
+    let fx = with_hand_made_row().await;
+    fx.seed("Bad Name.sql", "SELECT 1;\n");
+    fx.xtask(&["db-reset"]).failure().says("db/seeds/Bad Name.sql: name contains 'B'");
+    assert_old_database_intact(&fx).await;
+}

@@ -1,0 +1,86 @@
+//! Passwords never appear in output, and destructive commands stay on this machine.
+
+use crate::support::{Fixture, server_url};
+
+const PASSWORD: &str = "s3cret-P@ss:w/rd";
+
+fn url_with(password: &str, host: &str, database: &str) -> String {
+    url_at(password, host, server_url().port().unwrap_or(5432), database)
+}
+
+fn url_at(password: &str, host: &str, port: u16, database: &str) -> String {
+    let encoded: String = password
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    format!("postgres://{}:{encoded}@{host}:{port}/{database}", server_url().username())
+}
+
+#[test]
+fn a_refused_password_is_explained_and_never_printed() {
+    let fx = Fixture::new("secret_bad_password");
+    let url = url_with(PASSWORD, "127.0.0.1", &fx.database);
+    for command in ["db-migrate", "db-status", "db-up"] {
+        fx.xtask_with(&[command], &[("DATABASE_URL", &url)])
+            .failure()
+            .says("password authentication failed")
+            .says("postgres://")
+            .says(":***@127.0.0.1")
+            .never_says(PASSWORD)
+            .never_says("s3cret");
+    }
+}
+
+#[test]
+fn the_working_password_is_never_printed_either() {
+    let fx = Fixture::new("secret_ok");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int);\n");
+    let password = server_url().password().unwrap_or_default().to_owned();
+    assert!(!password.is_empty(), "the test server should use a password");
+    for args in [&["db-up"][..], &["db-migrate"], &["db-status"], &["db-reset"], &["db-down"]] {
+        fx.xtask(args).success().never_says(&password);
+    }
+}
+
+#[test]
+fn unknown_hosts_and_closed_ports_get_a_clear_error() {
+    let fx = Fixture::new("secret_unreachable");
+    fx.xtask_with(&["db-migrate"], &[("DATABASE_URL", &url_with(PASSWORD, "db.example.invalid", "x"))])
+        .failure()
+        .says("cannot connect to postgres://")
+        .says("@db.example.invalid:")
+        .never_says("s3cret");
+    // Port 1 on loopback: nothing listens there.
+    fx.xtask_with(&["db-migrate"], &[("DATABASE_URL", &url_at(PASSWORD, "127.0.0.1", 1, "x"))])
+        .failure()
+        .says("nothing listens there")
+        .says("cargo xtask db-up")
+        .never_says("s3cret");
+}
+
+#[test]
+fn malformed_urls_are_refused_without_echoing_them() {
+    let fx = Fixture::new("secret_malformed");
+    for url in ["postgres://u:s3cret@", "mysql://u:s3cret@localhost/x", "postgres://u:s3cret@localhost:5432"] {
+        fx.xtask_with(&["db-migrate"], &[("DATABASE_URL", url)]).failure().says("DATABASE_URL").never_says("s3cret");
+    }
+}
+
+#[test]
+fn destructive_commands_refuse_other_machines_unless_allowed() {
+    let fx = Fixture::new("secret_remote");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int);\n");
+    let remote = url_with(PASSWORD, "db.example.invalid", "shared");
+    for args in [&["db-reset"][..], &["db-down", "--purge"]] {
+        fx.xtask_with(args, &[("DATABASE_URL", &remote)])
+            .failure()
+            .says("is not on this machine")
+            .says("--allow-remote")
+            .never_says("s3cret");
+    }
+    // With --allow-remote the command goes on (and here fails to connect, since .invalid never resolves).
+    fx.xtask_with(&["db-reset", "--allow-remote"], &[("DATABASE_URL", &remote)])
+        .failure()
+        .says("cannot connect")
+        .never_says("is not on this machine");
+}

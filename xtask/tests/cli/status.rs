@@ -1,0 +1,39 @@
+//! `db-status`: every migration's state, and an exit code CI can use.
+
+use crate::support::Fixture;
+
+#[tokio::test]
+async fn shows_applied_and_pending_and_succeeds() {
+    let fx = Fixture::new("status_ok");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int);\n");
+    fx.xtask(&["db-status"]).success().says("does not exist yet").says("20260101000000 create orgs  pending");
+
+    fx.xtask(&["db-migrate"]).success();
+    fx.migration(20260102000000, "create_sites", "CREATE TABLE sites (id int);\n");
+    let run = fx.xtask(&["db-status"]).success();
+    let applied = run.stdout.lines().find(|l| l.starts_with("20260101000000")).unwrap();
+    assert!(applied.contains("applied 20") && applied.contains(" UTC (") && applied.ends_with("ms)"), "{applied}");
+    run.says("20260102000000 create sites  pending")
+        .says(&format!("{}: 1 applied, 1 pending, 0 problem(s)", fx.database));
+}
+
+#[tokio::test]
+async fn fails_on_changed_missing_and_out_of_order_migrations() {
+    let fx = Fixture::new("status_bad");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int);\n");
+    fx.migration(20260102000000, "create_sites", "CREATE TABLE sites (id int);\n");
+    fx.migration(20260103000000, "create_gateways", "CREATE TABLE gateways (id int);\n");
+    fx.xtask(&["db-migrate"]).success();
+
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id bigint);\n");
+    std::fs::remove_file(fx.migrations().join("20260102000000_create_sites.sql")).unwrap();
+    fx.migration(20251201000000, "late", "SELECT 1;\n");
+
+    let run = fx.xtask(&["db-status"]);
+    assert_eq!(run.code, Some(1), "{}", run.all());
+    run.says("20251201000000 late             pending, out of order")
+        .says("20260101000000 create orgs      changed since applied")
+        .says("20260102000000 create sites     applied, file missing")
+        .says("20260103000000 create gateways  applied")
+        .says("1 applied, 0 pending, 3 problem(s)");
+}

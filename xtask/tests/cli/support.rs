@@ -1,0 +1,208 @@
+//! A throwaway project for one test: its own `db/migrations`, `db/seeds` and database, and a way
+//! to run the real xtask binary in it and look at the database afterwards.
+//!
+//! The server comes from `DATABASE_URL`, which `cargo xtask test` sets; a test run without it
+//! fails and says so, rather than skipping.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::{Connection, PgConnection};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The test server's address (its maintenance database), from `DATABASE_URL`.
+pub fn server_url() -> url::Url {
+    let raw = std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL is not set: these tests need a real PostgreSQL server; run them with \
+         `cargo xtask test`, which starts one and sets DATABASE_URL",
+    );
+    url::Url::parse(&raw).expect("DATABASE_URL is not a valid URL")
+}
+
+pub struct Fixture {
+    dir: tempfile::TempDir,
+    pub database: String,
+}
+
+impl Fixture {
+    /// A project folder with empty `db/migrations` and `db/seeds`, and a database name of its own
+    /// (which does not exist until a command creates it).
+    pub fn new(test: &str) -> Fixture {
+        let dir = tempfile::Builder::new().prefix("xtask-fixture-").tempdir().expect("create a temp folder");
+        std::fs::create_dir_all(dir.path().join("db/migrations")).unwrap();
+        std::fs::create_dir_all(dir.path().join("db/seeds")).unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let database = format!("xt_{test}_{}_{n}", std::process::id());
+        Fixture { dir, database }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn migrations(&self) -> PathBuf {
+        self.root().join("db/migrations")
+    }
+
+    /// Writes `db/migrations/<version>_<name>.sql`.
+    pub fn migration(&self, version: u64, name: &str, sql: &str) -> PathBuf {
+        let path = self.migrations().join(format!("{version}_{name}.sql"));
+        std::fs::write(&path, sql).unwrap();
+        path
+    }
+
+    pub fn seed(&self, file_name: &str, sql: &str) -> PathBuf {
+        let path = self.root().join("db/seeds").join(file_name);
+        std::fs::write(&path, sql).unwrap();
+        path
+    }
+
+    /// This fixture's database on the test server, with the password.
+    pub fn url(&self) -> String {
+        self.url_for(&self.database)
+    }
+
+    pub fn url_for(&self, database: &str) -> String {
+        let mut url = server_url();
+        url.set_path(&format!("/{database}"));
+        url.to_string()
+    }
+
+    /// Runs the xtask binary in this fixture against this fixture's database.
+    pub fn xtask(&self, args: &[&str]) -> Run {
+        self.xtask_with(args, &[("DATABASE_URL", &self.url())])
+    }
+
+    /// Runs the xtask binary in this fixture with exactly these project settings in the
+    /// environment (the caller's DATABASE_URL and friends are removed first).
+    pub fn xtask_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command.args(args).current_dir(self.root());
+        for key in [
+            "CARGO_MANIFEST_DIR",
+            "DATABASE_URL",
+            "XTASK_DB_BACKEND",
+            "POSTGRES_USER",
+            "POSTGRES_PASSWORD",
+            "POSTGRES_DB",
+            "POSTGRES_PORT",
+        ] {
+            command.env_remove(key);
+        }
+        command.envs(env.iter().copied());
+        Run::from(command.output().expect("run the xtask binary"), args)
+    }
+
+    pub async fn connect(&self) -> PgConnection {
+        PgConnection::connect(&self.url()).await.unwrap_or_else(|e| panic!("connect to {}: {e}", self.database))
+    }
+
+    pub async fn admin(&self) -> PgConnection {
+        PgConnection::connect(server_url().as_str()).await.expect("connect to the test server")
+    }
+
+    pub async fn database_exists(&self, database: &str) -> bool {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(database)
+            .fetch_one(&mut self.admin().await)
+            .await
+            .unwrap()
+    }
+
+    /// The versions recorded in `_sqlx_migrations`, in order.
+    pub async fn applied_versions(&self) -> Vec<i64> {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut self.connect().await)
+            .await
+            .unwrap()
+    }
+
+    pub async fn table_exists(&self, table: &str) -> bool {
+        sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(table)
+            .fetch_one(&mut self.connect().await)
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut self.connect().await).await.unwrap()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        // Best effort: a database left behind only costs disk on a throwaway server.
+        let url = server_url();
+        let databases = [self.database.clone(), format!("{}__xtask_reset", self.database)];
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async move {
+                let mut conn = PgConnection::connect(url.as_str()).await.ok()?;
+                for database in databases {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()?;
+                }
+                Some(())
+            })
+        })
+        .join();
+    }
+}
+
+/// What one run of the binary did.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    command: String,
+}
+
+impl Run {
+    fn from(output: Output, args: &[&str]) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            command: format!("xtask {}", args.join(" ")),
+        }
+    }
+
+    /// Both streams, for matching messages wherever they were printed.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(self.code, Some(0), "`{}` failed:\n{}", self.command, self.all());
+        self
+    }
+
+    /// A clean failure: exit status 1, an `error:` line, and no panic or backtrace.
+    #[track_caller]
+    pub fn failure(self) -> Run {
+        assert_eq!(self.code, Some(1), "`{}` should fail with status 1:\n{}", self.command, self.all());
+        assert!(self.stderr.contains("error: "), "no error message from `{}`:\n{}", self.command, self.all());
+        assert!(!self.all().contains("panicked"), "`{}` panicked:\n{}", self.command, self.all());
+        self
+    }
+
+    #[track_caller]
+    pub fn says(self, text: &str) -> Run {
+        assert!(self.all().contains(text), "`{}` should mention {text:?}:\n{}", self.command, self.all());
+        self
+    }
+
+    #[track_caller]
+    pub fn never_says(self, text: &str) -> Run {
+        assert!(!self.all().contains(text), "`{}` should not mention {text:?}:\n{}", self.command, self.all());
+        self
+    }
+}
