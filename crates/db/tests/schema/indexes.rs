@@ -1,0 +1,66 @@
+//! The queries the API will run use an index, on a realistic volume: 2,000 organizations,
+//! 10,000 factories and 100,000 gateways, most of them online and recently seen.
+
+use sqlx::{AssertSqlSafe, PgPool};
+
+use crate::support::exec;
+
+async fn fleet(pool: &PgPool) {
+    exec(
+        pool,
+        "INSERT INTO organizations (id, name, slug) \
+         SELECT md5('org' || n)::uuid, 'Org ' || n, 'org-' || n FROM generate_series(1, 2000) AS n;
+         INSERT INTO factories (id, organization_id, name, country_code, city, timezone) \
+         SELECT md5('factory' || n)::uuid, md5('org' || (n % 2000 + 1))::uuid, 'Plant ' || n, 'DE', 'Berlin', 'Europe/Berlin' \
+         FROM generate_series(1, 10000) AS n;
+         INSERT INTO gateways (factory_id, serial_number, mac_address, firmware_version, status, last_seen_at) \
+         SELECT md5('factory' || (n % 10000 + 1))::uuid, 'GW-' || n, \
+                ('02' || lpad(to_hex(n), 10, '0'))::macaddr, '4.2.1', \
+                CASE WHEN n % 50 = 0 THEN 'offline' WHEN n % 97 = 0 THEN 'decommissioned' ELSE 'online' END::gateway_status, \
+                CASE WHEN n % 50 = 0 THEN now() - interval '2 hours' ELSE now() - (n % 120) * interval '1 second' END \
+         FROM generate_series(1, 100000) AS n;
+         ANALYZE;",
+    )
+    .await;
+}
+
+async fn plan(pool: &PgPool, query: &str) -> String {
+    let rows: Vec<String> =
+        sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {query}"))).fetch_all(pool).await.unwrap();
+    rows.join("\n")
+}
+
+#[sqlx::test(migrator = "db::MIGRATOR")]
+async fn each_api_query_uses_its_index(pool: PgPool) {
+    fleet(&pool).await;
+    let org = "md5('org42')::uuid";
+    let factory = "md5('factory42')::uuid";
+    let cases = [
+        (
+            format!("SELECT * FROM factories WHERE organization_id = {org} ORDER BY lower(name) LIMIT 50"),
+            "factories_organization_name_key",
+        ),
+        (
+            format!("SELECT * FROM factories WHERE organization_id = {org} AND lower(name) = lower('Plant 42')"),
+            "factories_organization_name_key",
+        ),
+        (
+            format!("SELECT * FROM gateways WHERE factory_id = {factory} AND status = 'online'"),
+            "gateways_factory_status_idx",
+        ),
+        (format!("SELECT * FROM gateways WHERE factory_id = {factory}"), "gateways_factory_status_idx"),
+        (
+            "SELECT * FROM gateways WHERE status <> 'decommissioned' AND last_seen_at < now() - interval '30 minutes'"
+                .to_owned(),
+            "gateways_last_seen_idx",
+        ),
+        ("SELECT * FROM gateways WHERE serial_number = 'GW-4242'".to_owned(), "gateways_serial_number_key"),
+        ("SELECT * FROM gateways WHERE mac_address = '02:00:00:00:10:92'".to_owned(), "gateways_mac_address_key"),
+    ];
+    for (query, index) in cases {
+        let plan = plan(&pool, &query).await;
+        println!("{query}\n{plan}\n");
+        assert!(plan.contains(index), "{query}\nshould use {index}, but the plan is:\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{query}\nscans a whole table:\n{plan}");
+    }
+}

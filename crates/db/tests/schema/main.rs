@@ -1,0 +1,9 @@
+//! The schema against a real PostgreSQL: each test gets a fresh database migrated by
+//! `db::MIGRATOR` (`#[sqlx::test]`, with the server from DATABASE_URL, which `cargo xtask test`
+//! sets).
+
+mod constraints;
+mod gateway_status;
+mod indexes;
+mod seeds;
+mod support;
