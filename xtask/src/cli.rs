@@ -36,8 +36,10 @@ pub enum Command {
 /// Where the PostgreSQL server comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// DATABASE_URL when it is set, else the local cluster
+    /// DATABASE_URL when it is set, else Docker when it can run the image, else the local cluster
     Auto,
+    /// The Docker Compose service in docker-compose.yml, one project per checkout
+    Docker,
     /// A private cluster under target/, made with this machine's PostgreSQL binaries
     Native,
     /// The server DATABASE_URL names; nothing is started or stopped
@@ -47,7 +49,7 @@ pub enum Backend {
 /// Options every command that talks to the server shares.
 #[derive(clap::Args)]
 pub struct ServerArgs {
-    /// Where the server comes from: auto, native or url [env: XTASK_DB_BACKEND] [default: auto]
+    /// Where the server comes from: auto, docker, native or url [env: XTASK_DB_BACKEND] [default: auto]
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub backend: Option<Backend>,
 }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -14,6 +15,8 @@ use crate::secrets;
 pub const DEFAULT_USER: &str = "fleet";
 pub const DEFAULT_PASSWORD: &str = "fleet-dev-password";
 pub const DEFAULT_DATABASE: &str = "fleet_dev";
+/// Long enough for a container to initialise its volume on a slow laptop.
+const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Settings {
     pub database_url: Option<String>,
@@ -24,6 +27,12 @@ pub struct Settings {
     pub port: Option<u16>,
     /// `XTASK_DB_BACKEND`: which backend `auto` resolves to, when the user pins one.
     pub backend: Option<String>,
+    /// `POSTGRES_IMAGE`: the Docker backend's image instead of the one docker-compose.yml pins.
+    pub image: Option<String>,
+    /// `COMPOSE_PROJECT_NAME`: the Docker backend's project instead of the per-checkout one.
+    pub compose_project: Option<String>,
+    /// `XTASK_READY_TIMEOUT`: how long to wait for a starting server, in seconds.
+    pub ready_timeout: Duration,
 }
 
 impl Settings {
@@ -46,6 +55,13 @@ impl Settings {
                 }
             },
         };
+        let ready_timeout = match get("XTASK_READY_TIMEOUT") {
+            None => DEFAULT_READY_TIMEOUT,
+            Some(text) => match text.parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => bail!("XTASK_READY_TIMEOUT is {text:?}; set it to a number of seconds"),
+            },
+        };
         let settings = Settings {
             database_url: get("DATABASE_URL"),
             user: get("POSTGRES_USER").unwrap_or_else(|| DEFAULT_USER.to_owned()),
@@ -53,6 +69,9 @@ impl Settings {
             database: get("POSTGRES_DB").unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             port,
             backend: get("XTASK_DB_BACKEND"),
+            image: get("POSTGRES_IMAGE"),
+            compose_project: get("COMPOSE_PROJECT_NAME"),
+            ready_timeout,
         };
         secrets::register(&settings.password);
         Ok(settings)

@@ -28,7 +28,7 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let files = folder::load(&project.migrations_dir(), "db/migrations")?;
-        let server = Server::select(&self.server, project)?;
+        let server = Server::select(&self.server, sh, project)?;
         let target = server.up(sh).await?;
         let database = target.database();
 

@@ -51,7 +51,7 @@ impl Args {
         let start = Instant::now();
         let files = folder::load(&project.migrations_dir(), "db/migrations")?;
         let seeds = if self.no_seed { Vec::new() } else { seeds::load(&project.seeds_dir(), "db/seeds")? };
-        let server = Server::select(&self.server, project)?;
+        let server = Server::select(&self.server, sh, project)?;
         if let Some(target) = server.target_if_known() {
             refuse_remote(target, "db-reset", self.allow_remote)?;
         }

@@ -20,7 +20,7 @@ pub struct UpArgs {
 
 impl UpArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, project)?;
+        let server = Server::select(&self.server, sh, project)?;
         let target = server.up(sh).await?;
         println!("PostgreSQL is up: {target} ({})", server.describe());
         Ok(())
@@ -47,7 +47,7 @@ pub struct DownArgs {
 
 impl DownArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, project)?;
+        let server = Server::select(&self.server, sh, project)?;
         if !self.purge {
             return server.down(sh);
         }

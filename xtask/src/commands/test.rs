@@ -26,7 +26,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, project)?;
+        let server = Server::select(&self.server, sh, project)?;
         let target = server.up(sh).await?;
         println!("Testing against {} ({})", target.maintenance(), server.describe());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());

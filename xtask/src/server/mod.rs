@@ -4,7 +4,9 @@
 //! server and the dev database's address (`up`), how to stop it keeping its data (`down`), and how
 //! to delete its data (`purge`). Commands never ask which backend they got.
 
+mod docker;
 mod native;
+mod port;
 mod url;
 
 use anyhow::{Result, bail};
@@ -18,18 +20,21 @@ use crate::project::Project;
 
 pub enum Server {
     Url(url::UrlServer),
+    Docker(docker::ComposeServer),
     Native(native::NativeCluster),
 }
 
 impl Server {
-    /// The backend the flags, `XTASK_DB_BACKEND` and `DATABASE_URL` ask for.
-    pub fn select(args: &ServerArgs, project: &Project) -> Result<Server> {
+    /// The backend the flags, `XTASK_DB_BACKEND` and `DATABASE_URL` ask for. `auto` takes
+    /// `DATABASE_URL` when set, else Docker when it can run the image, else the local cluster,
+    /// and says in one line why it fell back.
+    pub fn select(args: &ServerArgs, sh: &Shell, project: &Project) -> Result<Server> {
         let settings = Settings::load(&project.root)?;
         let choice = match (args.backend, &settings.backend) {
             (Some(choice), _) => choice,
             (None, Some(name)) => match Backend::from_str(name, true) {
                 Ok(choice) => choice,
-                Err(_) => bail!("XTASK_DB_BACKEND is {name:?}; use auto, native or url"),
+                Err(_) => bail!("XTASK_DB_BACKEND is {name:?}; use auto, docker, native or url"),
             },
             (None, None) => Backend::Auto,
         };
@@ -38,7 +43,23 @@ impl Server {
             (Backend::Url, None) => {
                 bail!("the url backend needs DATABASE_URL: set it in the environment or in .env")
             }
-            (Backend::Native | Backend::Auto, _) => Server::Native(native::NativeCluster::new(project, &settings)),
+            (Backend::Docker, _) => Server::Docker(docker::ComposeServer::new(project, &settings)?),
+            (Backend::Native, _) => Server::Native(native::NativeCluster::new(project, &settings)),
+            (Backend::Auto, None) => {
+                let docker = docker::ComposeServer::new(project, &settings)?;
+                let Some(no_docker) = docker.unavailable_because(sh) else { return Ok(Server::Docker(docker)) };
+                let native = native::NativeCluster::new(project, &settings);
+                if let Some(no_native) = native::NativeCluster::unavailable_because(sh) {
+                    bail!(
+                        "no PostgreSQL server to use:\n  \
+                         - Docker: {no_docker}\n  \
+                         - local cluster: {no_native}\n  \
+                         - or set DATABASE_URL (environment or .env) to a server you already have"
+                    );
+                }
+                println!("Using the local cluster: {no_docker}");
+                Server::Native(native)
+            }
         })
     }
 
@@ -46,6 +67,7 @@ impl Server {
     pub fn describe(&self) -> String {
         match self {
             Server::Url(server) => server.describe(),
+            Server::Docker(compose) => compose.describe(),
             Server::Native(cluster) => cluster.describe(),
         }
     }
@@ -55,6 +77,7 @@ impl Server {
     pub async fn up(&self, sh: &Shell) -> Result<Target> {
         match self {
             Server::Url(server) => server.up().await,
+            Server::Docker(compose) => compose.up(sh).await,
             Server::Native(cluster) => cluster.up(sh).await,
         }
     }
@@ -63,6 +86,7 @@ impl Server {
     pub fn down(&self, sh: &Shell) -> Result<()> {
         match self {
             Server::Url(server) => server.down(),
+            Server::Docker(compose) => compose.down(sh),
             Server::Native(cluster) => cluster.down(sh),
         }
     }
@@ -71,6 +95,7 @@ impl Server {
     pub async fn purge(&self, sh: &Shell) -> Result<()> {
         match self {
             Server::Url(server) => server.purge().await,
+            Server::Docker(compose) => compose.purge(sh),
             Server::Native(cluster) => cluster.purge(sh),
         }
     }
@@ -80,7 +105,7 @@ impl Server {
     pub fn target_if_known(&self) -> Option<&Target> {
         match self {
             Server::Url(server) => Some(server.target()),
-            Server::Native(_) => None,
+            Server::Docker(_) | Server::Native(_) => None,
         }
     }
 }

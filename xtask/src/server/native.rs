@@ -5,21 +5,18 @@
 //! `db-down`. `initdb` and `postgres` refuse to run as root, so as root every server command runs
 //! as the `postgres` account instead.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
+use super::port;
 use crate::config::Settings;
 use crate::postgres::{Target, connect};
 use crate::project::Project;
 
 const SERVICE_ACCOUNT: &str = "postgres";
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-const PORT_RANGE_START: u16 = 20_000;
-const PORT_RANGE_LEN: u16 = 10_000;
 
 /// Appended to `postgresql.conf` by `initdb`'s caller. Durability is traded for speed: this is a
 /// disposable development server, and an OS crash at worst means `db-down --purge` and a reset.
@@ -44,7 +41,8 @@ pub struct NativeCluster {
     password: String,
     database: String,
     pinned_port: Option<u16>,
-    preferred_port: u16,
+    fingerprint: u64,
+    ready_timeout: Duration,
 }
 
 /// How server commands run: as ourselves, or through `runuser` as the service account.
@@ -121,12 +119,18 @@ impl NativeCluster {
             password: settings.password.clone(),
             database: settings.database.clone(),
             pinned_port: settings.port,
-            preferred_port: PORT_RANGE_START + (fingerprint % u64::from(PORT_RANGE_LEN)) as u16,
+            fingerprint,
+            ready_timeout: settings.ready_timeout,
         }
     }
 
     pub fn describe(&self) -> String {
         format!("the local cluster in {}", self.shown_home)
+    }
+
+    /// Why no local cluster can be made here, or `None` when one can.
+    pub fn unavailable_because(sh: &Shell) -> Option<String> {
+        find_binaries(sh).and_then(|_| run_as(sh)).err().map(|err| format!("{err:#}"))
     }
 
     pub async fn up(&self, sh: &Shell) -> Result<Target> {
@@ -139,7 +143,7 @@ impl NativeCluster {
             None => self.start(sh, &layout)?,
         };
         let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
-        connect::wait_until_ready(&target.maintenance(), "db-up", START_TIMEOUT).await.with_context(|| {
+        connect::wait_until_ready(&target.maintenance(), "db-up", self.ready_timeout).await.with_context(|| {
             format!(
                 "the local cluster started but does not accept connections; last lines of {}:\n    {}",
                 layout.log().display(),
@@ -244,9 +248,9 @@ impl NativeCluster {
 
     /// Starts the server on this checkout's port and returns the port.
     fn start(&self, sh: &Shell, layout: &Layout) -> Result<u16> {
-        let port = self.choose_port(layout)?;
+        let port = port::choose(self.pinned_port, &layout.port_file(), self.fingerprint)?;
         let _dir = sh.push_dir(&layout.home);
-        let timeout = START_TIMEOUT.as_secs().to_string();
+        let timeout = self.ready_timeout.as_secs().to_string();
         let started = checked(
             layout
                 .pg(sh, "pg_ctl")
@@ -271,36 +275,6 @@ impl NativeCluster {
             "stop the local cluster (pg_ctl stop)",
         )
     }
-
-    /// `POSTGRES_PORT` when set; else the port this checkout used before; else a free port derived
-    /// from the checkout's path. The choice is remembered, so URLs in tools stay valid.
-    fn choose_port(&self, layout: &Layout) -> Result<u16> {
-        if let Some(port) = self.pinned_port {
-            if !is_free(port) {
-                bail!("port {port} (POSTGRES_PORT) is in use by another program; choose another port in .env");
-            }
-            return Ok(port);
-        }
-        let remembered =
-            std::fs::read_to_string(layout.port_file()).ok().and_then(|text| text.trim().parse::<u16>().ok());
-        if let Some(port) = remembered.filter(|&port| is_free(port)) {
-            return Ok(port);
-        }
-        let port = (0..PORT_RANGE_LEN)
-            .map(|offset| PORT_RANGE_START + (self.preferred_port - PORT_RANGE_START + offset) % PORT_RANGE_LEN)
-            .find(|&port| is_free(port))
-            .context("no free port between 20000 and 29999 on 127.0.0.1; set POSTGRES_PORT in .env")?;
-        if let Some(old) = remembered {
-            println!("Port {old} is taken by another program now; the local cluster moves to {port}");
-        }
-        std::fs::write(layout.port_file(), format!("{port}\n"))
-            .with_context(|| format!("write {}", layout.port_file().display()))?;
-        Ok(port)
-    }
-}
-
-fn is_free(port: u16) -> bool {
-    TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 /// The newest server binaries: `pg_config --bindir`, then `PATH`, then Debian's and Ubuntu's

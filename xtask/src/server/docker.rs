@@ -1,0 +1,290 @@
+//! The developer's own PostgreSQL container, run by Docker Compose from `docker-compose.yml`.
+//!
+//! Each checkout gets its own Compose project (the folder's name plus a hash of its path) and its
+//! own host port, so two clones on one machine never share a container or a volume. Compose v2
+//! (`docker compose`) is used when present, else the legacy `docker-compose` v1; the differences
+//! that matter (v1 has no `--wait`, names containers `project_db_1` instead of `project-db-1`)
+//! are avoided by waiting ourselves and finding the container by service.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Cmd, Shell, cmd};
+
+use super::port;
+use crate::config::Settings;
+use crate::postgres::{Target, connect};
+use crate::project::Project;
+
+const SERVICE: &str = "db";
+const COMPOSE_FILE: &str = "docker-compose.yml";
+
+pub struct ComposeServer {
+    root: PathBuf,
+    project_name: String,
+    image: String,
+    port_file: PathBuf,
+    fingerprint: u64,
+    settings: ComposeSettings,
+    ready_timeout: Duration,
+}
+
+struct ComposeSettings {
+    user: String,
+    password: String,
+    database: String,
+    pinned_port: Option<u16>,
+}
+
+/// Which Compose tool this machine has.
+#[derive(Clone, Copy)]
+enum Compose {
+    /// `docker compose`, the plugin.
+    V2,
+    /// `docker-compose`, the legacy Python tool.
+    V1,
+}
+
+impl ComposeServer {
+    pub fn new(project: &Project, settings: &Settings) -> Result<ComposeServer> {
+        Ok(ComposeServer {
+            root: project.root.clone(),
+            project_name: settings.compose_project.clone().unwrap_or_else(|| default_project_name(project)),
+            image: match &settings.image {
+                Some(image) => image.clone(),
+                None => default_image(project)?,
+            },
+            port_file: project.state_dir().join("docker-port"),
+            fingerprint: project.fingerprint(),
+            settings: ComposeSettings {
+                user: settings.user.clone(),
+                password: settings.password.clone(),
+                database: settings.database.clone(),
+                pinned_port: settings.port,
+            },
+            ready_timeout: settings.ready_timeout,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("Docker Compose project {} ({})", self.project_name, self.image)
+    }
+
+    /// Why Docker can't serve this checkout right now, or `None` when it can: the engine answers
+    /// and the image is here or can be pulled. `auto` falls back to the local cluster otherwise.
+    pub fn unavailable_because(&self, sh: &Shell) -> Option<String> {
+        if let Err(why) = engine_answers(sh) {
+            return Some(why);
+        }
+        if compose_tool(sh).is_err() {
+            return Some("Docker Compose is not installed".to_owned());
+        }
+        let image = &self.image;
+        if cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+            return None;
+        }
+        match cmd!(sh, "docker pull --quiet {image}").quiet().ignore_stdout().ignore_stderr().run() {
+            Ok(()) => None,
+            Err(_) => Some(format!("the image {image} is not here and cannot be pulled (offline?)")),
+        }
+    }
+
+    pub async fn up(&self, sh: &Shell) -> Result<Target> {
+        engine_answers(sh).map_err(anyhow::Error::msg)?;
+        let compose = compose_tool(sh)?;
+        let port = match self.running_container(sh, compose)? {
+            Some(id) => {
+                let port = self.published_port(sh, compose)?;
+                println!("Reusing container {} of {} on 127.0.0.1:{port}", short(&id), self.project_name);
+                port
+            }
+            None => {
+                let port = port::choose(self.settings.pinned_port, &self.port_file, self.fingerprint)?;
+                let started = self.compose(sh, compose, port).args(["up", "--detach", SERVICE]).run();
+                started.with_context(|| format!("start the {SERVICE} container of {}", self.project_name))?;
+                port
+            }
+        };
+        let target =
+            Target::new("127.0.0.1", port, &self.settings.user, &self.settings.password, &self.settings.database);
+        self.wait_until_ready(sh, compose, &target).await?;
+        Ok(target)
+    }
+
+    pub fn down(&self, sh: &Shell) -> Result<()> {
+        engine_answers(sh).map_err(anyhow::Error::msg)?;
+        let compose = compose_tool(sh)?;
+        self.compose(sh, compose, self.remembered_port()).arg("down").run().context("stop the container")?;
+        println!(
+            "Stopped the {} container; its data stays in the volume {}_db-data",
+            self.project_name, self.project_name
+        );
+        Ok(())
+    }
+
+    pub fn purge(&self, sh: &Shell) -> Result<()> {
+        engine_answers(sh).map_err(anyhow::Error::msg)?;
+        let compose = compose_tool(sh)?;
+        let volume = format!("{}_db-data", self.project_name);
+        let had_volume =
+            cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+        self.compose(sh, compose, self.remembered_port())
+            .args(["down", "--volumes"])
+            .run()
+            .context("remove the container and its volume")?;
+        if had_volume {
+            println!("Removed the {} container and its volume {volume} (every database in it)", self.project_name);
+        } else {
+            println!("Nothing to remove: there is no volume {volume}");
+        }
+        Ok(())
+    }
+
+    /// A `docker compose …` command for this checkout's project, with the settings in its
+    /// environment (never on its command line, which xshell echoes and `ps` shows).
+    fn compose<'a>(&self, sh: &'a Shell, compose: Compose, port: u16) -> Cmd<'a> {
+        let file = self.root.join(COMPOSE_FILE);
+        let project = &self.project_name;
+        let base = match compose {
+            Compose::V2 => cmd!(sh, "docker compose"),
+            Compose::V1 => cmd!(sh, "docker-compose"),
+        };
+        base.arg("--file")
+            .arg(file)
+            .args(["--project-name", project])
+            .env("POSTGRES_IMAGE", &self.image)
+            .env("POSTGRES_USER", &self.settings.user)
+            .env("POSTGRES_PASSWORD", &self.settings.password)
+            .env("POSTGRES_DB", &self.settings.database)
+            .env("POSTGRES_PORT", port.to_string())
+    }
+
+    fn remembered_port(&self) -> u16 {
+        let remembered = std::fs::read_to_string(&self.port_file).ok().and_then(|t| t.trim().parse().ok());
+        self.settings.pinned_port.or(remembered).unwrap_or(5432)
+    }
+
+    /// The id of the project's running `db` container, if there is one.
+    fn running_container(&self, sh: &Shell, compose: Compose) -> Result<Option<String>> {
+        let Some(id) = self.container(sh, compose)? else { return Ok(None) };
+        Ok(is_running(sh, &id)?.then_some(id))
+    }
+
+    fn container(&self, sh: &Shell, compose: Compose) -> Result<Option<String>> {
+        let ids = self.compose(sh, compose, self.remembered_port()).args(["ps", "--quiet", SERVICE]).quiet().read()?;
+        Ok(ids.lines().map(str::trim).find(|id| !id.is_empty()).map(str::to_owned))
+    }
+
+    fn published_port(&self, sh: &Shell, compose: Compose) -> Result<u16> {
+        let address =
+            self.compose(sh, compose, self.remembered_port()).args(["port", SERVICE, "5432"]).quiet().read()?;
+        address
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .with_context(|| format!("read the published port of the {SERVICE} container from {address:?}"))
+    }
+
+    /// Waits until the server accepts connections through the published port. The container
+    /// may still be initialising its volume, so refused and reset connections are retried; a
+    /// container that exits, or a deadline that passes, ends the wait with its last log lines.
+    async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target) -> Result<()> {
+        let deadline = Instant::now() + self.ready_timeout;
+        loop {
+            let attempt = connect::wait_until_ready(&target.maintenance(), "db-up", Duration::from_secs(2)).await;
+            if attempt.is_ok() {
+                return Ok(());
+            }
+            let container = self.container(sh, compose)?;
+            let exited = match &container {
+                Some(id) => !is_running(sh, id)?,
+                None => true,
+            };
+            if exited || Instant::now() >= deadline {
+                let why = if exited {
+                    "the container stopped".to_owned()
+                } else {
+                    format!("the server did not accept connections within {}s", self.ready_timeout.as_secs())
+                };
+                let logs = match &container {
+                    Some(id) => cmd!(sh, "docker logs --tail 20 {id}").quiet().ignore_status().output().map_or_else(
+                        |_| String::new(),
+                        |out| {
+                            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+                        },
+                    ),
+                    None => String::new(),
+                };
+                let more = match compose {
+                    Compose::V2 => format!("docker compose --project-name {} logs {SERVICE}", self.project_name),
+                    Compose::V1 => format!("docker-compose --project-name {} logs {SERVICE}", self.project_name),
+                };
+                let last_error = attempt.err().map(|e| format!("{e:#}")).unwrap_or_default();
+                bail!(
+                    "{why} ({last_error})\n  last lines of the container's log:\n    {}\n  more: {more}",
+                    logs.trim().lines().collect::<Vec<_>>().join("\n    ")
+                );
+            }
+        }
+    }
+}
+
+fn engine_answers(sh: &Shell) -> Result<(), String> {
+    let format = "{{.ServerVersion}}";
+    match cmd!(sh, "docker info --format {format}").quiet().ignore_status().output() {
+        Err(_) => Err("Docker is not installed (no `docker` command)".to_owned()),
+        Ok(out) if !out.status.success() => {
+            let message = String::from_utf8_lossy(&out.stderr);
+            let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer").trim();
+            Err(format!("no Docker engine answers ({first}); start Docker, or use --backend native"))
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+fn is_running(sh: &Shell, container: &str) -> Result<bool> {
+    let format = "{{.State.Running}}";
+    Ok(cmd!(sh, "docker inspect --format {format} {container}").quiet().read()?.trim() == "true")
+}
+
+fn compose_tool(sh: &Shell) -> Result<Compose> {
+    if cmd!(sh, "docker compose version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        return Ok(Compose::V2);
+    }
+    if cmd!(sh, "docker-compose version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        return Ok(Compose::V1);
+    }
+    bail!("Docker Compose is not installed: install the compose plugin (`docker compose`) or docker-compose")
+}
+
+/// `fleet-3f2a9c1b`: the folder's name, made valid for Compose (`^[a-z0-9][a-z0-9_-]*$`), plus
+/// eight hex digits of the checkout's path.
+fn default_project_name(project: &Project) -> String {
+    let folder = project.root.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let cleaned: String =
+        folder.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect();
+    let cleaned = cleaned.trim_start_matches(['-', '_']);
+    let cleaned = if cleaned.is_empty() { "db" } else { cleaned };
+    format!("{}-{:08x}", &cleaned[..cleaned.len().min(40)], project.fingerprint() as u32)
+}
+
+/// The image `docker-compose.yml` names by default (`${POSTGRES_IMAGE:-postgres:18}`), read from
+/// the file so the version is pinned in one place.
+fn default_image(project: &Project) -> Result<String> {
+    let path = project.root.join(COMPOSE_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let marker = "${POSTGRES_IMAGE:-";
+    let start = text.find(marker).map(|i| i + marker.len());
+    match start.and_then(|start| text[start..].find('}').map(|end| &text[start..start + end])) {
+        Some(image) => Ok(image.to_owned()),
+        None => {
+            bail!("{COMPOSE_FILE} has no `image: ${{POSTGRES_IMAGE:-<default>}}` line to take the default image from")
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
