@@ -4,6 +4,7 @@
 mod support;
 
 mod db_new;
+mod docker;
 mod migrate;
 mod native;
 mod refusals;

@@ -1,0 +1,228 @@
+//! The Docker Compose backend against the real engine, with the registry-free test image that
+//! `.ci/build-postgres-image` builds. Where no engine answers (or the image is missing) these
+//! tests say they were skipped and why; with XTASK_REQUIRE_DOCKER=1, as in CI, that is a failure.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::Command;
+
+use sqlx::{Connection, PgConnection};
+
+use crate::support::{Fixture, Run};
+
+const PASSWORD: &str = "docker-test-pw";
+
+/// The test image when Docker can run it; otherwise `None` after saying why, or a panic when
+/// Docker is required.
+fn docker_image(test: &str) -> Option<String> {
+    let image = std::env::var("XTASK_TEST_POSTGRES_IMAGE").unwrap_or_else(|_| "fleet-test-postgres:15".to_owned());
+    let engine = Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output();
+    let problem = match engine {
+        Err(err) => Some(format!("no docker command ({err})")),
+        Ok(out) if !out.status.success() => Some("no Docker engine answers".to_owned()),
+        Ok(_) => {
+            let inspect = Command::new("docker").args(["image", "inspect", &image]).output().expect("docker runs");
+            (!inspect.status.success())
+                .then(|| format!("the image {image} is missing; build it with .ci/build-postgres-image"))
+        }
+    };
+    match problem {
+        None => Some(image),
+        Some(why) if std::env::var("XTASK_REQUIRE_DOCKER").as_deref() == Ok("1") => {
+            panic!("{test} needs Docker (XTASK_REQUIRE_DOCKER=1): {why}")
+        }
+        Some(why) => {
+            // Written straight to stderr, past the test harness's capture, so a skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED docker::{test}: {why} (XTASK_REQUIRE_DOCKER=1 makes this an error)"
+            );
+            None
+        }
+    }
+}
+
+/// A checkout using the Docker backend; its container and volume go away with it.
+struct DockerCheckout {
+    fx: Fixture,
+    env: Vec<(&'static str, String)>,
+}
+
+impl DockerCheckout {
+    fn new(name: &str, image: &str) -> DockerCheckout {
+        let fx = Fixture::new(name);
+        let compose = concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml");
+        std::fs::copy(compose, fx.root().join("docker-compose.yml")).unwrap();
+        fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);\n");
+        fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme'), (2, 'Globex');\n");
+        let env = vec![
+            ("XTASK_DB_BACKEND", "docker".to_owned()),
+            ("POSTGRES_IMAGE", image.to_owned()),
+            ("POSTGRES_PASSWORD", PASSWORD.to_owned()),
+            ("XTASK_READY_TIMEOUT", "90".to_owned()),
+        ];
+        DockerCheckout { fx, env }
+    }
+
+    fn xtask(&self, args: &[&str]) -> Run {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.fx.xtask_with(args, &env)
+    }
+
+    /// Starts (or reuses) the container; returns its Compose project name and port.
+    fn up(&self) -> (String, u16, Run) {
+        let run = self.xtask(&["db-up"]).success();
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("PostgreSQL is up: "))
+            .expect("db-up prints the address")
+            .to_owned();
+        let port = line.split("@127.0.0.1:").nth(1).and_then(|rest| rest.split('/').next()).unwrap().parse().unwrap();
+        let project =
+            line.split("Docker Compose project ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().to_owned();
+        (project, port, run)
+    }
+
+    async fn connect(&self, port: u16) -> PgConnection {
+        PgConnection::connect(&format!("postgres://fleet:{PASSWORD}@127.0.0.1:{port}/fleet_dev")).await.unwrap()
+    }
+
+    async fn names(&self, port: u16) -> Vec<String> {
+        sqlx::query_scalar("SELECT name FROM orgs ORDER BY id").fetch_all(&mut self.connect(port).await).await.unwrap()
+    }
+}
+
+impl Drop for DockerCheckout {
+    fn drop(&mut self) {
+        let _ = self.xtask(&["db-down", "--purge"]);
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("run docker");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn container_of(project: &str) -> String {
+    docker(&["ps", "--all", "--quiet", "--filter", &format!("label=com.docker.compose.project={project}")])
+}
+
+#[tokio::test]
+async fn resets_through_the_container_and_reuses_it() {
+    let Some(image) = docker_image("resets_through_the_container_and_reuses_it") else { return };
+    let checkout = DockerCheckout::new("docker_reset", &image);
+    checkout.xtask(&["db-reset"]).success().says("Seeded db/seeds/001_orgs.sql").says("Reset fleet_dev");
+    let (project, port, run) = checkout.up();
+    run.says(&format!("Reusing container {}", &container_of(&project)[..12]));
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex"]);
+    let published = docker(&["port", &container_of(&project), "5432"]);
+    assert_eq!(published, format!("127.0.0.1:{port}"), "the port must be published on loopback only");
+}
+
+#[tokio::test]
+async fn a_stopped_container_is_started_again_with_its_data() {
+    let Some(image) = docker_image("a_stopped_container_is_started_again_with_its_data") else { return };
+    let checkout = DockerCheckout::new("docker_restart", &image);
+    checkout.xtask(&["db-reset"]).success();
+    let (project, port, _) = checkout.up();
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Initech')").execute(&mut checkout.connect(port).await).await.unwrap();
+    docker(&["stop", &container_of(&project)]);
+
+    let (_, again, run) = checkout.up();
+    assert!(!run.stdout.contains("Reusing"), "a stopped container is not running:\n{}", run.all());
+    assert_eq!(again, port);
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Initech"]);
+}
+
+#[tokio::test]
+async fn two_checkouts_get_their_own_containers() {
+    let Some(image) = docker_image("two_checkouts_get_their_own_containers") else { return };
+    let (a, b) = (DockerCheckout::new("docker_a", &image), DockerCheckout::new("docker_b", &image));
+    a.xtask(&["db-reset"]).success();
+    b.xtask(&["db-reset"]).success();
+    let ((project_a, port_a, _), (project_b, port_b, _)) = (a.up(), b.up());
+    assert_ne!(project_a, project_b);
+    assert_ne!(port_a, port_b);
+    for project in [&project_a, &project_b] {
+        assert!(
+            project.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
+            "{project}"
+        );
+    }
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Only in B')").execute(&mut b.connect(port_b).await).await.unwrap();
+    a.xtask(&["db-reset"]).success();
+    assert_eq!(b.names(port_b).await, ["Acme", "Globex", "Only in B"], "a reset in one checkout touched the other");
+}
+
+#[tokio::test]
+async fn data_survives_down_and_up_and_purge_removes_it() {
+    let Some(image) = docker_image("data_survives_down_and_up_and_purge_removes_it") else { return };
+    let checkout = DockerCheckout::new("docker_purge", &image);
+    checkout.xtask(&["db-reset"]).success();
+    let (project, port, _) = checkout.up();
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Kept')").execute(&mut checkout.connect(port).await).await.unwrap();
+    let volume = format!("{project}_db-data");
+
+    checkout.xtask(&["db-down"]).success().says("Stopped").says(&volume);
+    assert_eq!(container_of(&project), "", "db-down should remove the container");
+    docker(&["volume", "inspect", &volume]);
+    let (_, port, _) = checkout.up();
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Kept"]);
+
+    checkout.xtask(&["db-down", "--purge"]).success().says(&format!("its volume {volume}"));
+    assert!(Command::new("docker").args(["volume", "inspect", &volume]).output().unwrap().status.code() != Some(0));
+    let (_, port, _) = checkout.up();
+    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'orgs'")
+        .fetch_one(&mut checkout.connect(port).await)
+        .await
+        .unwrap();
+    assert_eq!(tables, 0, "--purge left the data behind");
+}
+
+#[test]
+fn a_server_that_never_starts_times_out_with_its_log() {
+    let Some(image) = docker_image("a_server_that_never_starts_times_out_with_its_log") else { return };
+    let broken = "fleet-test-postgres-never-starts:latest";
+    let dockerfile =
+        format!("FROM {image}\nENTRYPOINT [\"sh\", \"-c\", \"echo pretending to start; exec sleep 3600\"]\n");
+    let mut build = Command::new("docker")
+        .args(["build", "--quiet", "--tag", broken, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    build.stdin.take().unwrap().write_all(dockerfile.as_bytes()).unwrap();
+    assert!(build.wait().unwrap().success(), "docker build of the broken image");
+
+    let mut checkout = DockerCheckout::new("docker_timeout", broken);
+    checkout.env.retain(|(k, _)| *k != "XTASK_READY_TIMEOUT");
+    checkout.env.push(("XTASK_READY_TIMEOUT", "5".to_owned()));
+    checkout
+        .xtask(&["db-up"])
+        .failure()
+        .says("did not accept connections within 5s")
+        .says("last lines of the container's log")
+        .says("pretending to start")
+        .says("logs db");
+}
+
+#[test]
+fn a_taken_host_port_is_explained_or_avoided() {
+    let Some(image) = docker_image("a_taken_host_port_is_explained_or_avoided") else { return };
+    let squatter = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port().to_string();
+
+    let mut pinned = DockerCheckout::new("docker_port_pinned", &image);
+    pinned.env.push(("POSTGRES_PORT", taken.clone()));
+    pinned.xtask(&["db-up"]).failure().says(&format!("port {taken} (POSTGRES_PORT) is in use by another program"));
+
+    // Unpinned, a remembered port that another program took since is given up for a free one.
+    let moved = DockerCheckout::new("docker_port_moved", &image);
+    std::fs::create_dir_all(moved.fx.root().join("target/xtask")).unwrap();
+    std::fs::write(moved.fx.root().join("target/xtask/docker-port"), format!("{taken}\n")).unwrap();
+    let (_, port, run) = moved.up();
+    run.says(&format!("Port {taken} is taken by another program now"));
+    assert_ne!(port.to_string(), taken);
+}
