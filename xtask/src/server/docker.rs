@@ -84,7 +84,8 @@ impl ComposeServer {
         if cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
             return None;
         }
-        match cmd!(sh, "docker pull --quiet {image}").quiet().ignore_stdout().ignore_stderr().run() {
+        // Shown, not quiet: a first pull can take a while, and the user should see why.
+        match cmd!(sh, "docker pull {image}").ignore_stderr().run() {
             Ok(()) => None,
             Err(_) => Some(format!("the image {image} is not here and cannot be pulled (offline?)")),
         }

@@ -46,8 +46,13 @@ impl Server {
             (Backend::Docker, _) => Server::Docker(docker::ComposeServer::new(project, &settings)?),
             (Backend::Native, _) => Server::Native(native::NativeCluster::new(project, &settings)),
             (Backend::Auto, None) => {
-                let docker = docker::ComposeServer::new(project, &settings)?;
-                let Some(no_docker) = docker.unavailable_because(sh) else { return Ok(Server::Docker(docker)) };
+                let no_docker = match docker::ComposeServer::new(project, &settings) {
+                    Ok(docker) => match docker.unavailable_because(sh) {
+                        None => return Ok(Server::Docker(docker)),
+                        Some(why) => why,
+                    },
+                    Err(err) => format!("{err:#}"),
+                };
                 let native = native::NativeCluster::new(project, &settings);
                 if let Some(no_native) = native::NativeCluster::unavailable_because(sh) {
                     bail!(

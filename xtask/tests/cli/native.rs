@@ -9,7 +9,12 @@ use crate::support::Fixture;
 const PASSWORD: &str = "native-test-pw";
 
 fn settings() -> Vec<(&'static str, &'static str)> {
-    vec![("POSTGRES_USER", "tester"), ("POSTGRES_PASSWORD", PASSWORD), ("POSTGRES_DB", "native_dev")]
+    vec![
+        ("XTASK_DB_BACKEND", "native"),
+        ("POSTGRES_USER", "tester"),
+        ("POSTGRES_PASSWORD", PASSWORD),
+        ("POSTGRES_DB", "native_dev"),
+    ]
 }
 
 /// The port from `PostgreSQL is up: postgres://tester:***@127.0.0.1:PORT/native_dev`.
@@ -71,5 +76,24 @@ fn a_server_that_cannot_start_shows_its_log() {
         .says("start the local cluster (pg_ctl start) failed")
         .says("last lines of")
         .says("shared_buffers");
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
+
+#[test]
+fn auto_falls_back_to_the_local_cluster_and_says_why() {
+    let fx = Fixture::new("native_auto");
+    let compose = concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml");
+    std::fs::copy(compose, fx.root().join("docker-compose.yml")).unwrap();
+    let mut env = settings();
+    env.retain(|(key, _)| *key != "XTASK_DB_BACKEND");
+    env.push(("POSTGRES_IMAGE", "fleet-no-such-image:0"));
+    let run = fx
+        .xtask_with(&["db-up"], &env)
+        .success()
+        .says("Using the local cluster: ")
+        .says("the local cluster in target/xtask/postgres");
+    // With an engine, the reason is the missing image; without one, that no engine answers.
+    let engine = std::process::Command::new("docker").arg("info").output().is_ok_and(|out| out.status.success());
+    run.says(if engine { "the image fleet-no-such-image:0 is not here and cannot be pulled" } else { "Docker" });
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
