@@ -19,6 +19,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The conventional status of a program stopped by Ctrl-C (128 + SIGINT).
+const INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match run(cli) {
@@ -37,5 +40,19 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let sh = xshell::Shell::new()?;
     sh.change_dir(&project.root);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(commands::run(cli.command, &sh, &project))
+    runtime.block_on(async {
+        tokio::select! {
+            biased;
+            // Dropping the command's future closes its connections, and the server rolls back
+            // whatever transaction was open: no migration or seed run is left half applied.
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!(
+                    "interrupted: stopped before finishing; open transactions were rolled back \
+                     (a half-built reset is cleaned up by the next db-reset)"
+                );
+                Ok(ExitCode::from(INTERRUPTED))
+            }
+            result = commands::run(cli.command, &sh, &project) => result,
+        }
+    })
 }

@@ -5,7 +5,7 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::migrations::{apply, folder};
-use crate::postgres::{admin, connect};
+use crate::postgres::{StatementTimeout, admin, connect};
 use crate::project::Project;
 use crate::server::Server;
 
@@ -21,6 +21,10 @@ pub struct Args {
     /// List the migrations that would run, and change nothing
     #[arg(long)]
     dry_run: bool,
+    /// Cancel any statement that runs longer than this (e.g. 30s, 5min); the migration or seed
+    /// then fails and is rolled back
+    #[arg(long, value_name = "DURATION")]
+    statement_timeout: Option<StatementTimeout>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -33,21 +37,21 @@ impl Args {
         let database = target.database();
 
         let mut admin_conn = connect::connect(&target.maintenance(), "db-migrate").await?;
-        if !admin::exists(&mut admin_conn, database).await? {
-            if self.dry_run {
-                println!("Database {database} does not exist yet; db-migrate would create it");
-                for file in &files {
-                    println!("Can apply {}/migrate {}", file.version(), file.migration.description);
-                }
-                return Ok(());
+        if self.dry_run && !admin::exists(&mut admin_conn, database).await? {
+            println!("Database {database} does not exist yet; db-migrate would create it");
+            for file in &files {
+                println!("Can apply {}/migrate {}", file.version(), file.migration.description);
             }
-            admin::create(&mut admin_conn, database).await?;
+            return Ok(());
+        }
+        if admin::create_if_missing(&mut admin_conn, database).await? {
             println!("Created database {database}");
         }
         drop(admin_conn);
 
+        let target = target.with_statement_timeout(self.statement_timeout.as_ref());
         let mut conn = connect::connect(&target, "db-migrate").await?;
-        apply::migrate(&mut conn, database, &files, self.dry_run).await?;
+        apply::migrate(&mut conn, &target, &files, self.dry_run).await?;
         Ok(())
     }
 }

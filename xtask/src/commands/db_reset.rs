@@ -11,8 +11,8 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::migrations::apply::{self, since};
-use crate::migrations::{folder, history, plan::Plan};
-use crate::postgres::{Target, admin, connect};
+use crate::migrations::{folder, history, lock, plan::Plan};
+use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
 use crate::seeds;
 use crate::server::{Server, refuse_remote};
@@ -42,6 +42,10 @@ pub struct Args {
     /// Allow resetting a database on a server that is not on this machine
     #[arg(long)]
     allow_remote: bool,
+    /// Cancel any statement that runs longer than this (e.g. 30s, 5min); the migration or seed
+    /// then fails and is rolled back
+    #[arg(long, value_name = "DURATION")]
+    statement_timeout: Option<StatementTimeout>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -73,7 +77,8 @@ impl Args {
         }
         admin::create(&mut admin_conn, &scratch).await?;
 
-        if let Err(err) = build(&target.with_database(&scratch), &files, &seeds).await {
+        let scratch_target = target.with_database(&scratch).with_statement_timeout(self.statement_timeout.as_ref());
+        if let Err(err) = build(&scratch_target, &files, &seeds).await {
             let cleanup = admin::drop_force(&mut admin_conn, &scratch).await;
             let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
             return Err(match cleanup {
@@ -84,6 +89,15 @@ impl Args {
             });
         }
 
+        // A db-migrate still running on the dev database finishes first: hold its lock until the
+        // swap (dropping the database ends this session too).
+        let _lock = if admin::exists(&mut admin_conn, &database).await? {
+            let mut holder = connect::connect(&target, "db-reset").await?;
+            lock::acquire(&mut holder, &target).await?;
+            Some(holder)
+        } else {
+            None
+        };
         admin::drop_force(&mut admin_conn, &database).await?;
         admin::rename(&mut admin_conn, &scratch, &database)
             .await
@@ -95,7 +109,7 @@ impl Args {
 
 async fn build(scratch: &Target, files: &[folder::MigrationFile], seeds: &[seeds::SeedFile]) -> Result<()> {
     let mut conn = connect::connect(scratch, "db-reset").await?;
-    apply::migrate(&mut conn, scratch.database(), files, false).await?;
+    apply::migrate(&mut conn, scratch, files, false).await?;
     if !seeds.is_empty() {
         seeds::apply(&mut conn, scratch.database(), seeds).await?;
     }

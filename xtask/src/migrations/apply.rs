@@ -13,12 +13,19 @@ use sqlx::migrate::{Migrate, MigrateError};
 
 use super::MigrationFile;
 use super::history::{self, TABLE};
+use super::lock;
 use super::plan::Plan;
-use crate::postgres::sql_error;
+use crate::postgres::{Target, sql_error};
 
 /// Applies what is pending and returns how many migrations ran. With `dry_run`, only says what
 /// would run.
-pub async fn migrate(conn: &mut PgConnection, database: &str, files: &[MigrationFile], dry_run: bool) -> Result<usize> {
+pub async fn migrate(
+    conn: &mut PgConnection,
+    target: &Target,
+    files: &[MigrationFile],
+    dry_run: bool,
+) -> Result<usize> {
+    let database = target.database();
     if dry_run {
         let applied = history::read(conn).await?;
         let plan = Plan::new(files, &applied);
@@ -34,7 +41,7 @@ pub async fn migrate(conn: &mut PgConnection, database: &str, files: &[Migration
     // The lock is sqlx's (keyed on the database name), so sqlx-cli, `Migrator::run` in the
     // application and other xtask runs all wait for each other. Everything is read again once it
     // is held: another process may have applied migrations while we waited.
-    conn.lock().await.with_context(|| format!("take the migration lock on {database}"))?;
+    lock::acquire(conn, target).await?;
     conn.ensure_migrations_table(TABLE).await.with_context(|| format!("create {TABLE} in {database}"))?;
     let applied = history::read(conn).await?;
     let plan = Plan::new(files, &applied);

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod folder;
 pub mod history;
+pub mod lock;
 pub mod plan;
 
 pub use folder::MigrationFile;

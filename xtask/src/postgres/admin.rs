@@ -5,6 +5,10 @@
 use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
+const DUPLICATE_DATABASE: &str = "42P04";
+/// What a `CREATE DATABASE` that loses a race against another one reports.
+const UNIQUE_VIOLATION: &str = "23505";
+
 /// `"name"` with inner quotes doubled: safe for any name, however odd.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -22,6 +26,27 @@ pub async fn create(conn: &mut PgConnection, database: &str) -> Result<()> {
     let sql = format!("CREATE DATABASE {}", quote_ident(database));
     conn.execute(AssertSqlSafe(sql)).await.with_context(|| format!("create database {database}"))?;
     Ok(())
+}
+
+/// Creates the database unless it exists; true when this call created it. Several processes
+/// may race to create it (eight `db-migrate`s started at once): losing that race is fine.
+pub async fn create_if_missing(conn: &mut PgConnection, database: &str) -> Result<bool> {
+    if exists(conn, database).await? {
+        return Ok(false);
+    }
+    let sql = format!("CREATE DATABASE {}", quote_ident(database));
+    match conn.execute(AssertSqlSafe(sql)).await {
+        Ok(_) => Ok(true),
+        Err(err)
+            if matches!(
+                err.as_database_error().and_then(|e| e.code()).as_deref(),
+                Some(DUPLICATE_DATABASE | UNIQUE_VIOLATION)
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(err).with_context(|| format!("create database {database}")),
+    }
 }
 
 /// Drops the database if it exists, disconnecting anyone still using it: a dev database left

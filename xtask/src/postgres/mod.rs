@@ -7,4 +7,4 @@ pub mod sql_error;
 pub mod statements;
 pub mod target;
 
-pub use target::Target;
+pub use target::{StatementTimeout, Target};

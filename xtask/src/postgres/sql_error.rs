@@ -8,6 +8,9 @@ use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use super::statements;
 
+/// SQLSTATE of a statement cancelled by `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
+
 pub struct SqlFileError {
     pub file: String,
     /// 1-based line and column, when the server said where the error is.
@@ -117,6 +120,11 @@ impl fmt::Display for SqlFileError {
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
+        } else if self.code == QUERY_CANCELED {
+            write!(
+                f,
+                "\n  hint: the statement ran longer than --statement-timeout allows; raise it, or make the statement faster"
+            )?;
         }
         if let Some(query) = &self.internal_query {
             write!(f, "\n  in: {query}")?;

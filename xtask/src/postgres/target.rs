@@ -15,6 +15,8 @@ pub const MAINTENANCE_DATABASE: &str = "postgres";
 pub struct Target {
     options: PgConnectOptions,
     password: Option<String>,
+    /// PostgreSQL's `statement_timeout` for every session, e.g. `30s`; `None` waits forever.
+    statement_timeout: Option<String>,
 }
 
 impl Target {
@@ -26,7 +28,7 @@ impl Target {
             .username(user)
             .password(password)
             .database(database);
-        Target { options, password: Some(password.to_owned()) }
+        Target { options, password: Some(password.to_owned()), statement_timeout: None }
     }
 
     /// Reads a `postgres://` URL. The password is registered as a secret before anything else
@@ -63,7 +65,7 @@ impl Target {
         }
         let database = options.get_database().unwrap_or_default().to_owned();
         options = options.database(&database);
-        Ok(Target { options, password })
+        Ok(Target { options, password, statement_timeout: None })
     }
 
     pub fn database(&self) -> &str {
@@ -72,7 +74,12 @@ impl Target {
 
     /// The same server, another database.
     pub fn with_database(&self, database: &str) -> Target {
-        Target { options: self.options.clone().database(database), password: self.password.clone() }
+        Target { options: self.options.clone().database(database), ..self.clone() }
+    }
+
+    /// The same target with a limit on how long any one statement may run.
+    pub fn with_statement_timeout(&self, timeout: Option<&StatementTimeout>) -> Target {
+        Target { statement_timeout: timeout.map(|t| t.0.clone()), ..self.clone() }
     }
 
     pub fn maintenance(&self) -> Target {
@@ -82,7 +89,17 @@ impl Target {
     /// Connection options with `application_name` set, so `pg_stat_activity` shows which
     /// command holds a session or a lock.
     pub fn options(&self, purpose: &str) -> PgConnectOptions {
-        self.options.clone().application_name(&format!("cargo xtask {purpose}"))
+        // If the xtask dies (SIGKILL, a closed laptop), the server notices within a second and
+        // rolls back, instead of finishing a long migration for nobody while holding the lock.
+        let options = self
+            .options
+            .clone()
+            .application_name(&format!("cargo xtask {purpose}"))
+            .options([("client_connection_check_interval", "1s")]);
+        match &self.statement_timeout {
+            Some(timeout) => options.options([("statement_timeout", timeout.as_str())]),
+            None => options,
+        }
     }
 
     /// True for loopback addresses and local sockets: the servers that are safe to wipe.
@@ -127,6 +144,27 @@ impl Target {
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.url(self.password.as_ref().map(|_| "***")))
+    }
+}
+
+/// `--statement-timeout`: a number with one of PostgreSQL's units (`500ms`, `30s`, `5min`, `1h`),
+/// checked here so a typo is a clear error instead of a failed connection.
+#[derive(Clone, Debug)]
+pub struct StatementTimeout(String);
+
+impl FromStr for StatementTimeout {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+        let valid = digits > 0
+            && matches!(&text[digits..], "ms" | "s" | "min" | "h" | "d")
+            && text[..digits].parse::<u32>().is_ok();
+        if valid {
+            Ok(StatementTimeout(text.to_owned()))
+        } else {
+            Err(format!("{text:?} is not a duration; write a number with a unit: 500ms, 30s, 5min, 1h"))
+        }
     }
 }
 

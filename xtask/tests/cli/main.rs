@@ -5,6 +5,7 @@ mod support;
 
 mod db_new;
 mod docker;
+mod faults;
 mod migrate;
 mod native;
 mod refusals;
