@@ -13,3 +13,4 @@ mod reset;
 mod secrets;
 mod sqlx_compat;
 mod status;
+mod tls;

@@ -84,3 +84,33 @@ fn destructive_commands_refuse_other_machines_unless_allowed() {
         .says("cannot connect")
         .never_says("is not on this machine");
 }
+
+#[tokio::test]
+async fn passwords_with_url_characters_work_when_percent_encoded() {
+    let fx = Fixture::new("secret_special");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int);\n");
+    let role = format!("xt_special_{}", std::process::id());
+    let password = "p@ss:w/rd%#?x";
+    let mut admin = fx.admin().await;
+    let create = format!("CREATE ROLE {role} LOGIN CREATEDB PASSWORD '{password}'");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
+
+    let port = server_url().port().unwrap_or(5432);
+    let encoded = "p%40ss%3Aw%2Frd%25%23%3Fx";
+    let url = format!("postgres://{role}:{encoded}@127.0.0.1:{port}/{}", fx.database);
+    let outcome = fx.xtask_with(&["db-migrate"], &[("DATABASE_URL", &url)]);
+    let raw = format!("postgres://{role}:{password}@127.0.0.1:{port}/{}", fx.database);
+    let unencoded = fx.xtask_with(&["db-migrate"], &[("DATABASE_URL", &raw)]);
+
+    let drop_db = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", fx.database);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db)).execute(&mut admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE {role}"))).execute(&mut admin).await.unwrap();
+
+    outcome.success().says("Applied 20260101000000/migrate create orgs").never_says(encoded).never_says(password);
+    unencoded
+        .failure()
+        .says("DATABASE_URL is not a valid URL")
+        .says("percent-encoded (@ is %40)")
+        .never_says("w/rd")
+        .never_says(encoded);
+}
