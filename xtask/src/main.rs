@@ -7,12 +7,14 @@
 mod cli;
 mod commands;
 mod config;
+mod fingerprint;
 mod migrations;
 mod postgres;
 mod project;
 mod secrets;
 mod seeds;
 mod server;
+mod template_cache;
 mod timestamp;
 
 use std::process::ExitCode;

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::fingerprint::Fingerprint;
+
 pub struct Project {
     pub root: PathBuf,
 }
@@ -58,16 +60,10 @@ impl Project {
     /// A short, stable fingerprint of this checkout's location, so two clones on one machine get
     /// different ports and container names.
     pub fn fingerprint(&self) -> u64 {
-        fnv1a(self.root.as_os_str().as_encoded_bytes())
+        Fingerprint::new().write(self.root.as_os_str().as_encoded_bytes()).finish()
     }
 }
 
 fn is_project_root(dir: &Path) -> bool {
     dir.join("Cargo.toml").is_file() && dir.join("db").join("migrations").is_dir()
-}
-
-/// FNV-1a: tiny, and unlike `DefaultHasher` its output is fixed forever, which matters because
-/// the value picks ports and names that must stay the same across toolchain upgrades.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }

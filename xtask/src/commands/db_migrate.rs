@@ -7,7 +7,7 @@ use crate::cli::ServerArgs;
 use crate::migrations::{apply, folder};
 use crate::postgres::{StatementTimeout, admin, connect};
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Running, Server};
 
 /// Apply pending migrations to the dev database, creating it if missing
 ///
@@ -33,10 +33,8 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let files = folder::load(&project.migrations_dir(), "db/migrations")?;
         let server = Server::select(&self.server, sh, project)?;
-        let target = server.up(sh).await?;
+        let Running { target, admin: mut admin_conn } = server.up(sh, "db-migrate").await?;
         let database = target.database();
-
-        let mut admin_conn = connect::connect(&target.maintenance(), "db-migrate").await?;
         if self.dry_run && !admin::exists(&mut admin_conn, database).await? {
             println!("Database {database} does not exist yet; db-migrate would create it");
             for file in &files {

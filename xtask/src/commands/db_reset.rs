@@ -15,7 +15,8 @@ use crate::migrations::{folder, history, lock, plan::Plan};
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
 use crate::seeds;
-use crate::server::{Server, refuse_remote};
+use crate::server::{Running, Server, refuse_remote};
+use crate::template_cache::TemplateCache;
 
 /// Suffix of the scratch database a reset builds; a leftover one (from a reset that was killed)
 /// is removed by the next reset.
@@ -27,7 +28,9 @@ const MAX_IDENTIFIER: usize = 63;
 ///
 /// The new database is built under a scratch name and swapped in only when every migration and
 /// seed succeeded: on failure the previous database stays exactly as it was. Sessions still
-/// connected to the dev database are disconnected. Refuses servers on other machines unless
+/// connected to the dev database are disconnected. The result is cached as a template database
+/// keyed by the files' contents and the server's version, so the next reset with unchanged files
+/// is a single copy (--no-cache builds from the files). Refuses servers on other machines unless
 /// --allow-remote is given.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  cargo xtask db-reset\n  cargo xtask db-reset --no-seed")]
@@ -39,6 +42,9 @@ pub struct Args {
     /// switching branches on purpose)
     #[arg(long)]
     ignore_applied: bool,
+    /// Build from the files even when a cached copy of the same migrations and seeds exists
+    #[arg(long)]
+    no_cache: bool,
     /// Allow resetting a database on a server that is not on this machine
     #[arg(long)]
     allow_remote: bool,
@@ -59,14 +65,18 @@ impl Args {
         if let Some(target) = server.target_if_known() {
             refuse_remote(target, "db-reset", self.allow_remote)?;
         }
-        let target = server.up(sh).await?;
+        let Running { target, admin: mut admin_conn } = server.up(sh, "db-reset").await?;
         refuse_remote(&target, "db-reset", self.allow_remote)?;
         let database = target.database().to_owned();
 
-        let mut admin_conn = connect::connect(&target.maintenance(), "db-reset").await?;
-        if !self.ignore_applied && admin::exists(&mut admin_conn, &database).await? {
-            let mut conn = connect::connect(&target, "db-reset").await?;
-            let applied = history::read(&mut conn).await?;
+        // A session in the dev database: its history is checked now, and it holds the migration
+        // lock at the swap.
+        let mut dev_conn = match admin::exists(&mut admin_conn, &database).await? {
+            true => Some(connect::connect(&target, "db-reset").await?),
+            false => None,
+        };
+        if let Some(conn) = dev_conn.as_mut().filter(|_| !self.ignore_applied) {
+            let applied = history::read(conn).await?;
             Plan::new(&files, &applied).refuse_problems(&database)?;
         }
 
@@ -75,41 +85,65 @@ impl Args {
             admin::drop_force(&mut admin_conn, &stray).await?;
             println!("Removed {stray}, left behind by an interrupted reset");
         }
-        admin::create(&mut admin_conn, &scratch).await?;
-
-        let scratch_target = target.with_database(&scratch).with_statement_timeout(self.statement_timeout.as_ref());
-        if let Err(err) = build(&scratch_target, &files, &seeds).await {
-            let cleanup = admin::drop_force(&mut admin_conn, &scratch).await;
-            let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
-            return Err(match cleanup {
-                Ok(()) => err,
-                Err(cleanup) => {
-                    err.context(format!("and the scratch database {scratch} could not be removed: {cleanup:#}"))
-                }
-            });
+        let cache = match self.no_cache {
+            true => None,
+            false => {
+                let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut admin_conn).await?;
+                Some(TemplateCache::new(&database, &version, &files, (!self.no_seed).then_some(&seeds[..])))
+            }
+        };
+        let cached = match &cache {
+            Some(cache) if cache.is_fresh(&mut admin_conn).await? => {
+                cache.copy_to(&mut admin_conn, &scratch).await.is_ok()
+            }
+            _ => false,
+        };
+        if !cached {
+            admin::create(&mut admin_conn, &scratch).await?;
+            let scratch_target = target.with_database(&scratch).with_statement_timeout(self.statement_timeout.as_ref());
+            if let Err(err) = build(&scratch_target, &files, &seeds).await {
+                let cleanup = admin::drop_force(&mut admin_conn, &scratch).await;
+                let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
+                return Err(match cleanup {
+                    Ok(()) => err,
+                    Err(cleanup) => {
+                        err.context(format!("and the scratch database {scratch} could not be removed: {cleanup:#}"))
+                    }
+                });
+            }
+            if let Some(cache) = &cache
+                && let Err(err) = cache.save_from(&mut admin_conn, &scratch).await
+            {
+                // The reset itself worked; only the next one will be slower.
+                println!("Note: could not update the reset cache ({err:#})");
+            }
         }
 
-        // A db-migrate still running on the dev database finishes first: hold its lock until the
-        // swap (dropping the database ends this session too).
-        let _lock = if admin::exists(&mut admin_conn, &database).await? {
-            let mut holder = connect::connect(&target, "db-reset").await?;
-            lock::acquire(&mut holder, &target).await?;
-            Some(holder)
-        } else {
-            None
-        };
+        // A db-migrate still running on the dev database finishes first (dropping the database
+        // ends the lock's session too).
+        if let Some(conn) = dev_conn.as_mut() {
+            lock::acquire(conn, &target).await?;
+        }
         admin::drop_force(&mut admin_conn, &database).await?;
         admin::rename(&mut admin_conn, &scratch, &database)
             .await
             .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
-        println!("Reset {database}: {} migration(s), {} seed file(s) ({})", files.len(), seeds.len(), since(start));
+        println!(
+            "Reset {database}: {} migration(s), {} seed file(s){} ({})",
+            files.len(),
+            seeds.len(),
+            if cached { ", copied from the reset cache" } else { "" },
+            since(start)
+        );
         Ok(())
     }
 }
 
+/// Migrates and seeds the scratch database, which only this process can see, so the migrations
+/// share transactions (see `migrate_fresh`).
 async fn build(scratch: &Target, files: &[folder::MigrationFile], seeds: &[seeds::SeedFile]) -> Result<()> {
     let mut conn = connect::connect(scratch, "db-reset").await?;
-    apply::migrate(&mut conn, scratch, files, false).await?;
+    apply::migrate_fresh(&mut conn, scratch, files).await?;
     if !seeds.is_empty() {
         seeds::apply(&mut conn, scratch.database(), seeds).await?;
     }

@@ -5,7 +5,7 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::project::Project;
-use crate::server::{Server, refuse_remote};
+use crate::server::{Running, Server, refuse_remote};
 
 /// Start the dev server (if needed) and print its address
 ///
@@ -21,7 +21,7 @@ pub struct UpArgs {
 impl UpArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project)?;
-        let target = server.up(sh).await?;
+        let Running { target, .. } = server.up(sh, "db-up").await?;
         println!("PostgreSQL is up: {target} ({})", server.describe());
         Ok(())
     }

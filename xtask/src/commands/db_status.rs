@@ -12,7 +12,7 @@ use crate::migrations::plan::{Plan, State};
 use crate::migrations::{folder, history};
 use crate::postgres::{admin, connect};
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Running, Server};
 
 /// Show every migration and its state: applied, pending or wrong
 ///
@@ -32,10 +32,8 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let files = folder::load(&project.migrations_dir(), "db/migrations")?;
         let server = Server::select(&self.server, sh, project)?;
-        let target = server.up(sh).await?;
+        let Running { target, admin: mut admin_conn } = server.up(sh, "db-status").await?;
         let database = target.database();
-
-        let mut admin_conn = connect::connect(&target.maintenance(), "db-status").await?;
         let applied = if admin::exists(&mut admin_conn, database).await? {
             history::read(&mut connect::connect(&target, "db-status").await?).await?
         } else {

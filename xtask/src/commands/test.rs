@@ -5,7 +5,7 @@ use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Running, Server};
 
 /// Run the workspace's tests against the dev server
 ///
@@ -27,7 +27,7 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project)?;
-        let target = server.up(sh).await?;
+        let Running { target, .. } = server.up(sh, "test").await?;
         println!("Testing against {} ({})", target.maintenance(), server.describe());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let args = &self.cargo_args;

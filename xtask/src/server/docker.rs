@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use sqlx::PgConnection;
 use xshell::{Cmd, Shell, cmd};
 
-use super::port;
+use super::{Running, port};
 use crate::config::Settings;
 use crate::postgres::{Target, connect};
 use crate::project::Project;
@@ -77,21 +78,17 @@ impl ComposeServer {
         if let Err(why) = engine_answers(sh) {
             return Some(why);
         }
-        if compose_tool(sh).is_err() {
-            return Some("Docker Compose is not installed".to_owned());
-        }
         let image = &self.image;
-        if cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
-            return None;
-        }
+        let present = cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
         // Shown, not quiet: a first pull can take a while, and the user should see why.
-        match cmd!(sh, "docker pull {image}").ignore_stderr().run() {
-            Ok(()) => None,
-            Err(_) => Some(format!("the image {image} is not here and cannot be pulled (offline?)")),
+        if !present && cmd!(sh, "docker pull {image}").ignore_stderr().run().is_err() {
+            return Some(format!("the image {image} is not here and cannot be pulled (offline?)"));
         }
+        // Last, as the legacy docker-compose takes half a second just to print its version.
+        compose_tool(sh).err().map(|_| "Docker Compose is not installed".to_owned())
     }
 
-    pub async fn up(&self, sh: &Shell) -> Result<Target> {
+    pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         let compose = compose_tool(sh)?;
         let port = match self.running_container(sh, compose)? {
@@ -109,8 +106,8 @@ impl ComposeServer {
         };
         let target =
             Target::new("127.0.0.1", port, &self.settings.user, &self.settings.password, &self.settings.database);
-        self.wait_until_ready(sh, compose, &target).await?;
-        Ok(target)
+        let admin = self.wait_until_ready(sh, compose, &target, purpose).await?;
+        Ok(Running { target, admin })
     }
 
     pub fn down(&self, sh: &Shell) -> Result<()> {
@@ -191,13 +188,20 @@ impl ComposeServer {
     /// Waits until the server accepts connections through the published port. The container
     /// may still be initialising its volume, so refused and reset connections are retried; a
     /// container that exits, or a deadline that passes, ends the wait with its last log lines.
-    async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target) -> Result<()> {
+    async fn wait_until_ready(
+        &self,
+        sh: &Shell,
+        compose: Compose,
+        target: &Target,
+        purpose: &str,
+    ) -> Result<PgConnection> {
         let deadline = Instant::now() + self.ready_timeout;
         loop {
-            let attempt = connect::wait_until_ready(&target.maintenance(), "db-up", Duration::from_secs(2)).await;
-            if attempt.is_ok() {
-                return Ok(());
-            }
+            let attempt = connect::wait_until_ready(&target.maintenance(), purpose, Duration::from_secs(2)).await;
+            let attempt = match attempt {
+                Ok(admin) => return Ok(admin),
+                Err(err) => Err::<(), _>(err),
+            };
             let container = self.container(sh, compose)?;
             let exited = match &container {
                 Some(id) => !is_running(sh, id)?,

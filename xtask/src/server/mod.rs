@@ -11,12 +11,21 @@ mod url;
 
 use anyhow::{Result, bail};
 use clap::ValueEnum;
+use sqlx::PgConnection;
 use xshell::Shell;
 
 use crate::cli::{Backend, ServerArgs};
 use crate::config::Settings;
 use crate::postgres::Target;
 use crate::project::Project;
+
+/// A server that accepts connections.
+pub struct Running {
+    /// The dev database (which may not exist yet).
+    pub target: Target,
+    /// A connection to the server's maintenance database.
+    pub admin: PgConnection,
+}
 
 pub enum Server {
     Url(url::UrlServer),
@@ -77,13 +86,15 @@ impl Server {
         }
     }
 
-    /// Makes sure the server runs and accepts connections; returns the dev database's address
-    /// (the database itself may not exist yet).
-    pub async fn up(&self, sh: &Shell) -> Result<Target> {
+    /// Makes sure the server runs and accepts connections. Returns the dev database's address
+    /// (the database itself may not exist yet) and the connection to the maintenance database
+    /// that proved the server is up, for the command to go on with: a connection costs a SCRAM
+    /// handshake, so none is thrown away.
+    pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
         match self {
-            Server::Url(server) => server.up().await,
-            Server::Docker(compose) => compose.up(sh).await,
-            Server::Native(cluster) => cluster.up(sh).await,
+            Server::Url(server) => server.up(purpose).await,
+            Server::Docker(compose) => compose.up(sh, purpose).await,
+            Server::Native(cluster) => cluster.up(sh, purpose).await,
         }
     }
 

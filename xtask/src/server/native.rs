@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::port;
+use super::{Running, port};
 use crate::config::Settings;
 use crate::postgres::{Target, connect};
 use crate::project::Project;
@@ -96,8 +96,7 @@ impl Layout {
 
     /// The port a running server listens on, from the `postmaster.pid` it wrote.
     fn running_port(&self) -> Option<u16> {
-        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid")).ok()?;
-        pid_file.lines().nth(3)?.trim().parse().ok()
+        running_port(&self.data())
     }
 
     fn log_tail(&self, lines: usize) -> String {
@@ -133,7 +132,17 @@ impl NativeCluster {
         find_binaries(sh).and_then(|_| run_as(sh)).err().map(|err| format!("{err:#}"))
     }
 
-    pub async fn up(&self, sh: &Shell) -> Result<Target> {
+    pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
+        // The common case costs one connection and no child process: the server this checkout
+        // started is still running.
+        for home in [&self.home, &self.fallback_home] {
+            if let Some(port) = running_port(&home.join("data")) {
+                let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
+                if let Ok(admin) = connect::connect(&target.maintenance(), purpose).await {
+                    return Ok(Running { target, admin });
+                }
+            }
+        }
         let layout = self.locate(sh, true)?;
         if !layout.is_initialised() {
             self.init(sh, &layout)?;
@@ -143,14 +152,15 @@ impl NativeCluster {
             None => self.start(sh, &layout)?,
         };
         let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
-        connect::wait_until_ready(&target.maintenance(), "db-up", self.ready_timeout).await.with_context(|| {
-            format!(
-                "the local cluster started but does not accept connections; last lines of {}:\n    {}",
-                layout.log().display(),
-                layout.log_tail(20)
-            )
-        })?;
-        Ok(target)
+        let admin =
+            connect::wait_until_ready(&target.maintenance(), purpose, self.ready_timeout).await.with_context(|| {
+                format!(
+                    "the local cluster started but does not accept connections; last lines of {}:\n    {}",
+                    layout.log().display(),
+                    layout.log_tail(20)
+                )
+            })?;
+        Ok(Running { target, admin })
     }
 
     pub fn down(&self, sh: &Shell) -> Result<()> {
@@ -275,6 +285,12 @@ impl NativeCluster {
             "stop the local cluster (pg_ctl stop)",
         )
     }
+}
+
+/// The port in `postmaster.pid` (its fourth line), which the server writes when it starts.
+fn running_port(data: &Path) -> Option<u16> {
+    let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    pid_file.lines().nth(3)?.trim().parse().ok()
 }
 
 /// The newest server binaries: `pg_config --bindir`, then `PATH`, then Debian's and Ubuntu's

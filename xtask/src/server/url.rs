@@ -3,7 +3,9 @@
 
 use anyhow::Result;
 
+use super::Running;
 use crate::postgres::{Target, admin, connect};
+use crate::template_cache;
 
 pub struct UrlServer {
     target: Target,
@@ -22,10 +24,9 @@ impl UrlServer {
         &self.target
     }
 
-    pub async fn up(&self) -> Result<Target> {
-        // Checks the server answers now, so `db-up` and `test` fail early with a clear message.
-        connect::connect(&self.target.maintenance(), "db-up").await?;
-        Ok(self.target.clone())
+    pub async fn up(&self, purpose: &str) -> Result<Running> {
+        let admin = connect::connect(&self.target.maintenance(), purpose).await?;
+        Ok(Running { target: self.target.clone(), admin })
     }
 
     pub fn down(&self) -> Result<()> {
@@ -41,6 +42,9 @@ impl UrlServer {
             println!("Removed database {database} from {}", self.target.maintenance());
         } else {
             println!("Nothing to remove: database {database} does not exist on {}", self.target.maintenance());
+        }
+        for template in template_cache::remove_all(&mut conn, &template_cache::prefix(database)).await? {
+            println!("Removed the reset cache {template}");
         }
         Ok(())
     }

@@ -191,10 +191,12 @@ fn a_server_that_never_starts_times_out_with_its_log() {
         .args(["build", "--quiet", "--tag", broken, "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     build.stdin.take().unwrap().write_all(dockerfile.as_bytes()).unwrap();
-    assert!(build.wait().unwrap().success(), "docker build of the broken image");
+    let built = build.wait_with_output().unwrap();
+    assert!(built.status.success(), "docker build of the broken image: {}", String::from_utf8_lossy(&built.stderr));
 
     let mut checkout = DockerCheckout::new("docker_timeout", broken);
     checkout.env.retain(|(k, _)| *k != "XTASK_READY_TIMEOUT");

@@ -16,7 +16,7 @@ fn project() -> Fixture {
 async fn migrates_and_seeds_and_can_run_twice_in_a_row() {
     let fx = project();
     for _ in 0..2 {
-        let run = fx.xtask(&["db-reset"]).success();
+        let run = fx.xtask(&["db-reset", "--no-cache"]).success();
         let seeded_first = run.stdout.find("Seeded db/seeds/001_orgs.sql").expect("first seed reported");
         let seeded_second = run.stdout.find("Seeded db/seeds/002_more_orgs.sql").expect("second seed reported");
         assert!(seeded_first < seeded_second, "seeds out of file-name order:\n{}", run.stdout);
@@ -108,4 +108,46 @@ async fn refuses_a_misnamed_seed_before_touching_anything() {
     fx.seed("Bad Name.sql", "SELECT 1;\n");
     fx.xtask(&["db-reset"]).failure().says("db/seeds/Bad Name.sql: name contains 'B'");
     assert_old_database_intact(&fx).await;
+}
+
+#[tokio::test]
+async fn the_reset_cache_is_used_and_never_stale() {
+    let fx = project();
+    fx.xtask(&["db-reset"]).success().never_says("reset cache");
+    fx.xtask(&["db-reset"]).success().says("copied from the reset cache").never_says("Applied");
+    assert_eq!(fx.count("orgs").await, 3);
+
+    // Edit a seed: the next reset has the new data.
+    fx.seed("002_more_orgs.sql", "INSERT INTO orgs VALUES (3, 'Initech'), (4, 'Umbrella');\n");
+    fx.xtask(&["db-reset"]).success().never_says("reset cache").says("Seeded db/seeds/002_more_orgs.sql");
+    assert_eq!(fx.count("orgs").await, 4);
+    fx.xtask(&["db-reset"]).success().says("copied from the reset cache");
+    assert_eq!(fx.count("orgs").await, 4);
+
+    // Add a migration: the next reset has the new table.
+    fx.migration(20260102000000, "create_sites", "CREATE TABLE sites (id int PRIMARY KEY);\n");
+    fx.xtask(&["db-reset"]).success().never_says("reset cache").says("Applied 20260102000000/migrate create sites");
+    assert!(fx.table_exists("sites").await);
+    fx.xtask(&["db-reset"]).success().says("copied from the reset cache");
+    assert!(fx.table_exists("sites").await);
+    assert_eq!(fx.applied_versions().await, [20260101000000, 20260102000000]);
+
+    // --no-seed is cached apart from the seeded result; --no-cache builds from the files.
+    fx.xtask(&["db-reset", "--no-seed"]).success().never_says("reset cache");
+    assert_eq!(fx.count("orgs").await, 0);
+    fx.xtask(&["db-reset", "--no-cache"]).success().never_says("reset cache").says("Seeded");
+    assert_eq!(fx.count("orgs").await, 4);
+
+    // Only the newest template is kept, and purging the database removes it.
+    assert_eq!(cached_templates(&fx).await, 1);
+    fx.xtask(&["db-down", "--purge"]).success().says("Removed the reset cache");
+    assert_eq!(cached_templates(&fx).await, 0);
+}
+
+async fn cached_templates(fx: &Fixture) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE left(datname, length($1)) = $1")
+        .bind(format!("{}__xtask_tpl_", fx.database))
+        .fetch_one(&mut fx.admin().await)
+        .await
+        .unwrap()
 }

@@ -140,11 +140,18 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         // Best effort: a database left behind only costs disk on a throwaway server.
         let url = server_url();
-        let databases = [self.database.clone(), format!("{}__xtask_reset", self.database)];
+        let database = self.database.clone();
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async move {
                 let mut conn = PgConnection::connect(url.as_str()).await.ok()?;
+                // The database, its reset's scratch copy and its reset cache.
+                let databases: Vec<String> =
+                    sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname = $1 OR left(datname, length($1) + 8) = $1 || '__xtask_'")
+                        .bind(&database)
+                        .fetch_all(&mut conn)
+                        .await
+                        .ok()?;
                 for database in databases {
                     let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
                     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()?;

@@ -1,0 +1,27 @@
+//! FNV-1a, 64 bits: a tiny hash whose output, unlike `DefaultHasher`'s, is fixed forever. It
+//! picks ports and names that must stay the same across toolchain upgrades, and keys the reset
+//! cache. It is not a security boundary: whoever can edit the files can change the database.
+
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    pub fn new() -> Fingerprint {
+        Fingerprint(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> &mut Fingerprint {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+
+    /// Writes a length before the bytes, so ("ab", "c") and ("a", "bc") differ.
+    pub fn field(&mut self, bytes: &[u8]) -> &mut Fingerprint {
+        self.write(&(bytes.len() as u64).to_le_bytes()).write(bytes)
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
