@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::commands::{db_migrate, db_new, db_reset, db_server, db_status, test};
+use crate::commands::{bench, db_migrate, db_new, db_reset, db_server, db_status, test};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -11,6 +11,7 @@ Examples:
   cargo xtask db-migrate               # apply pending migrations
   cargo xtask db-status                # what is applied, pending or wrong
   cargo xtask test                     # run the tests against the dev server
+  cargo xtask bench                    # time resets against a psql floor
   DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-migrate";
 
 /// The team's database workflow: a private PostgreSQL per developer, plain-SQL migrations in
@@ -31,6 +32,7 @@ pub enum Command {
     DbUp(db_server::UpArgs),
     DbDown(db_server::DownArgs),
     Test(test::Args),
+    Bench(bench::Args),
 }
 
 /// Where the PostgreSQL server comes from.

@@ -1,5 +1,6 @@
 //! One module per command; each owns its flags (`Args`) and a `run` method.
 
+pub mod bench;
 pub mod db_migrate;
 pub mod db_new;
 pub mod db_reset;
@@ -25,5 +26,6 @@ pub async fn run(command: Command, sh: &Shell, project: &Project) -> Result<Exit
         Command::DbUp(args) => args.run(sh, project).await.map(success),
         Command::DbDown(args) => args.run(sh, project).await.map(success),
         Command::Test(args) => args.run(sh, project).await.map(success),
+        Command::Bench(args) => args.run(sh, project).await.map(success),
     }
 }

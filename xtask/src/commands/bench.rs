@@ -1,0 +1,285 @@
+//! `bench`: times whole commands against one server, next to a floor that does the same work
+//! with one `psql` process. It prints figures; it never passes or fails on them.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::cli::ServerArgs;
+use crate::migrations::apply::duration;
+use crate::postgres::admin::{self, quote_ident};
+use crate::project::Project;
+use crate::server::{Running, Server};
+use crate::{template_cache, timestamp};
+
+/// Time resets, migrations and status against a psql floor, and print the figures
+///
+/// Workloads: (a) this project's migrations and seeds; (b) 1,000 small generated migrations;
+/// (c) this project's schema with 200,000 seeded gateways; and a no-op db-migrate and db-status
+/// with 1,000 migrations applied. Each reset is paired with a run of the floor: one psql
+/// process that drops and creates the database and runs the same files. Prints the median and
+/// spread (min–max) of each, and of the ratios run by run. Requires `psql` on this machine.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  cargo xtask bench\n  cargo xtask bench --runs 9")]
+pub struct Args {
+    /// Runs of each measurement (the median of an odd number is a real run)
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    runs: u32,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// One generated project: its folder, and the database it resets.
+struct Workload {
+    label: &'static str,
+    dir: PathBuf,
+    database: String,
+}
+
+impl Args {
+    pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        let server = Server::select(&self.server, sh, project)?;
+        let Running { target, admin: mut admin_conn } = server.up(sh, "bench").await?;
+        let psql = find_psql(sh)?;
+        let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut admin_conn).await?;
+        print_machine(sh, &version, &server.describe());
+
+        let root = project.state_dir().join("bench");
+        let workloads = [
+            Workload { label: "(a) project data", dir: root.join("project"), database: "xtask_bench_project".into() },
+            Workload {
+                label: "(b) 1,000 migrations",
+                dir: root.join("migrations"),
+                database: "xtask_bench_many".into(),
+            },
+            Workload {
+                label: "(c) 200,000 gateways",
+                dir: root.join("gateways"),
+                database: "xtask_bench_gateways".into(),
+            },
+        ];
+        std::fs::remove_dir_all(&root).ok();
+        copy_project_files(project, &workloads[0].dir)?;
+        write_many_migrations(&workloads[1].dir, 1000)?;
+        copy_project_files(project, &workloads[2].dir)?;
+        write_gateway_seed(&workloads[2].dir.join("db/seeds/999_bench_gateways.sql"), 200_000)?;
+
+        let exe = std::env::current_exe().context("find the xtask binary")?;
+        let mut report = String::new();
+        for workload in &workloads {
+            let url = target.with_database(&workload.database).url_with_password();
+            let floor_db = format!("{}_floor", workload.database);
+            let floor = write_floor_script(&workload.dir, &floor_db)?;
+            let maintenance = target.maintenance().url_with_password();
+            let (mut floors, mut resets, mut cached) = (Vec::new(), Vec::new(), Vec::new());
+            // Fills the reset cache, so every timed cached run finds it.
+            xtask(sh, &exe, &workload.dir, &url, &["db-reset"])?;
+            for _ in 0..self.runs {
+                floors.push(time(|| {
+                    cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -f {floor} {maintenance}")
+                        .env("PGOPTIONS", "-c client_min_messages=warning")
+                        .quiet()
+                        .ignore_stdout()
+                        .run()
+                })?);
+                resets.push(time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset", "--no-cache"]))?);
+                cached.push(time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset"]))?);
+            }
+            row(&mut report, workload.label, "psql floor (drop, create, run the files)", &floors, None);
+            row(&mut report, workload.label, "db-reset --no-cache", &resets, Some(&floors));
+            row(&mut report, workload.label, "db-reset (cached)", &cached, Some(&floors));
+            admin::drop_force(&mut admin_conn, &floor_db).await?;
+        }
+
+        // No-op commands on a database with 1,000 migrations applied.
+        let many = &workloads[1];
+        let url = target.with_database(&many.database).url_with_password();
+        for (label, args) in [("db-migrate, nothing pending", &["db-migrate"][..]), ("db-status", &["db-status"][..])] {
+            let mut runs = Vec::new();
+            for _ in 0..self.runs.max(5) * 2 {
+                runs.push(time(|| xtask(sh, &exe, &many.dir, &url, args))?);
+            }
+            row(&mut report, "(b) 1,000 applied", label, &runs, None);
+        }
+        let mut help = Vec::new();
+        for _ in 0..10 {
+            help.push(time(|| cmd!(sh, "{exe} --help").quiet().ignore_stdout().run())?);
+        }
+        row(&mut report, "binary", "xtask --help", &help, None);
+        println!("{report}");
+
+        for workload in &workloads {
+            admin::drop_force(&mut admin_conn, &workload.database).await?;
+            template_cache::remove_all(&mut admin_conn, &template_cache::prefix(&workload.database)).await?;
+        }
+        std::fs::remove_dir_all(&root).ok();
+        Ok(())
+    }
+}
+
+fn time(run: impl FnOnce() -> xshell::Result<()>) -> Result<Duration> {
+    let start = Instant::now();
+    run()?;
+    Ok(start.elapsed())
+}
+
+/// The xtask binary itself, against `url`, in a workload's folder, the way a developer runs it.
+fn xtask(sh: &Shell, exe: &Path, dir: &Path, url: &str, args: &[&str]) -> xshell::Result<()> {
+    let _dir = sh.push_dir(dir);
+    cmd!(sh, "{exe} {args...} --backend url")
+        .env("DATABASE_URL", url)
+        .env_remove("CARGO_MANIFEST_DIR")
+        .quiet()
+        .ignore_stdout()
+        .run()
+}
+
+/// One line: median and spread, and against the floor, the median and spread of the ratios of
+/// runs taken side by side.
+fn row(report: &mut String, workload: &str, what: &str, runs: &[Duration], floor: Option<&[Duration]>) {
+    let (median, min, max) = stats(runs.iter().map(Duration::as_secs_f64).collect());
+    let ms = |secs: f64| duration(Duration::from_secs_f64(secs));
+    let _ =
+        write!(report, "{workload:<22} {what:<42} median {:>8}  spread {:>8} – {:<8}", ms(median), ms(min), ms(max));
+    if let Some(floor) = floor {
+        let ratios = runs.iter().zip(floor).map(|(run, floor)| run.as_secs_f64() / floor.as_secs_f64()).collect();
+        let (median, min, max) = stats(ratios);
+        let _ = write!(report, "  {median:.2}× floor ({min:.2}–{max:.2})");
+    }
+    report.push('\n');
+}
+
+fn stats(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (values[values.len() / 2], values[0], values[values.len() - 1])
+}
+
+fn find_psql(sh: &Shell) -> Result<PathBuf> {
+    if cmd!(sh, "psql --version").quiet().ignore_stdout().run().is_ok() {
+        return Ok(PathBuf::from("psql"));
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin/psql"))
+        .filter(|path| path.is_file())
+        .collect();
+    candidates.sort();
+    match candidates.pop() {
+        Some(psql) => Ok(psql),
+        None => {
+            bail!("the benchmark's floor runs psql, which is not installed: `sudo apt-get install postgresql-client`")
+        }
+    }
+}
+
+fn print_machine(sh: &Shell, server_version: &str, backend: &str) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| info.lines().next()?.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or_else(|| "unknown".to_owned(), |kb| format!("{} GiB", kb / 1024 / 1024));
+    let os = cmd!(sh, "uname -sr").quiet().read().unwrap_or_default();
+    println!("Machine: {cpu}, {cores} cores, {memory} memory, {os}");
+    println!("Server: PostgreSQL {server_version}, {backend}");
+    println!(
+        "Binary: {}\n",
+        if cfg!(debug_assertions) { "debug build (as `cargo xtask` runs it)" } else { "release build" }
+    );
+}
+
+/// A project folder with this checkout's migrations and seeds.
+fn copy_project_files(project: &Project, dir: &Path) -> Result<()> {
+    for sub in ["migrations", "seeds"] {
+        let to = dir.join("db").join(sub);
+        std::fs::create_dir_all(&to).with_context(|| format!("create {}", to.display()))?;
+        for entry in std::fs::read_dir(project.root.join("db").join(sub))? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().ends_with(".sql") {
+                std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+            }
+        }
+    }
+    std::fs::write(dir.join("Cargo.toml"), "[workspace]\n")?;
+    Ok(())
+}
+
+/// `count` small migrations, one table each, one second apart.
+fn write_many_migrations(dir: &Path, count: i64) -> Result<()> {
+    let migrations = dir.join("db/migrations");
+    std::fs::create_dir_all(&migrations)?;
+    std::fs::create_dir_all(dir.join("db/seeds"))?;
+    std::fs::write(dir.join("Cargo.toml"), "[workspace]\n")?;
+    let base = timestamp::from_version(20200101000000).unwrap_or(0);
+    for i in 0..count {
+        let version = timestamp::to_version(base + i);
+        let sql = format!(
+            "CREATE TABLE bench_{i} (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\n\
+             COMMENT ON TABLE bench_{i} IS 'generated by cargo xtask bench';\n"
+        );
+        std::fs::write(migrations.join(format!("{version}_create_bench_{i}.sql")), sql)?;
+    }
+    Ok(())
+}
+
+/// `count` gateways as literal rows, a thousand per INSERT, spread over the seeded factories.
+fn write_gateway_seed(path: &Path, count: u32) -> Result<()> {
+    const FACTORIES: [u32; 10] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11];
+    let mut sql = String::with_capacity(count as usize * 160);
+    for n in 0..count {
+        if n % 1000 == 0 {
+            sql.push_str(if n == 0 { "" } else { ";\n" });
+            sql.push_str("INSERT INTO gateways (factory_id, serial_number, mac_address, ip_address, firmware_version, status, last_seen_at, metadata) VALUES\n");
+        } else {
+            sql.push_str(",\n");
+        }
+        let factory = FACTORIES[n as usize % FACTORIES.len()];
+        let status = ["offline", "maintenance", "provisioning", "decommissioned"][n as usize % 4];
+        let _ = write!(
+            sql,
+            "('20000000-0000-4000-8000-0000000000{factory:02}', 'BENCH-{n:07}', '06:00:00:{:02x}:{:02x}:{:02x}', '10.{}.{}.{}', '4.2.1', '{status}', '2026-01-01T00:00:00Z', '{{\"hall\": \"H{}\"}}')",
+            (n >> 16) & 0xff,
+            (n >> 8) & 0xff,
+            n & 0xff,
+            (n >> 16) & 0xff,
+            (n >> 8) & 0xff,
+            n & 0xff,
+            n % 6
+        );
+    }
+    sql.push_str(";\n");
+    std::fs::write(path, sql).with_context(|| format!("write {}", path.display()))
+}
+
+/// The floor: one psql process that drops and creates the database, connects to it, and runs
+/// the migrations and then the seeds, in the same order as the xtask.
+fn write_floor_script(dir: &Path, database: &str) -> Result<PathBuf> {
+    let mut script = format!(
+        "DROP DATABASE IF EXISTS {0} WITH (FORCE);\nCREATE DATABASE {0};\n\\c {1}\n",
+        quote_ident(database),
+        database
+    );
+    for sub in ["migrations", "seeds"] {
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(dir.join("db").join(sub))?.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for file in files {
+            let _ = writeln!(script, "\\i '{}'", file.display());
+        }
+    }
+    let path = dir.join("floor.psql");
+    std::fs::write(&path, script)?;
+    Ok(path)
+}
