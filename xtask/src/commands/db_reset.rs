@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use sqlx::Connection;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
@@ -119,10 +120,12 @@ impl Args {
             }
         }
 
-        // A db-migrate still running on the dev database finishes first (dropping the database
-        // ends the lock's session too).
-        if let Some(conn) = dev_conn.as_mut() {
-            lock::acquire(conn, &target).await?;
+        // A db-migrate still running on the dev database finishes first. Then this session
+        // leaves on its own: DROP … WITH (FORCE) would end it too, but waits 100 ms for every
+        // session it has to terminate.
+        if let Some(mut conn) = dev_conn {
+            lock::acquire(&mut conn, &target).await?;
+            conn.close().await.ok();
         }
         admin::drop_force(&mut admin_conn, &database).await?;
         admin::rename(&mut admin_conn, &scratch, &database)
