@@ -61,7 +61,11 @@ impl TemplateCache {
 
     /// Creates `database` as a copy of the template.
     pub async fn copy_to(&self, admin: &mut PgConnection, database: &str) -> Result<()> {
-        let sql = format!("CREATE DATABASE {} TEMPLATE {} STRATEGY = FILE_COPY", quote_ident(database), quote_ident(&self.name));
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE {} STRATEGY = FILE_COPY",
+            quote_ident(database),
+            quote_ident(&self.name)
+        );
         admin
             .execute(AssertSqlSafe(sql))
             .await

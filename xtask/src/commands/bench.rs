@@ -42,7 +42,8 @@ struct Workload {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project)?;
-        let Running { target, admin: mut admin_conn } = server.up(sh, "bench").await?;
+        let Running { target, session } = server.up(sh, "bench").await?;
+        let (mut admin_conn, _) = session.into_maintenance(&target, "bench").await?;
         let psql = find_psql(sh)?;
         let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut admin_conn).await?;
         print_machine(sh, &version, &server.describe());

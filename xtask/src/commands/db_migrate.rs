@@ -5,6 +5,7 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::migrations::{apply, folder};
+use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, admin, connect};
 use crate::project::Project;
 use crate::server::{Running, Server};
@@ -33,22 +34,27 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let files = folder::load(&project.migrations_dir(), "db/migrations")?;
         let server = Server::select(&self.server, sh, project)?;
-        let Running { target, admin: mut admin_conn } = server.up(sh, "db-migrate").await?;
+        let Running { target, session } = server.up(sh, "db-migrate").await?;
         let database = target.database();
-        if self.dry_run && !admin::exists(&mut admin_conn, database).await? {
-            println!("Database {database} does not exist yet; db-migrate would create it");
-            for file in &files {
-                println!("Can apply {}/migrate {}", file.version(), file.migration.description);
-            }
-            return Ok(());
-        }
-        if admin::create_if_missing(&mut admin_conn, database).await? {
-            println!("Created database {database}");
-        }
-        drop(admin_conn);
-
         let target = target.with_statement_timeout(self.statement_timeout.as_ref());
-        let mut conn = connect::connect(&target, "db-migrate").await?;
+        let mut conn = match session {
+            // The common case: one session does everything.
+            Session::Dev(conn) if self.statement_timeout.is_none() => conn,
+            Session::Dev(_) => connect::connect(&target, "db-migrate").await?,
+            Session::Maintenance(_) if self.dry_run => {
+                println!("Database {database} does not exist yet; db-migrate would create it");
+                for file in &files {
+                    println!("Can apply {}/migrate {}", file.version(), file.migration.description);
+                }
+                return Ok(());
+            }
+            Session::Maintenance(mut admin_conn) => {
+                if admin::create_if_missing(&mut admin_conn, database).await? {
+                    println!("Created database {database}");
+                }
+                connect::connect(&target, "db-migrate").await?
+            }
+        };
         apply::migrate(&mut conn, &target, &files, self.dry_run).await?;
         Ok(())
     }

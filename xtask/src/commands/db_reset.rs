@@ -66,16 +66,12 @@ impl Args {
         if let Some(target) = server.target_if_known() {
             refuse_remote(target, "db-reset", self.allow_remote)?;
         }
-        let Running { target, admin: mut admin_conn } = server.up(sh, "db-reset").await?;
+        let Running { target, session } = server.up(sh, "db-reset").await?;
         refuse_remote(&target, "db-reset", self.allow_remote)?;
         let database = target.database().to_owned();
-
-        // A session in the dev database: its history is checked now, and it holds the migration
-        // lock at the swap.
-        let mut dev_conn = match admin::exists(&mut admin_conn, &database).await? {
-            true => Some(connect::connect(&target, "db-reset").await?),
-            false => None,
-        };
+        // The dev database's session (when it exists) checks its history now and holds the
+        // migration lock at the swap; the maintenance session creates, drops and renames.
+        let (mut admin_conn, mut dev_conn) = session.into_maintenance(&target, "db-reset").await?;
         if let Some(conn) = dev_conn.as_mut().filter(|_| !self.ignore_applied) {
             let applied = history::read(conn).await?;
             Plan::new(&files, &applied).refuse_problems(&database)?;

@@ -10,7 +10,7 @@ use crate::cli::ServerArgs;
 use crate::migrations::apply::duration;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{folder, history};
-use crate::postgres::{admin, connect};
+use crate::postgres::connect::Session;
 use crate::project::Project;
 use crate::server::{Running, Server};
 
@@ -32,13 +32,14 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let files = folder::load(&project.migrations_dir(), "db/migrations")?;
         let server = Server::select(&self.server, sh, project)?;
-        let Running { target, admin: mut admin_conn } = server.up(sh, "db-status").await?;
+        let Running { target, session } = server.up(sh, "db-status").await?;
         let database = target.database();
-        let applied = if admin::exists(&mut admin_conn, database).await? {
-            history::read(&mut connect::connect(&target, "db-status").await?).await?
-        } else {
-            println!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
-            Vec::new()
+        let applied = match session {
+            Session::Dev(mut conn) => history::read(&mut conn).await?,
+            Session::Maintenance(_) => {
+                println!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
+                Vec::new()
+            }
         };
         let plan = Plan::new(&files, &applied);
 

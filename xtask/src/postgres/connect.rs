@@ -44,6 +44,37 @@ pub async fn wait_until_ready(target: &Target, purpose: &str, timeout: Duration)
     }
 }
 
+/// A session for a command: in the dev database when it exists (most commands need nothing
+/// else), else in the maintenance database, from which it can be created.
+pub enum Session {
+    Dev(PgConnection),
+    Maintenance(PgConnection),
+}
+
+impl Session {
+    pub async fn open(target: &Target, purpose: &str) -> Result<Session> {
+        match attempt(target, purpose).await {
+            Ok(conn) => Ok(Session::Dev(conn)),
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(UNKNOWN_DATABASE) => {
+                Ok(Session::Maintenance(connect(&target.maintenance(), purpose).await?))
+            }
+            Err(err) => Err(explain(err, target)),
+        }
+    }
+
+    /// A connection to the maintenance database: this one, or a new one.
+    pub async fn into_maintenance(
+        self,
+        target: &Target,
+        purpose: &str,
+    ) -> Result<(PgConnection, Option<PgConnection>)> {
+        match self {
+            Session::Maintenance(admin) => Ok((admin, None)),
+            Session::Dev(dev) => Ok((connect(&target.maintenance(), purpose).await?, Some(dev))),
+        }
+    }
+}
+
 async fn attempt(target: &Target, purpose: &str) -> Result<PgConnection, sqlx::Error> {
     match tokio::time::timeout(ATTEMPT_TIMEOUT, target.options(purpose).connect()).await {
         Ok(result) => result,

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use sqlx::PgConnection;
 use xshell::{Cmd, Shell, cmd};
 
 use super::{Running, port};
 use crate::config::Settings;
+use crate::postgres::connect::Session;
 use crate::postgres::{Target, connect};
 use crate::project::Project;
 
@@ -91,10 +91,11 @@ impl ComposeServer {
     pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         let compose = compose_tool(sh)?;
-        let port = match self.running_container(sh, compose)? {
+        let reused = self.running_container(sh, compose)?;
+        let port = match &reused {
             Some(id) => {
                 let port = self.published_port(sh, compose)?;
-                println!("Reusing container {} of {} on 127.0.0.1:{port}", short(&id), self.project_name);
+                println!("Reusing container {} of {} on 127.0.0.1:{port}", short(id), self.project_name);
                 port
             }
             None => {
@@ -106,8 +107,15 @@ impl ComposeServer {
         };
         let target =
             Target::new("127.0.0.1", port, &self.settings.user, &self.settings.password, &self.settings.database);
-        let admin = self.wait_until_ready(sh, compose, &target, purpose).await?;
-        Ok(Running { target, admin })
+        // A running container usually answers at once; only a starting one needs the wait.
+        if reused.is_some()
+            && let Ok(session) = Session::open(&target, purpose).await
+        {
+            return Ok(Running { target, session });
+        }
+        self.wait_until_ready(sh, compose, &target, purpose).await?;
+        let session = Session::open(&target, purpose).await?;
+        Ok(Running { target, session })
     }
 
     pub fn down(&self, sh: &Shell) -> Result<()> {
@@ -188,18 +196,12 @@ impl ComposeServer {
     /// Waits until the server accepts connections through the published port. The container
     /// may still be initialising its volume, so refused and reset connections are retried; a
     /// container that exits, or a deadline that passes, ends the wait with its last log lines.
-    async fn wait_until_ready(
-        &self,
-        sh: &Shell,
-        compose: Compose,
-        target: &Target,
-        purpose: &str,
-    ) -> Result<PgConnection> {
+    async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target, purpose: &str) -> Result<()> {
         let deadline = Instant::now() + self.ready_timeout;
         loop {
             let attempt = connect::wait_until_ready(&target.maintenance(), purpose, Duration::from_secs(2)).await;
             let attempt = match attempt {
-                Ok(admin) => return Ok(admin),
+                Ok(_) => return Ok(()),
                 Err(err) => Err::<(), _>(err),
             };
             let container = self.container(sh, compose)?;

@@ -11,20 +11,21 @@ mod url;
 
 use anyhow::{Result, bail};
 use clap::ValueEnum;
-use sqlx::PgConnection;
 use xshell::Shell;
 
 use crate::cli::{Backend, ServerArgs};
 use crate::config::Settings;
 use crate::postgres::Target;
+use crate::postgres::connect::Session;
 use crate::project::Project;
 
 /// A server that accepts connections.
 pub struct Running {
     /// The dev database (which may not exist yet).
     pub target: Target,
-    /// A connection to the server's maintenance database.
-    pub admin: PgConnection,
+    /// The session that proved the server is up, for the command to go on with: each new
+    /// connection costs a SCRAM handshake.
+    pub session: Session,
 }
 
 pub enum Server {
@@ -87,9 +88,7 @@ impl Server {
     }
 
     /// Makes sure the server runs and accepts connections. Returns the dev database's address
-    /// (the database itself may not exist yet) and the connection to the maintenance database
-    /// that proved the server is up, for the command to go on with: a connection costs a SCRAM
-    /// handshake, so none is thrown away.
+    /// (the database itself may not exist yet) and an open session.
     pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
         match self {
             Server::Url(server) => server.up(purpose).await,

@@ -13,6 +13,7 @@ use xshell::{Cmd, Shell, cmd};
 
 use super::{Running, port};
 use crate::config::Settings;
+use crate::postgres::connect::Session;
 use crate::postgres::{Target, connect};
 use crate::project::Project;
 
@@ -138,8 +139,8 @@ impl NativeCluster {
         for home in [&self.home, &self.fallback_home] {
             if let Some(port) = running_port(&home.join("data")) {
                 let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
-                if let Ok(admin) = connect::connect(&target.maintenance(), purpose).await {
-                    return Ok(Running { target, admin });
+                if let Ok(session) = Session::open(&target, purpose).await {
+                    return Ok(Running { target, session });
                 }
             }
         }
@@ -152,15 +153,17 @@ impl NativeCluster {
             None => self.start(sh, &layout)?,
         };
         let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
-        let admin =
-            connect::wait_until_ready(&target.maintenance(), purpose, self.ready_timeout).await.with_context(|| {
-                format!(
-                    "the local cluster started but does not accept connections; last lines of {}:\n    {}",
-                    layout.log().display(),
-                    layout.log_tail(20)
-                )
-            })?;
-        Ok(Running { target, admin })
+        // Readiness is waited for on the maintenance database, which always exists.
+        let ready = connect::wait_until_ready(&target.maintenance(), purpose, self.ready_timeout).await;
+        ready.with_context(|| {
+            format!(
+                "the local cluster started but does not accept connections; last lines of {}:\n    {}",
+                layout.log().display(),
+                layout.log_tail(20)
+            )
+        })?;
+        let session = Session::open(&target, purpose).await?;
+        Ok(Running { target, session })
     }
 
     pub fn down(&self, sh: &Shell) -> Result<()> {

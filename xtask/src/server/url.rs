@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 use super::Running;
+use crate::postgres::connect::Session;
 use crate::postgres::{Target, admin, connect};
 use crate::template_cache;
 
@@ -25,8 +26,8 @@ impl UrlServer {
     }
 
     pub async fn up(&self, purpose: &str) -> Result<Running> {
-        let admin = connect::connect(&self.target.maintenance(), purpose).await?;
-        Ok(Running { target: self.target.clone(), admin })
+        let session = Session::open(&self.target, purpose).await?;
+        Ok(Running { target: self.target.clone(), session })
     }
 
     pub fn down(&self) -> Result<()> {
