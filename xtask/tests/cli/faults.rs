@@ -1,6 +1,7 @@
 //! Things going wrong: concurrent runs, killed processes, a server that goes away, hostile files
 //! and arguments. Nothing may be lost, half applied, or reported with a panic.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,18 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success(), "kill -{name}");
 }
 
+/// A migrated fixture whose next `db-migrate` is stuck in a long statement of migration
+/// 20260102000000 (which creates the table `half` first); returns that process.
+async fn migrate_stuck_in_a_long_migration(name: &str) -> (Fixture, Child, PathBuf) {
+    let fx = Fixture::new(name);
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.xtask(&["db-migrate"]).success();
+    let long = fx.migration(20260102000000, "long", "CREATE TABLE half (id int);\nSELECT pg_sleep(60);\n");
+    let child = spawn(&fx, &["db-migrate"]);
+    wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(60)").await;
+    (fx, child, long)
+}
+
 #[tokio::test]
 async fn eight_concurrent_migrates_apply_each_migration_once() {
     let fx = Fixture::new("concurrent");
@@ -94,12 +107,7 @@ async fn a_reset_waits_for_a_running_migrate_and_says_who_holds_the_lock() {
 
 #[tokio::test]
 async fn a_migrate_killed_mid_migration_leaves_the_previous_version() {
-    let fx = Fixture::new("kill_migrate");
-    fx.migration(20260101000000, "create_orgs", ORGS);
-    fx.xtask(&["db-migrate"]).success();
-    let long = fx.migration(20260102000000, "long", "CREATE TABLE half (id int);\nSELECT pg_sleep(60);\n");
-    let mut child = spawn(&fx, &["db-migrate"]);
-    wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(60)").await;
+    let (fx, mut child, long) = migrate_stuck_in_a_long_migration("kill_migrate").await;
     signal(&child, "KILL");
     child.wait().unwrap();
 
@@ -131,12 +139,7 @@ async fn a_reset_killed_midway_keeps_the_old_database_and_the_next_one_cleans_up
 
 #[tokio::test]
 async fn ctrl_c_stops_cleanly_with_a_message() {
-    let fx = Fixture::new("ctrl_c");
-    fx.migration(20260101000000, "create_orgs", ORGS);
-    fx.xtask(&["db-migrate"]).success();
-    fx.migration(20260102000000, "long", "CREATE TABLE half (id int);\nSELECT pg_sleep(60);\n");
-    let child = spawn(&fx, &["db-migrate"]);
-    wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(60)").await;
+    let (fx, child, _) = migrate_stuck_in_a_long_migration("ctrl_c").await;
     signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", text(&output));
@@ -149,12 +152,7 @@ async fn ctrl_c_stops_cleanly_with_a_message() {
 
 #[tokio::test]
 async fn a_server_that_drops_the_connection_mid_run_is_a_clear_error() {
-    let fx = Fixture::new("server_gone");
-    fx.migration(20260101000000, "create_orgs", ORGS);
-    fx.xtask(&["db-migrate"]).success();
-    fx.migration(20260102000000, "long", "CREATE TABLE half (id int);\nSELECT pg_sleep(60);\n");
-    let child = spawn(&fx, &["db-migrate"]);
-    wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(60)").await;
+    let (fx, child, _) = migrate_stuck_in_a_long_migration("server_gone").await;
     sqlx::query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cargo xtask db-migrate' AND datname = $1",
     )
