@@ -228,3 +228,25 @@ fn a_taken_host_port_is_explained_or_avoided() {
     run.says(&format!("Port {taken} is taken by another program now"));
     assert_ne!(port.to_string(), taken);
 }
+
+#[test]
+fn auto_picks_docker_when_the_image_is_here() {
+    let Some(image) = docker_image("auto_picks_docker_when_the_image_is_here") else { return };
+    let mut checkout = DockerCheckout::new("docker_auto", &image);
+    checkout.env.retain(|(key, _)| *key != "XTASK_DB_BACKEND");
+    checkout.xtask(&["db-up"]).success().says("Docker Compose project").never_says("Using the local cluster");
+}
+
+#[test]
+fn says_clearly_when_no_engine_answers() {
+    let fx = Fixture::new("docker_no_engine");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml"), fx.root().join("docker-compose.yml"))
+        .unwrap();
+    let nowhere = format!("unix://{}/no-docker.sock", fx.root().display());
+    let run = fx.xtask_with(&["db-up"], &[("XTASK_DB_BACKEND", "docker"), ("DOCKER_HOST", &nowhere)]).failure();
+    assert!(
+        run.stderr.contains("no Docker engine answers") || run.stderr.contains("Docker is not installed"),
+        "{}",
+        run.all()
+    );
+}
