@@ -2,7 +2,8 @@
 //!
 //! Each command lives in `commands/`; where the PostgreSQL server comes from (a `DATABASE_URL`, a
 //! private local cluster, a Docker Compose container) lives in `server/`; reading, checking and
-//! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`.
+//! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`; the reset cache
+//! in `template_cache.rs`; talking to PostgreSQL in `postgres/`.
 
 mod cli;
 mod commands;
