@@ -8,6 +8,7 @@ mod docker;
 mod faults;
 mod migrate;
 mod native;
+mod project;
 mod refusals;
 mod reset;
 mod secrets;

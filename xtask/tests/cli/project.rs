@@ -1,0 +1,46 @@
+//! The xtask works on the checkout it was invoked from, found at run time: never a path compiled
+//! into the binary, so one binary (a shared CARGO_TARGET_DIR, git worktrees) serves each checkout.
+
+use std::process::Command;
+
+use crate::support::Fixture;
+
+fn db_new(cwd: &std::path::Path, manifest_dir: Option<&std::path::Path>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.args(["db-new", "marker"]).current_dir(cwd).env_remove("CARGO_MANIFEST_DIR");
+    if let Some(dir) = manifest_dir {
+        command.env("CARGO_MANIFEST_DIR", dir);
+    }
+    command.output().unwrap()
+}
+
+fn count(fx: &Fixture) -> usize {
+    std::fs::read_dir(fx.migrations()).unwrap().count()
+}
+
+#[test]
+fn cargo_run_points_at_the_invoking_checkout() {
+    let (a, b) = (Fixture::new("checkout_a"), Fixture::new("checkout_b"));
+    std::fs::create_dir_all(b.root().join("xtask")).unwrap();
+    // `cargo xtask` in checkout B sets CARGO_MANIFEST_DIR to B's xtask/, wherever the binary lives.
+    let out = db_new(a.root(), Some(&b.root().join("xtask")));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!((count(&a), count(&b)), (0, 1), "the file must go to the checkout cargo ran in");
+}
+
+#[test]
+fn run_by_hand_it_finds_the_checkout_above_the_current_folder() {
+    let fx = Fixture::new("checkout_cwd");
+    let out = db_new(&fx.root().join("db/seeds"), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&fx), 1);
+
+    let outside = tempfile::tempdir().unwrap();
+    let out = db_new(outside.path(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no project found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
