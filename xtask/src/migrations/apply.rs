@@ -17,25 +17,21 @@ use super::lock;
 use super::plan::Plan;
 use crate::postgres::{Target, sql_error};
 
-/// Applies what is pending and returns how many migrations ran. With `dry_run`, only says what
-/// would run.
-pub async fn migrate(
-    conn: &mut PgConnection,
-    target: &Target,
-    files: &[MigrationFile],
-    dry_run: bool,
-) -> Result<usize> {
+/// Applies what is pending. With `dry_run`, only says what would run.
+pub async fn migrate(conn: &mut PgConnection, target: &Target, files: &[MigrationFile], dry_run: bool) -> Result<()> {
     let database = target.database();
     if dry_run {
         let applied = history::read(conn).await?;
         let plan = Plan::new(files, &applied);
         plan.refuse_problems(database)?;
-        let pending: Vec<_> = plan.pending().collect();
-        for file in &pending {
+        let mut pending = plan.pending().peekable();
+        if pending.peek().is_none() {
+            report_up_to_date(database, applied.len());
+        }
+        for file in pending {
             println!("Can apply {}/migrate {}", file.version(), file.migration.description);
         }
-        report_up_to_date(database, pending.len(), applied.len());
-        return Ok(0);
+        return Ok(());
     }
 
     // The lock is sqlx's (keyed on the database name), so sqlx-cli, `Migrator::run` in the
@@ -47,20 +43,18 @@ pub async fn migrate(
     let plan = Plan::new(files, &applied);
     plan.refuse_problems(database)?;
 
-    let mut count = 0;
+    if plan.pending().next().is_none() {
+        report_up_to_date(database, applied.len());
+    }
     for file in plan.pending() {
         let elapsed = match conn.apply(TABLE, &file.migration).await {
             Ok(elapsed) => elapsed,
             Err(err) => return Err(failure(conn, err, file, database).await),
         };
-        println!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
-        count += 1;
+        report_applied(file, elapsed);
     }
     conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))?;
-    if count == 0 {
-        report_up_to_date(database, 0, applied.len());
-    }
-    Ok(count)
+    Ok(())
 }
 
 /// Applies every migration to a new, empty database that no one else uses (a reset's scratch
@@ -78,7 +72,7 @@ pub async fn migrate_fresh(conn: &mut PgConnection, target: &Target, files: &[Mi
                 Ok(elapsed) => elapsed,
                 Err(err) => return Err(failure(conn, err, file, database).await),
             };
-            println!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
+            report_applied(file, elapsed);
             continue;
         }
         let mut tx = conn.begin().await.with_context(|| format!("begin a transaction on {database}"))?;
@@ -95,7 +89,7 @@ pub async fn migrate_fresh(conn: &mut PgConnection, target: &Target, files: &[Mi
             }
             let elapsed = start.elapsed();
             nanos.push(i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX));
-            println!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
+            report_applied(file, elapsed);
         }
         sqlx::query(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
@@ -114,10 +108,13 @@ pub async fn migrate_fresh(conn: &mut PgConnection, target: &Target, files: &[Mi
     Ok(())
 }
 
-fn report_up_to_date(database: &str, pending: usize, applied: usize) {
-    if pending == 0 {
-        println!("Database {database} is up to date ({applied} migration(s) applied)");
-    }
+/// sqlx-cli's line: `Applied 20261125150000/migrate create gateways (12.3ms)`.
+fn report_applied(file: &MigrationFile, elapsed: Duration) {
+    println!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
+}
+
+fn report_up_to_date(database: &str, applied: usize) {
+    println!("Database {database} is up to date ({applied} migration(s) applied)");
 }
 
 async fn failure(conn: &mut PgConnection, err: MigrateError, file: &MigrationFile, database: &str) -> anyhow::Error {
