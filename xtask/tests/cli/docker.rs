@@ -250,3 +250,14 @@ fn says_clearly_when_no_engine_answers() {
         run.all()
     );
 }
+
+#[test]
+fn compose_project_name_overrides_the_per_checkout_name() {
+    let Some(image) = docker_image("compose_project_name_overrides_the_per_checkout_name") else { return };
+    let mut checkout = DockerCheckout::new("docker_named", &image);
+    let name = format!("xt-custom-{}", std::process::id());
+    checkout.env.push(("COMPOSE_PROJECT_NAME", name.clone()));
+    let (project, _, _) = checkout.up();
+    assert_eq!(project, name);
+    assert_ne!(container_of(&name), "", "the container should carry the chosen project name");
+}
