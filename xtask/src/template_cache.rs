@@ -18,8 +18,6 @@ use crate::timestamp;
 
 const MARKER: &str = "__xtask_tpl_";
 const MAX_AGE_SECS: i64 = 3600;
-/// PostgreSQL's limit on identifier length, in bytes.
-const MAX_IDENTIFIER: usize = 63;
 
 pub struct TemplateCache {
     pub name: String,
@@ -88,11 +86,7 @@ impl TemplateCache {
 
 /// `<database>__xtask_tpl_`, shortened to leave room for the hash within 63 bytes.
 pub fn prefix(database: &str) -> String {
-    let mut keep = database.len().min(MAX_IDENTIFIER - MARKER.len() - 16);
-    while !database.is_char_boundary(keep) {
-        keep -= 1;
-    }
-    format!("{}{MARKER}", &database[..keep])
+    format!("{}{MARKER}", admin::fit_identifier(database, MARKER.len() + 16))
 }
 
 /// Drops every cached template of a dev database; returns their names.

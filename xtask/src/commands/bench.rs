@@ -11,6 +11,7 @@ use xshell::{Shell, cmd};
 use crate::cli::ServerArgs;
 use crate::migrations::apply::duration;
 use crate::postgres::admin::{self, quote_ident};
+use crate::postgres::install;
 use crate::project::Project;
 use crate::server::{Running, Server};
 use crate::{template_cache, timestamp};
@@ -162,16 +163,8 @@ fn find_psql(sh: &Shell) -> Result<PathBuf> {
     if cmd!(sh, "psql --version").quiet().ignore_stdout().run().is_ok() {
         return Ok(PathBuf::from("psql"));
     }
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("bin/psql"))
-        .filter(|path| path.is_file())
-        .collect();
-    candidates.sort();
-    match candidates.pop() {
-        Some(psql) => Ok(psql),
+    match install::newest_debian_bindir(&["psql"]) {
+        Some(bin) => Ok(bin.join("psql")),
         None => {
             bail!("the benchmark's floor runs psql, which is not installed: `sudo apt-get install postgresql-client`")
         }

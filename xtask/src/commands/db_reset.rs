@@ -22,8 +22,6 @@ use crate::template_cache::TemplateCache;
 /// Suffix of the scratch database a reset builds; a leftover one (from a reset that was killed)
 /// is removed by the next reset.
 const SCRATCH_SUFFIX: &str = "__xtask_reset";
-/// PostgreSQL's limit on identifier length, in bytes.
-const MAX_IDENTIFIER: usize = 63;
 
 /// Drop the dev database and rebuild it: create, migrate, seed
 ///
@@ -151,11 +149,7 @@ async fn build(scratch: &Target, files: &[folder::MigrationFile], seeds: &[seeds
 
 /// `<database>__xtask_reset`, shortened to fit PostgreSQL's 63-byte identifiers.
 fn scratch_name(database: &str) -> String {
-    let mut keep = database.len().min(MAX_IDENTIFIER - SCRATCH_SUFFIX.len());
-    while !database.is_char_boundary(keep) {
-        keep -= 1;
-    }
-    format!("{}{SCRATCH_SUFFIX}", &database[..keep])
+    format!("{}{SCRATCH_SUFFIX}", admin::fit_identifier(database, SCRATCH_SUFFIX.len()))
 }
 
 #[cfg(test)]

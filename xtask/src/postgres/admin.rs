@@ -9,6 +9,19 @@ const DUPLICATE_DATABASE: &str = "42P04";
 /// What a `CREATE DATABASE` that loses a race against another one reports.
 const UNIQUE_VIOLATION: &str = "23505";
 
+/// PostgreSQL's limit on identifier length, in bytes.
+const MAX_IDENTIFIER: usize = 63;
+
+/// The longest start of `base` that leaves `room` bytes for a suffix within PostgreSQL's
+/// identifier limit, cut on a character boundary.
+pub fn fit_identifier(base: &str, room: usize) -> &str {
+    let mut keep = base.len().min(MAX_IDENTIFIER - room);
+    while !base.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    &base[..keep]
+}
+
 /// `"name"` with inner quotes doubled: safe for any name, however odd.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

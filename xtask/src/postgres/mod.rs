@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod connect;
+pub mod install;
 pub mod sql_error;
 pub mod statements;
 pub mod target;

@@ -14,7 +14,7 @@ use xshell::{Cmd, Shell, cmd};
 use super::{Running, port};
 use crate::config::Settings;
 use crate::postgres::connect::Session;
-use crate::postgres::{Target, connect};
+use crate::postgres::{Target, connect, install};
 use crate::project::Project;
 
 const SERVICE_ACCOUNT: &str = "postgres";
@@ -311,20 +311,8 @@ fn find_binaries(sh: &Shell) -> Result<PathBuf> {
     {
         return Ok(dir);
     }
-    let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let version: Vec<u32> = name.split('.').map(str::parse).collect::<Result<_, _>>().ok()?;
-            let bin = entry.path().join("bin");
-            has_server(&bin).then_some((version, bin))
-        })
-        .collect();
-    versions.sort();
-    match versions.pop() {
-        Some((_, bin)) => Ok(bin),
+    match install::newest_debian_bindir(&["initdb", "pg_ctl"]) {
+        Some(bin) => Ok(bin),
         None => bail!(
             "no PostgreSQL server binaries found (looked at `pg_config --bindir`, PATH and /usr/lib/postgresql/*/bin): \
              install them (Debian/Ubuntu: `sudo apt-get install postgresql`; macOS: `brew install postgresql`), \
