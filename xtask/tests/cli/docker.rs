@@ -8,7 +8,7 @@ use std::process::Command;
 
 use sqlx::{Connection, PgConnection};
 
-use crate::support::{Fixture, Run};
+use crate::support::{Fixture, Run, up_port};
 
 const PASSWORD: &str = "docker-test-pw";
 
@@ -78,7 +78,7 @@ impl DockerCheckout {
             .find(|l| l.starts_with("PostgreSQL is up: "))
             .expect("db-up prints the address")
             .to_owned();
-        let port = line.split("@127.0.0.1:").nth(1).and_then(|rest| rest.split('/').next()).unwrap().parse().unwrap();
+        let port = up_port(&run.stdout);
         let project =
             line.split("Docker Compose project ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().to_owned();
         (project, port, run)

@@ -2,25 +2,12 @@
 //! and arguments. Nothing may be lost, half applied, or reported with a panic.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::support::Fixture;
 
 const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL UNIQUE);\n";
-
-fn spawn(fx: &Fixture, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(fx.root())
-        .env_remove("CARGO_MANIFEST_DIR")
-        .env_remove("XTASK_DB_BACKEND")
-        .env("DATABASE_URL", fx.url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the xtask binary")
-}
 
 fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
@@ -61,7 +48,7 @@ async fn migrate_stuck_in_a_long_migration(name: &str) -> (Fixture, Child, PathB
     fx.migration(20260101000000, "create_orgs", ORGS);
     fx.xtask(&["db-migrate"]).success();
     let long = fx.migration(20260102000000, "long", "CREATE TABLE half (id int);\nSELECT pg_sleep(60);\n");
-    let child = spawn(&fx, &["db-migrate"]);
+    let child = fx.spawn(&["db-migrate"]);
     wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(60)").await;
     (fx, child, long)
 }
@@ -72,7 +59,7 @@ async fn eight_concurrent_migrates_apply_each_migration_once() {
     fx.migration(20260101000000, "create_orgs", ORGS);
     fx.migration(20260102000000, "slow", "SELECT pg_sleep(0.3);\nCREATE TABLE slow (id int);\n");
     fx.migration(20260103000000, "create_sites", "CREATE TABLE sites (id int);\n");
-    let children: Vec<Child> = (0..8).map(|_| spawn(&fx, &["db-migrate"])).collect();
+    let children: Vec<Child> = (0..8).map(|_| fx.spawn(&["db-migrate"])).collect();
     let outputs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     for output in &outputs {
         assert!(output.status.success(), "a concurrent db-migrate failed:\n{}", text(output));
@@ -93,7 +80,7 @@ async fn a_reset_waits_for_a_running_migrate_and_says_who_holds_the_lock() {
     // Slow on the dev database only: the reset's own scratch copy runs it at once.
     let sleep = "SELECT pg_sleep(CASE WHEN current_database() LIKE '%xtask_reset' THEN 0 ELSE 6 END);";
     fx.migration(20260102000000, "long", &format!("{sleep}\nCREATE TABLE long_done (id int);\n"));
-    let migrate = spawn(&fx, &["db-migrate"]);
+    let migrate = fx.spawn(&["db-migrate"]);
     wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(CASE").await;
 
     let reset = fx.xtask(&["db-reset"]).success();
@@ -126,7 +113,7 @@ async fn a_reset_killed_midway_keeps_the_old_database_and_the_next_one_cleans_up
     let seed = fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
     fx.xtask(&["db-reset"]).success();
     std::fs::write(&seed, "INSERT INTO orgs VALUES (1, 'Acme');\nSELECT pg_sleep(60);\n").unwrap();
-    let mut child = spawn(&fx, &["db-reset"]);
+    let mut child = fx.spawn(&["db-reset"]);
     wait_for_statement(&fx, "cargo xtask db-reset", "pg_sleep(60)").await;
     signal(&child, "KILL");
     child.wait().unwrap();

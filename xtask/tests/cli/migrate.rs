@@ -102,15 +102,7 @@ async fn holds_sqlx_advisory_lock_while_migrating() {
     let mut holder = fx.connect().await;
     sqlx::query("SELECT pg_advisory_lock($1)").bind(sqlx_lock_id(&fx.database)).execute(&mut holder).await.unwrap();
     fx.migration(20260102000000, "create_sites", SITES);
-    let xtask = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .current_dir(fx.root())
-        .env_remove("CARGO_MANIFEST_DIR")
-        .env("DATABASE_URL", fx.url())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .arg("db-migrate")
-        .spawn()
-        .unwrap();
+    let xtask = fx.spawn(&["db-migrate"]);
     let mut waiting = false;
     for _ in 0..100 {
         let waiters: i64 = sqlx::query_scalar(

@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, PgConnection};
 
-use crate::support::Fixture;
+use crate::support::{Fixture, up_port};
 
 const PASSWORD: &str = "native-test-pw";
 
@@ -15,13 +15,6 @@ fn settings() -> Vec<(&'static str, &'static str)> {
         ("POSTGRES_PASSWORD", PASSWORD),
         ("POSTGRES_DB", "native_dev"),
     ]
-}
-
-/// The port from `PostgreSQL is up: postgres://tester:***@127.0.0.1:PORT/native_dev`.
-fn port_of(stdout: &str) -> u16 {
-    let line = stdout.lines().find(|l| l.starts_with("PostgreSQL is up: ")).expect("db-up prints the address");
-    let after = line.split("@127.0.0.1:").nth(1).expect("a loopback address");
-    after.split('/').next().unwrap().parse().unwrap()
 }
 
 async fn connect(port: u16) -> PgConnection {
@@ -38,7 +31,7 @@ async fn lifecycle_of_the_local_cluster() {
 
     fx.xtask_with(&["db-reset"], &env).success().says("Created a local PostgreSQL cluster").says("Reset native_dev");
     assert!(cluster.join("data/PG_VERSION").is_file(), "the cluster should live in the project's target/");
-    let port = port_of(&fx.xtask_with(&["db-up"], &env).success().stdout);
+    let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
 
     let mut conn = connect(port).await;
     let listen: String = sqlx::query_scalar("SHOW listen_addresses").fetch_one(&mut conn).await.unwrap();
@@ -50,7 +43,7 @@ async fn lifecycle_of_the_local_cluster() {
     assert!(PgConnection::connect(&format!("postgres://tester:{PASSWORD}@127.0.0.1:{port}/native_dev")).await.is_err());
     fx.xtask_with(&["db-down"], &env).success().says("not running");
 
-    let again = port_of(&fx.xtask_with(&["db-up"], &env).success().says("Started the local cluster").stdout);
+    let again = up_port(&fx.xtask_with(&["db-up"], &env).success().says("Started the local cluster").stdout);
     assert_eq!(again, port, "the port should stay the same for a checkout");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs").fetch_one(&mut connect(port).await).await.unwrap();
     assert_eq!(count, 2, "db-down/db-up lost data");

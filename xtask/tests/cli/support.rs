@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sqlx::{Connection, PgConnection};
@@ -81,6 +81,17 @@ impl Fixture {
     /// Runs the xtask binary in this fixture with exactly these project settings in the
     /// environment (the caller's DATABASE_URL and friends are removed first).
     pub fn xtask_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        Run::from(self.command(args, env).output().expect("run the xtask binary"), args)
+    }
+
+    /// Starts the xtask binary against this fixture's database without waiting for it, with its
+    /// output captured.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let mut command = self.command(args, &[("DATABASE_URL", &self.url())]);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the xtask binary")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
         command.args(args).current_dir(self.root());
         for key in [
@@ -95,7 +106,7 @@ impl Fixture {
             command.env_remove(key);
         }
         command.envs(env.iter().copied());
-        Run::from(command.output().expect("run the xtask binary"), args)
+        command
     }
 
     pub async fn connect(&self) -> PgConnection {
@@ -161,6 +172,13 @@ impl Drop for Fixture {
         })
         .join();
     }
+}
+
+/// The port in the line `db-up` prints: `PostgreSQL is up: postgres://user:***@127.0.0.1:PORT/db`.
+pub fn up_port(stdout: &str) -> u16 {
+    let line = stdout.lines().find(|l| l.starts_with("PostgreSQL is up: ")).expect("db-up prints the address");
+    let after = line.split("@127.0.0.1:").nth(1).expect("a loopback address");
+    after.split('/').next().and_then(|port| port.parse().ok()).expect("a port number")
 }
 
 /// What one run of the binary did.

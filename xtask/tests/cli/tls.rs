@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::Fixture;
+use crate::support::{Fixture, up_port};
 
 const PASSWORD: &str = "tls-test-pw";
 
@@ -64,7 +64,7 @@ fn migrates_over_tls_with_and_without_certificate_checks() {
         .collect();
     std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
     let up = server.xtask_with(&["db-up"], &env).success();
-    let port = up.stdout.split("@127.0.0.1:").nth(1).and_then(|rest| rest.split('/').next()).unwrap().to_owned();
+    let port = up_port(&up.stdout);
 
     let project = Fixture::new("tls_client");
     project.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY);\n");
