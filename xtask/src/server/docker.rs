@@ -199,11 +199,11 @@ impl ComposeServer {
     async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target, purpose: &str) -> Result<()> {
         let deadline = Instant::now() + self.ready_timeout;
         loop {
-            let attempt = connect::wait_until_ready(&target.maintenance(), purpose, Duration::from_secs(2)).await;
-            let attempt = match attempt {
-                Ok(_) => return Ok(()),
-                Err(err) => Err::<(), _>(err),
-            };
+            let last_error =
+                match connect::wait_until_ready(&target.maintenance(), purpose, Duration::from_secs(2)).await {
+                    Ok(_) => return Ok(()),
+                    Err(err) => err,
+                };
             let container = self.container(sh, compose)?;
             let exited = match &container {
                 Some(id) => !is_running(sh, id)?,
@@ -228,9 +228,8 @@ impl ComposeServer {
                     Compose::V2 => format!("docker compose --project-name {} logs {SERVICE}", self.project_name),
                     Compose::V1 => format!("docker-compose --project-name {} logs {SERVICE}", self.project_name),
                 };
-                let last_error = attempt.err().map(|e| format!("{e:#}")).unwrap_or_default();
                 bail!(
-                    "{why} ({last_error})\n  last lines of the container's log:\n    {}\n  more: {more}",
+                    "{why} ({last_error:#})\n  last lines of the container's log:\n    {}\n  more: {more}",
                     logs.trim().lines().collect::<Vec<_>>().join("\n    ")
                 );
             }
