@@ -5,6 +5,7 @@
 //! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`; the reset cache
 //! in `template_cache.rs`; talking to PostgreSQL in `postgres/`.
 
+mod background;
 mod cli;
 mod commands;
 mod config;

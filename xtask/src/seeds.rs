@@ -20,9 +20,9 @@ pub struct SeedFile {
 pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<SeedFile>> {
     let mut seeds = Vec::new();
     let mut problems = Vec::new();
-    for (file_name, path) in folder::entries(dir)? {
+    for folder::Entry { name: file_name, path, is_file } in folder::entries(dir)? {
         let shown = format!("{shown_dir}/{file_name}");
-        let Some(stem) = file_name.strip_suffix(".sql").filter(|_| path.is_file()) else {
+        let Some(stem) = file_name.strip_suffix(".sql").filter(|_| is_file) else {
             problems.push(format!("{shown}: not a .sql file; only seed files belong in {shown_dir}"));
             continue;
         };

@@ -32,9 +32,10 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let files = folder::load(&project.migrations_dir(), "db/migrations")?;
-        let server = Server::select(&self.server, sh, project)?;
-        let Running { target, session } = server.up(sh, "db-migrate").await?;
+        let loading = folder::load_in_background(project.migrations_dir());
+        let running = async { Server::select(&self.server, sh, project)?.up(sh, "db-migrate").await }.await;
+        let files = loading.join()?;
+        let Running { target, session } = running?;
         let database = target.database();
         let target = target.with_statement_timeout(self.statement_timeout.as_ref());
         let mut conn = match session {

@@ -26,8 +26,7 @@ impl Args {
         let name = normalise(&self.name)?;
         let dir = project.migrations_dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-        let newest =
-            folder::entries(&dir)?.iter().filter_map(|(file_name, _)| file_name.get(..14)?.parse::<i64>().ok()).max();
+        let newest = folder::entries(&dir)?.iter().filter_map(|entry| entry.name.get(..14)?.parse::<i64>().ok()).max();
         let now = timestamp::now();
         // Two calls in one second, or a clock behind a teammate's: step past the newest version so
         // the new migration always sorts last.

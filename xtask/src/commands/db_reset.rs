@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use sqlx::Connection;
 use xshell::Shell;
 
+use crate::background::Background;
 use crate::cli::ServerArgs;
 use crate::migrations::apply::{self, since};
 use crate::migrations::{folder, history, lock, plan::Plan};
@@ -58,13 +59,23 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let start = Instant::now();
-        let files = folder::load(&project.migrations_dir(), "db/migrations")?;
-        let seeds = if self.no_seed { Vec::new() } else { seeds::load(&project.seeds_dir(), "db/seeds")? };
-        let server = Server::select(&self.server, sh, project)?;
-        if let Some(target) = server.target_if_known() {
-            refuse_remote(target, "db-reset", self.allow_remote)?;
+        // The files are read while the server comes up; their problems are reported first.
+        let (migrations_dir, seeds_dir, no_seed) = (project.migrations_dir(), project.seeds_dir(), self.no_seed);
+        let loading = Background::spawn(move || -> Result<_> {
+            let files = folder::load(&migrations_dir, "db/migrations")?;
+            let seeds = if no_seed { Vec::new() } else { seeds::load(&seeds_dir, "db/seeds")? };
+            Ok((files, seeds))
+        });
+        let running = async {
+            let server = Server::select(&self.server, sh, project)?;
+            if let Some(target) = server.target_if_known() {
+                refuse_remote(target, "db-reset", self.allow_remote)?;
+            }
+            server.up(sh, "db-reset").await
         }
-        let Running { target, session } = server.up(sh, "db-reset").await?;
+        .await;
+        let (files, seeds) = loading.join()?;
+        let Running { target, session } = running?;
         refuse_remote(&target, "db-reset", self.allow_remote)?;
         let database = target.database().to_owned();
         // The dev database's session (when it exists) checks its history now and holds the

@@ -30,9 +30,10 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
-        let files = folder::load(&project.migrations_dir(), "db/migrations")?;
-        let server = Server::select(&self.server, sh, project)?;
-        let Running { target, session } = server.up(sh, "db-status").await?;
+        let loading = folder::load_in_background(project.migrations_dir());
+        let running = async { Server::select(&self.server, sh, project)?.up(sh, "db-status").await }.await;
+        let files = loading.join()?;
+        let Running { target, session } = running?;
         let database = target.database();
         let applied = match session {
             Session::Dev(mut conn) => history::read(&mut conn).await?,

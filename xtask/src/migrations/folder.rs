@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
+use crate::background::Background;
 use crate::timestamp;
 
 /// sqlx's marker for a migration that must run outside a transaction.
@@ -31,25 +32,36 @@ impl MigrationFile {
     }
 }
 
+/// `load`, on a thread of its own, so the files are read while the command connects.
+pub fn load_in_background(dir: PathBuf) -> Background<Result<Vec<MigrationFile>>> {
+    Background::spawn(move || load(&dir, "db/migrations"))
+}
+
 /// All migrations in version order, or one error listing every problem in the folder.
 pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
     let mut problems = Vec::new();
-    let mut by_version: BTreeMap<i64, Vec<(String, PathBuf)>> = BTreeMap::new();
-    for (file_name, path) in entries(dir)? {
+    // Per version: file name, path and sqlx's description.
+    let mut by_version: BTreeMap<i64, Vec<(String, PathBuf, String)>> = BTreeMap::new();
+    for Entry { name: file_name, path, is_file } in entries(dir)? {
         let shown = format!("{shown_dir}/{file_name}");
-        if !path.is_file() {
+        if !is_file {
             problems.push(format!("{shown}: not a file; migrations are single .sql files in {shown_dir}"));
             continue;
         }
         match parse_file_name(&file_name) {
-            Ok((version, _)) => by_version.entry(version).or_default().push((file_name, path)),
+            Ok((version, name)) => {
+                // sqlx's own description: the name with `_` read as spaces, so `_sqlx_migrations`
+                // rows look exactly as if sqlx-cli had applied them.
+                let description = name.replace('_', " ");
+                by_version.entry(version).or_default().push((file_name, path, description));
+            }
             Err(problem) => problems.push(format!("{shown}: {problem}")),
         }
     }
     let mut files = Vec::new();
     for (version, same_version) in by_version {
         if same_version.len() > 1 {
-            let names: Vec<_> = same_version.iter().map(|(name, _)| name.as_str()).collect();
+            let names: Vec<_> = same_version.iter().map(|(name, ..)| name.as_str()).collect();
             problems.push(format!(
                 "{shown_dir}: {} files share version {version} ({}); give the newer one a fresh version: \
                  `cargo xtask db-new <name>` makes one, then move its SQL there",
@@ -58,10 +70,10 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
             ));
             continue;
         }
-        let (file_name, path) = &same_version[0];
+        let (file_name, path, description) = same_version.into_iter().next().expect("one file per version");
         let shown = format!("{shown_dir}/{file_name}");
-        match read(path).with_context(|| format!("read {shown}")) {
-            Ok(Ok(text)) => files.push(MigrationFile { shown, migration: migration(version, file_name, text) }),
+        match read(&path).with_context(|| format!("read {shown}")) {
+            Ok(Ok(text)) => files.push(MigrationFile { shown, migration: migration(version, description, text) }),
             Ok(Err(problem)) => problems.push(format!("{shown}: {problem}")),
             Err(err) => problems.push(format!("{err:#}")),
         }
@@ -72,8 +84,16 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
     Ok(files)
 }
 
+/// One file or folder in `db/migrations` or `db/seeds`.
+pub struct Entry {
+    pub name: String,
+    pub path: PathBuf,
+    /// A regular file, or a link to one.
+    pub is_file: bool,
+}
+
 /// The folder's entries by name, skipping hidden files such as `.gitkeep`.
-pub fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub fn entries(dir: &Path) -> Result<Vec<Entry>> {
     let read_dir = match std::fs::read_dir(dir) {
         Ok(read_dir) => read_dir,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -83,11 +103,20 @@ pub fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     for entry in read_dir {
         let entry = entry.with_context(|| format!("read folder {}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
-            entries.push((name, entry.path()));
+        if name.starts_with('.') {
+            continue;
         }
+        // The directory listing already says what each entry is; only links need a stat
+        // (a thousand migrations would otherwise cost a thousand of them).
+        let path = entry.path();
+        let is_file = match entry.file_type() {
+            Ok(kind) if kind.is_symlink() => path.is_file(),
+            Ok(kind) => kind.is_file(),
+            Err(_) => path.is_file(),
+        };
+        entries.push(Entry { name, path, is_file });
     }
-    entries.sort();
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
 }
 
@@ -143,25 +172,55 @@ fn read(path: &Path) -> Result<Result<String, String>> {
     let Ok(text) = String::from_utf8(bytes) else {
         return Ok(Err("is not valid UTF-8; save it as UTF-8".to_owned()));
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).replace("\r\n", "\n");
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.replace("\r\n", "\n"),
+        None if text.contains('\r') => text.replace("\r\n", "\n"),
+        None => text,
+    };
     if text.trim().is_empty() {
         return Ok(Err("is empty; write its SQL, or delete the file if it is not needed".to_owned()));
     }
     Ok(Ok(text))
 }
 
-fn migration(version: i64, file_name: &str, sql: String) -> Migration {
-    // sqlx's own description: the name with `_` read as spaces, so `_sqlx_migrations` rows look
-    // exactly as if sqlx-cli had applied them.
-    let name = parse_file_name(file_name).map_or("", |(_, name)| name);
-    let description = name.replace('_', " ");
+fn migration(version: i64, description: String, sql: String) -> Migration {
     let no_tx = sql.starts_with(NO_TRANSACTION);
-    Migration::new(version, Cow::Owned(description), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), no_tx)
+    let checksum = Cow::Owned(checksum(&sql));
+    let sql = AssertSqlSafe(sql).into_sql_str();
+    Migration {
+        version,
+        description: Cow::Owned(description),
+        migration_type: MigrationType::Simple,
+        sql,
+        checksum,
+        no_tx,
+    }
+}
+
+/// SHA-384 of the SQL, as sqlx's `Migration::new` computes it. sqlx's own hashing is generic code
+/// that `cargo xtask`'s unoptimised build runs slowly (several milliseconds for a thousand
+/// migrations); ring, which sqlx's TLS already builds, hashes in assembly.
+pub fn checksum(sql: &str) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA384, sql.as_bytes()).as_ref().to_vec()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checksums_are_sqlx_checksums() {
+        for sql in ["", "SELECT 1;\n", &"CREATE TABLE t (id bigint);\n".repeat(10_000)] {
+            let sqlx = Migration::new(
+                1,
+                "x".into(),
+                MigrationType::Simple,
+                AssertSqlSafe(sql.to_owned()).into_sql_str(),
+                false,
+            );
+            assert_eq!(checksum(sql), *sqlx.checksum, "{} bytes", sql.len());
+        }
+    }
 
     #[test]
     fn accepts_only_well_formed_names() {
