@@ -20,9 +20,11 @@ use crate::postgres::{Target, sql_error};
 /// Applies what is pending. With `dry_run`, only says what would run.
 pub async fn migrate(conn: &mut PgConnection, target: &Target, files: &[MigrationFile], dry_run: bool) -> Result<()> {
     let database = target.database();
+    // A dry run, and the common case of nothing to do, are answered from one read without the
+    // lock: another migrator can only add rows, so what is applied now stays applied.
+    let applied = history::read(conn).await?;
+    let plan = Plan::new(files, &applied);
     if dry_run {
-        let applied = history::read(conn).await?;
-        let plan = Plan::new(files, &applied);
         plan.refuse_problems(database)?;
         let mut pending = plan.pending().peekable();
         if pending.peek().is_none() {
@@ -31,6 +33,10 @@ pub async fn migrate(conn: &mut PgConnection, target: &Target, files: &[Migratio
         for file in pending {
             println!("Can apply {}/migrate {}", file.version(), file.migration.description);
         }
+        return Ok(());
+    }
+    if !applied.is_empty() && plan.pending().next().is_none() && plan.problems().next().is_none() {
+        report_up_to_date(database, applied.len());
         return Ok(());
     }
 

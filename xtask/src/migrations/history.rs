@@ -1,7 +1,7 @@
 //! What a database has applied: the rows of sqlx's `_sqlx_migrations` table.
 
 use anyhow::{Context, Result};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 pub const TABLE: &str = "_sqlx_migrations";
 
@@ -16,36 +16,33 @@ pub struct AppliedMigration {
     pub execution_nanos: i64,
 }
 
-/// The applied migrations in version order; none when the table doesn't exist yet.
+/// PostgreSQL's SQLSTATE for a table that does not exist.
+const UNDEFINED_TABLE: &str = "42P01";
+
+/// The applied migrations in version order; none when the table doesn't exist yet. One round
+/// trip: a no-op `db-migrate` or `db-status` is mostly this query.
 pub async fn read(conn: &mut PgConnection) -> Result<Vec<AppliedMigration>> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-        .bind(TABLE)
-        .fetch_one(&mut *conn)
-        .await
-        .context("look for the migrations table")?;
-    if !exists {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query(
+    let rows: Vec<(i64, String, Vec<u8>, bool, String, i64)> = match sqlx::query_as(
         "SELECT version, description, checksum, success, \
-                to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') AS installed_on, \
-                execution_time \
+                to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), execution_time \
          FROM _sqlx_migrations ORDER BY version",
     )
     .fetch_all(conn)
     .await
-    .context("read _sqlx_migrations")?;
-    rows.iter()
-        .map(|row| {
-            Ok(AppliedMigration {
-                version: row.try_get("version")?,
-                description: row.try_get("description")?,
-                checksum: row.try_get("checksum")?,
-                success: row.try_get("success")?,
-                installed_on: row.try_get("installed_on")?,
-                execution_nanos: row.try_get("execution_time")?,
-            })
+    {
+        Ok(rows) => rows,
+        Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some(UNDEFINED_TABLE) => return Ok(Vec::new()),
+        Err(err) => return Err(err).context("read _sqlx_migrations"),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(version, description, checksum, success, installed_on, execution_nanos)| AppliedMigration {
+            version,
+            description,
+            checksum,
+            success,
+            installed_on,
+            execution_nanos,
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .context("read _sqlx_migrations: unexpected columns")
+        .collect())
 }
