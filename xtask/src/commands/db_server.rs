@@ -4,6 +4,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
+use crate::postgres::connect;
 use crate::project::Project;
 use crate::server::{Running, Server, refuse_remote};
 
@@ -22,6 +23,11 @@ impl UpArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project)?;
         let Running { target, .. } = server.up(sh, "db-up").await?;
+        if target.has_socket() {
+            // The xtask came in through the local cluster's private socket; the address printed
+            // here is for everything else, so its password must work too.
+            connect::connect(&target.over_tcp().maintenance(), "db-up").await?;
+        }
         println!("PostgreSQL is up: {target} ({})", server.describe());
         Ok(())
     }

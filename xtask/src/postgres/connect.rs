@@ -4,6 +4,7 @@ use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
 use super::Target;
@@ -75,8 +76,24 @@ impl Session {
     }
 }
 
+/// One connection attempt. Through a private socket the server trusts the operating system's
+/// word for who connects (peer authentication); when it does not know this account (a checkout
+/// shared between users, a cluster made before sockets were used), the password over TCP still
+/// works.
 async fn attempt(target: &Target, purpose: &str) -> Result<PgConnection, sqlx::Error> {
-    match tokio::time::timeout(ATTEMPT_TIMEOUT, target.options(purpose).connect()).await {
+    let result = attempt_with(target.options(purpose)).await;
+    match result {
+        Err(sqlx::Error::Database(db))
+            if target.has_socket() && db.code().as_deref() == Some(INVALID_AUTHORIZATION) =>
+        {
+            attempt_with(target.over_tcp().options(purpose)).await
+        }
+        result => result,
+    }
+}
+
+async fn attempt_with(options: PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
+    match tokio::time::timeout(ATTEMPT_TIMEOUT, options.connect()).await {
         Ok(result) => result,
         Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
             ErrorKind::TimedOut,
@@ -90,6 +107,8 @@ fn is_starting_up(err: &sqlx::Error) -> bool {
         sqlx::Error::Io(io) => matches!(
             io.kind(),
             ErrorKind::ConnectionRefused
+                // A socket file that is not there yet.
+                | ErrorKind::NotFound
                 | ErrorKind::ConnectionReset
                 | ErrorKind::ConnectionAborted
                 | ErrorKind::UnexpectedEof

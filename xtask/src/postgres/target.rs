@@ -1,5 +1,6 @@
 //! A database on a server: how to connect, and how to name it without showing its password.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
@@ -17,6 +18,10 @@ pub struct Target {
     password: Option<String>,
     /// PostgreSQL's `statement_timeout` for every session, e.g. `30s`; `None` waits forever.
     statement_timeout: Option<String>,
+    /// The folder of the server's private Unix socket, when the xtask started the server itself
+    /// (the local cluster): connections go there instead of over TCP and skip the password
+    /// handshake. Messages and child processes still get the TCP address.
+    socket: Option<PathBuf>,
 }
 
 impl Target {
@@ -28,12 +33,13 @@ impl Target {
             .username(user)
             .password(password)
             .database(database);
-        Target { options, password: Some(password.to_owned()), statement_timeout: None }
+        Target { options, password: Some(password.to_owned()), statement_timeout: None, socket: None }
     }
 
     /// Reads a `postgres://` URL. The password is registered as a secret before anything else
     /// happens, so not even a parse error can print it.
     pub fn from_url(url: &str) -> Result<Target> {
+        let url = &with_placeholder_host(url);
         let parsed = url::Url::parse(url).map_err(|err| {
             anyhow::anyhow!(
                 "DATABASE_URL is not a valid URL ({err}); expected \
@@ -65,7 +71,7 @@ impl Target {
         }
         let database = options.get_database().unwrap_or_default().to_owned();
         options = options.database(&database);
-        Ok(Target { options, password, statement_timeout: None })
+        Ok(Target { options, password, statement_timeout: None, socket: None })
     }
 
     pub fn database(&self) -> &str {
@@ -86,6 +92,20 @@ impl Target {
         self.with_database(MAINTENANCE_DATABASE)
     }
 
+    /// The same target, reached through the server's Unix socket in `dir`.
+    pub fn with_socket(&self, dir: &Path) -> Target {
+        Target { socket: Some(dir.to_owned()), ..self.clone() }
+    }
+
+    /// The same target over TCP with the password, as the application reaches it.
+    pub fn over_tcp(&self) -> Target {
+        Target { socket: None, ..self.clone() }
+    }
+
+    pub fn has_socket(&self) -> bool {
+        self.socket.is_some()
+    }
+
     /// Connection options with `application_name` set, so `pg_stat_activity` shows which
     /// command holds a session or a lock.
     pub fn options(&self, purpose: &str) -> PgConnectOptions {
@@ -96,8 +116,12 @@ impl Target {
             .clone()
             .application_name(&format!("cargo xtask {purpose}"))
             .options([("client_connection_check_interval", "1s")]);
-        match &self.statement_timeout {
+        let options = match &self.statement_timeout {
             Some(timeout) => options.options([("statement_timeout", timeout.as_str())]),
+            None => options,
+        };
+        match &self.socket {
+            Some(dir) => options.socket(dir),
             None => options,
         }
     }
@@ -105,7 +129,8 @@ impl Target {
     /// True for loopback addresses and local sockets: the servers that are safe to wipe.
     pub fn is_on_this_machine(&self) -> bool {
         let host = self.options.get_host();
-        host.starts_with('/')
+        self.options.get_socket().is_some()
+            || host.starts_with('/')
             || host == "localhost"
             || host
                 .trim_start_matches('[')
@@ -117,21 +142,29 @@ impl Target {
     /// The URL with its password, for the one place that needs it: the environment of a child
     /// process (`cargo test`). Never print it.
     pub fn url_with_password(&self) -> String {
-        self.url(self.password.as_deref().map(secrets::percent_encode).as_deref())
+        self.url(self.password.as_deref().map(secrets::percent_encode).as_deref(), None)
     }
 
-    fn url(&self, password: Option<&str>) -> String {
+    /// Like `url_with_password`, but through the private socket when there is one: the fastest
+    /// way for another local tool (the benchmark's psql and timed commands) to connect.
+    pub fn local_url_with_password(&self) -> String {
+        let socket = self.socket.as_deref().and_then(Path::to_str);
+        self.url(self.password.as_deref().map(secrets::percent_encode).as_deref(), socket)
+    }
+
+    fn url(&self, password: Option<&str>, socket: Option<&str>) -> String {
         let o = &self.options;
         let user = secrets::percent_encode(o.get_username());
         let credentials = match password {
             Some(password) => format!("{user}:{password}@"),
             None => format!("{user}@"),
         };
-        let host = o.get_host();
+        let host = socket.or_else(|| o.get_socket().and_then(|dir| dir.to_str())).unwrap_or(o.get_host());
         let database = secrets::percent_encode(self.database());
         if host.starts_with('/') {
-            let host = secrets::percent_encode(host);
-            format!("postgres://{credentials}/{database}?host={host}&port={}", o.get_port())
+            // A socket folder as the percent-encoded host, which libpq and sqlx both read (the
+            // `?host=` form needs an empty host, which URL parsers refuse after a user name).
+            format!("postgres://{credentials}{}:{}/{database}", secrets::percent_encode(host), o.get_port())
         } else if host.contains(':') && !host.starts_with('[') {
             format!("postgres://{credentials}[{host}]:{}/{database}", o.get_port())
         } else {
@@ -143,7 +176,7 @@ impl Target {
 /// The URL with the password masked: how a target appears in every message.
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.url(self.password.as_ref().map(|_| "***")))
+        f.write_str(&self.url(self.password.as_ref().map(|_| "***"), None))
     }
 }
 
@@ -165,6 +198,21 @@ impl FromStr for StatementTimeout {
         } else {
             Err(format!("{text:?} is not a duration; write a number with a unit: 500ms, 30s, 5min, 1h"))
         }
+    }
+}
+
+/// libpq reads `postgres://user:password@/db?host=/run/postgresql` as a socket connection; URL
+/// parsers (sqlx's included) refuse a user name without a host. Giving them `localhost` changes
+/// nothing: the `host` parameter wins in both.
+fn with_placeholder_host(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let has_empty_host = rest[..authority_end].ends_with('@');
+    let names_socket = rest.contains("?host=%2F") || rest.contains("?host=/") || rest.contains("&host=/");
+    if has_empty_host && names_socket {
+        format!("{scheme}://{}localhost{}", &rest[..authority_end], &rest[authority_end..])
+    } else {
+        url.to_owned()
     }
 }
 
@@ -199,6 +247,21 @@ mod tests {
         let local = Target::new("127.0.0.1", 5432, "app", "pw", "dev");
         assert!(local.is_on_this_machine());
         assert_eq!(local.maintenance().database(), "postgres");
+    }
+
+    #[test]
+    fn reads_and_writes_socket_urls() {
+        for url in ["postgres://app:pw@/dev?host=/run/postgresql", "postgres://app:pw@%2Frun%2Fpostgresql/dev"] {
+            let target = Target::from_url(url).unwrap();
+            assert!(target.is_on_this_machine(), "{url}");
+            assert_eq!(target.to_string(), "postgres://app:***@%2Frun%2Fpostgresql:5432/dev", "{url}");
+            let again = Target::from_url(&target.url_with_password()).unwrap();
+            assert_eq!(again.url_with_password(), target.url_with_password());
+        }
+        let native = Target::new("127.0.0.1", 5433, "app", "pw", "dev").with_socket(Path::new("/tmp/x/socket"));
+        assert_eq!(native.to_string(), "postgres://app:***@127.0.0.1:5433/dev");
+        assert_eq!(native.local_url_with_password(), "postgres://app:pw@%2Ftmp%2Fx%2Fsocket:5433/dev");
+        assert_eq!(native.over_tcp().local_url_with_password(), native.url_with_password());
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //!
 //! It lives in `target/xtask/postgres` (the data folder, its log, the remembered port), listens on
 //! 127.0.0.1 only with password authentication, and keeps running between commands until
-//! `db-down`. `initdb` and `postgres` refuse to run as root, so as root every server command runs
+//! `db-down`. The xtask itself connects through a Unix socket in a folder only the cluster's owner
+//! can enter, where the server takes the operating system's word for who connects (peer
+//! authentication): a password handshake costs ~10 ms of CPU in the unoptimised build, on every
+//! connection. `initdb` and `postgres` refuse to run as root, so as root every server command runs
 //! as the `postgres` account instead.
 
 use std::path::{Path, PathBuf};
@@ -19,12 +22,17 @@ use crate::project::Project;
 
 const SERVICE_ACCOUNT: &str = "postgres";
 
+/// The longest socket path PostgreSQL can use on every Unix (macOS allows 103 bytes, Linux 107).
+const MAX_SOCKET_PATH: usize = 103;
+
 /// Appended to `postgresql.conf` by `initdb`'s caller. Durability is traded for speed: this is a
 /// disposable development server, and an OS crash at worst means `db-down --purge` and a reset.
 const SERVER_CONFIG: &str = "
 # Added by cargo xtask: a private development server for one checkout.
 listen_addresses = '127.0.0.1'
+# The private socket's folder is given when the server starts (pg_ctl start -o -k).
 unix_socket_directories = ''
+unix_socket_permissions = 0700
 password_encryption = 'scram-sha-256'
 fsync = off
 synchronous_commit = off
@@ -72,6 +80,10 @@ impl Layout {
         self.home.join("port")
     }
 
+    fn socket_dir(&self) -> PathBuf {
+        self.home.join("socket")
+    }
+
     fn is_initialised(&self) -> bool {
         self.data().join("PG_VERSION").is_file()
     }
@@ -95,9 +107,9 @@ impl Layout {
         Ok(output.status.success())
     }
 
-    /// The port a running server listens on, from the `postmaster.pid` it wrote.
-    fn running_port(&self) -> Option<u16> {
-        running_port(&self.data())
+    /// The port and socket of a running server, from the `postmaster.pid` it wrote.
+    fn running(&self) -> Option<Listening> {
+        Listening::read(&self.data())
     }
 
     fn log_tail(&self, lines: usize) -> String {
@@ -137,8 +149,8 @@ impl NativeCluster {
         // The common case costs one connection and no child process: the server this checkout
         // started is still running.
         for home in [&self.home, &self.fallback_home] {
-            if let Some(port) = running_port(&home.join("data")) {
-                let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
+            if let Some(listening) = Listening::read(&home.join("data")) {
+                let target = self.target(&listening);
                 if let Ok(session) = Session::open(&target, purpose).await {
                     return Ok(Running { target, session });
                 }
@@ -148,11 +160,14 @@ impl NativeCluster {
         if !layout.is_initialised() {
             self.init(sh, &layout)?;
         }
-        let port = match layout.running_port().filter(|_| layout.is_running(sh).unwrap_or(false)) {
-            Some(port) => port,
-            None => self.start(sh, &layout)?,
+        let listening = match layout.running().filter(|_| layout.is_running(sh).unwrap_or(false)) {
+            Some(listening) => listening,
+            None => {
+                self.start(sh, &layout)?;
+                Listening::read(&layout.data()).context("the local cluster started but wrote no postmaster.pid")?
+            }
         };
-        let target = Target::new("127.0.0.1", port, &self.user, &self.password, &self.database);
+        let target = self.target(&listening);
         // Readiness is waited for on the maintenance database, which always exists.
         let ready = connect::wait_until_ready(&target.maintenance(), purpose, self.ready_timeout).await;
         ready.with_context(|| {
@@ -164,6 +179,15 @@ impl NativeCluster {
         })?;
         let session = Session::open(&target, purpose).await?;
         Ok(Running { target, session })
+    }
+
+    /// The dev database on a running server: through its socket when this account can reach it.
+    fn target(&self, listening: &Listening) -> Target {
+        let target = Target::new("127.0.0.1", listening.port, &self.user, &self.password, &self.database);
+        match &listening.socket_dir {
+            Some(dir) if dir.join(format!(".s.PGSQL.{}", listening.port)).exists() => target.with_socket(dir),
+            _ => target,
+        }
     }
 
     pub fn down(&self, sh: &Shell) -> Result<()> {
@@ -255,13 +279,41 @@ impl NativeCluster {
         let mut text = std::fs::read_to_string(&conf).with_context(|| format!("read {}", conf.display()))?;
         text.push_str(SERVER_CONFIG);
         std::fs::write(&conf, text).with_context(|| format!("write {}", conf.display()))?;
+        self.write_access_rules(sh, layout)?;
         println!("Created a local PostgreSQL cluster in {} (user {})", layout.home.display(), self.user);
         Ok(())
     }
 
-    /// Starts the server on this checkout's port and returns the port.
-    fn start(&self, sh: &Shell, layout: &Layout) -> Result<u16> {
+    /// Who may connect, and how: whoever created the cluster through the private socket, without
+    /// a password; anyone else over TCP with the password. (These files replace initdb's, which
+    /// ask every connection for the password.)
+    fn write_access_rules(&self, sh: &Shell, layout: &Layout) -> Result<()> {
+        let os_user = cmd!(sh, "id -un").quiet().read().context("find out which user this is (id -un)")?;
+        let hba = layout.data().join("pg_hba.conf");
+        let rules = "# Written by cargo xtask. The socket's folder admits only the cluster's owner; the xtask\n\
+                     # connects there (peer authentication, see pg_ident.conf). TCP asks for the password.\n\
+                     local all all peer map=xtask\n\
+                     host all all 127.0.0.1/32 scram-sha-256\n";
+        std::fs::write(&hba, rules).with_context(|| format!("write {}", hba.display()))?;
+        let ident = layout.data().join("pg_ident.conf");
+        let map = format!(
+            "# Written by cargo xtask: the account that created the cluster connects as its user.\nxtask {} {}\n",
+            quote_conf(os_user.trim()),
+            quote_conf(&self.user)
+        );
+        std::fs::write(&ident, map).with_context(|| format!("write {}", ident.display()))
+    }
+
+    /// Starts the server on this checkout's port.
+    fn start(&self, sh: &Shell, layout: &Layout) -> Result<()> {
         let port = port::choose(self.pinned_port, &layout.port_file(), self.fingerprint)?;
+        let mut options = format!("-p {port}");
+        if let Some(dir) = usable_socket_dir(&layout.socket_dir(), port) {
+            create_private_dir(&dir)?;
+            give_to_account(sh, &layout.run_as, &dir)?;
+            // pg_ctl hands these options to a shell; `usable_socket_dir` rules out quotes.
+            options += &format!(" -k '{}'", dir.display());
+        }
         let _dir = sh.push_dir(&layout.home);
         let timeout = self.ready_timeout.as_secs().to_string();
         let started = checked(
@@ -271,14 +323,14 @@ impl NativeCluster {
                 .arg(layout.data())
                 .arg("--log")
                 .arg(layout.log())
-                .arg(format!("--options=-p {port}")),
+                .arg(format!("--options={options}")),
             "start the local cluster (pg_ctl start)",
         );
         if let Err(err) = started {
             bail!("{err:#}\n  last lines of {}:\n    {}", layout.log().display(), layout.log_tail(20));
         }
         println!("Started the local cluster on 127.0.0.1:{port}");
-        Ok(port)
+        Ok(())
     }
 
     fn stop(&self, sh: &Shell, layout: &Layout) -> Result<()> {
@@ -290,10 +342,41 @@ impl NativeCluster {
     }
 }
 
-/// The port in `postmaster.pid` (its fourth line), which the server writes when it starts.
-fn running_port(data: &Path) -> Option<u16> {
-    let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
-    pid_file.lines().nth(3)?.trim().parse().ok()
+/// Where a running server listens, from the `postmaster.pid` it writes when it starts: the port
+/// on its fourth line, the socket's folder (or nothing) on its fifth.
+struct Listening {
+    port: u16,
+    socket_dir: Option<PathBuf>,
+}
+
+impl Listening {
+    fn read(data: &Path) -> Option<Listening> {
+        let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+        let mut lines = pid_file.lines().skip(3);
+        let port = lines.next()?.trim().parse().ok()?;
+        let socket_dir = lines.next().map(str::trim).filter(|dir| !dir.is_empty()).map(PathBuf::from);
+        Some(Listening { port, socket_dir })
+    }
+}
+
+/// `dir`, when PostgreSQL can put its socket there: the socket's path must fit in a
+/// `sockaddr_un`, and pg_ctl passes the folder through a shell inside single quotes.
+fn usable_socket_dir(dir: &Path, port: u16) -> Option<PathBuf> {
+    let text = dir.to_str()?;
+    let fits = text.len() + format!("/.s.PGSQL.{port}").len() <= MAX_SOCKET_PATH;
+    (fits && !text.contains('\'')).then(|| dir.to_owned())
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("make {} private", dir.display()))
+}
+
+/// A name as `pg_ident.conf` reads it: in double quotes, with quotes doubled.
+fn quote_conf(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The newest server binaries: `pg_config --bindir`, then `PATH`, then Debian's and Ubuntu's

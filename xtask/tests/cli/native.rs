@@ -90,3 +90,47 @@ fn auto_falls_back_to_the_local_cluster_and_says_why() {
     run.says(if engine { "the image fleet-no-such-image:0 is not here and cannot be pulled" } else { "Docker" });
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+#[tokio::test]
+async fn the_xtask_connects_through_the_private_socket() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new("native_socket");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY);\n");
+    let env = settings();
+    let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
+    let home = fx.root().join("target/xtask/postgres");
+    let socket = home.join("socket");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "only the cluster's owner may enter the socket's folder");
+
+    let maintenance = format!("postgres://tester:{PASSWORD}@127.0.0.1:{port}/postgres");
+    let mut tcp = PgConnection::connect(&maintenance).await.unwrap();
+    sqlx::query("ALTER SYSTEM SET log_connections = on").execute(&mut tcp).await.unwrap();
+    sqlx::query("SELECT pg_reload_conf()").execute(&mut tcp).await.unwrap();
+    let log = || std::fs::read_to_string(home.join("server.log")).unwrap();
+
+    fx.xtask_with(&["db-migrate"], &env).success().says("Applied 20260101000000/migrate create orgs");
+    assert!(log().contains("method=peer"), "the xtask should come in through the socket:\n{}", log());
+
+    // The socket is an address like any other: a URL can name it, with no password.
+    let socket_url = format!("postgres://tester@/native_dev?host={}&port={port}", socket.display());
+    fx.xtask_with(&["db-status", "--backend", "url"], &[("DATABASE_URL", socket_url.as_str())])
+        .success()
+        .says("1 applied, 0 pending");
+
+    // An account the cluster does not know (a checkout shared between users) still gets in,
+    // with the password over TCP.
+    std::fs::write(home.join("data/pg_ident.conf"), "xtask \"someone-else\" \"tester\"\n").unwrap();
+    sqlx::query("SELECT pg_reload_conf()").execute(&mut tcp).await.unwrap();
+    fx.xtask_with(&["db-status"], &env).success().says("1 applied, 0 pending");
+    assert!(log().contains("method=scram-sha-256"), "the xtask should fall back to the password:\n{}", log());
+
+    // The address db-up prints is for everything else, so it checks the password even though
+    // the xtask itself needs none.
+    let mut wrong = env.clone();
+    wrong.retain(|(key, _)| *key != "POSTGRES_PASSWORD");
+    wrong.push(("POSTGRES_PASSWORD", "not-the-password"));
+    fx.xtask_with(&["db-up"], &wrong).failure().says("the password was refused");
+    drop(tcp);
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
