@@ -29,7 +29,8 @@ pub struct Running {
 }
 
 pub enum Server {
-    Url(url::UrlServer),
+    // Boxed: a parsed URL is several times the size of the other backends.
+    Url(Box<url::UrlServer>),
     Docker(docker::ComposeServer),
     Native(native::NativeCluster),
 }
@@ -49,7 +50,7 @@ impl Server {
             (None, None) => Backend::Auto,
         };
         Ok(match (choice, &settings.database_url) {
-            (Backend::Url | Backend::Auto, Some(database_url)) => Server::Url(url::UrlServer::new(database_url)?),
+            (Backend::Url | Backend::Auto, Some(database_url)) => Server::Url(Box::new(url::UrlServer::new(database_url)?)),
             (Backend::Url, None) => {
                 bail!("the url backend needs DATABASE_URL: set it in the environment or in .env")
             }
