@@ -72,10 +72,10 @@ impl Args {
         let exe = std::env::current_exe().context("find the xtask binary")?;
         let mut report = String::new();
         for workload in &workloads {
-            let url = target.with_database(&workload.database).url_with_password();
+            let url = target.with_database(&workload.database).local_url_with_password();
             let floor_db = format!("{}_floor", workload.database);
             let floor = write_floor_script(&workload.dir, &floor_db)?;
-            let maintenance = target.maintenance().url_with_password();
+            let maintenance = target.maintenance().local_url_with_password();
             let (mut floors, mut resets, mut cached) = (Vec::new(), Vec::new(), Vec::new());
             // Fills the reset cache, so every timed cached run finds it.
             xtask(sh, &exe, &workload.dir, &url, &["db-reset"])?;
@@ -98,7 +98,7 @@ impl Args {
 
         // No-op commands on a database with 1,000 migrations applied.
         let many = &workloads[1];
-        let url = target.with_database(&many.database).url_with_password();
+        let url = target.with_database(&many.database).local_url_with_password();
         for (label, args) in [("db-migrate, nothing pending", &["db-migrate"][..]), ("db-status", &["db-status"][..])] {
             let mut runs = Vec::new();
             for _ in 0..self.runs.max(5) * 2 {
