@@ -13,6 +13,7 @@ mod fingerprint;
 mod migrations;
 mod postgres;
 mod project;
+mod reset_copies;
 mod secrets;
 mod seeds;
 mod server;

@@ -1,34 +1,33 @@
 //! `db-reset`: rebuild the dev database from scratch, atomically.
 //!
 //! The new database is built under a scratch name; only when every migration and seed succeeded
-//! is the old one dropped and the new one renamed into its place. Until then the old database is
-//! untouched, so a broken migration costs nothing but the error message.
+//! do two renames in one transaction put it in the old one's place, and the old one aside until
+//! the next reset drops it. Until then the old database is untouched, so a broken migration costs
+//! nothing but the error message, and no one ever finds the dev database missing.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 use xshell::Shell;
 
 use crate::background::Background;
 use crate::cli::ServerArgs;
 use crate::migrations::apply::{self, since};
 use crate::migrations::{folder, history, lock, plan::Plan};
+use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
-use crate::seeds;
 use crate::server::{Running, Server, refuse_remote};
 use crate::template_cache::TemplateCache;
-
-/// Suffix of the scratch database a reset builds; a leftover one (from a reset that was killed)
-/// is removed by the next reset.
-const SCRATCH_SUFFIX: &str = "__xtask_reset";
+use crate::{reset_copies, seeds};
 
 /// Drop the dev database and rebuild it: create, migrate, seed
 ///
 /// The new database is built under a scratch name and swapped in only when every migration and
 /// seed succeeded: on failure the previous database stays exactly as it was. Sessions still
-/// connected to the dev database are disconnected. The result is cached as a template database
+/// connected to the dev database are disconnected; the replaced database is kept as
+/// <name>__xtask_old until the next reset. The result is cached as a template database
 /// keyed by the files' contents and the server's version, so the next reset with unchanged files
 /// is a single copy (--no-cache builds from the files). Refuses servers on other machines unless
 /// --allow-remote is given.
@@ -78,62 +77,83 @@ impl Args {
         let Running { target, session } = running?;
         refuse_remote(&target, "db-reset", self.allow_remote)?;
         let database = target.database().to_owned();
-        // The dev database's session (when it exists) checks its history now and holds the
-        // migration lock at the swap; the maintenance session creates, drops and renames.
-        let (mut admin_conn, mut dev_conn) = session.into_maintenance(&target, "db-reset").await?;
+        let (scratch, previous) = (reset_copies::scratch(&database), reset_copies::previous(&database));
+        let (mut dev_conn, admin_conn) = match session {
+            Session::Dev(conn) => (Some(conn), None),
+            Session::Maintenance(conn) => (None, Some(conn)),
+        };
+        // Checks come first: nothing is created until the dev database's history agrees with
+        // the files.
         if let Some(conn) = dev_conn.as_mut().filter(|_| !self.ignore_applied) {
             let applied = history::read(conn).await?;
             Plan::new(&files, &applied).refuse_problems(&database)?;
         }
 
-        let scratch = scratch_name(&database);
-        for stray in admin::with_prefix(&mut admin_conn, &scratch).await? {
-            admin::drop_force(&mut admin_conn, &stray).await?;
-            println!("Removed {stray}, left behind by an interrupted reset");
-        }
-        let cache = match self.no_cache {
-            true => None,
-            false => {
-                let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut admin_conn).await?;
-                Some(TemplateCache::new(&database, &version, &files, (!self.no_seed).then_some(&seeds[..])))
+        // The scratch database is made on the session at hand, while the maintenance session,
+        // which drops and renames at the swap, connects alongside.
+        let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));
+        let (mut admin_conn, made) = match (admin_conn, dev_conn.as_mut()) {
+            (Some(mut admin_conn), _) => {
+                let made = make_scratch(&mut admin_conn, &database, &files, cache).await;
+                (admin_conn, made)
+            }
+            (None, Some(dev)) => {
+                let maintenance = target.maintenance();
+                let (admin_conn, made) = tokio::join!(
+                    connect::connect(&maintenance, "db-reset"),
+                    make_scratch(dev, &database, &files, cache)
+                );
+                (admin_conn?, made)
+            }
+            (None, None) => unreachable!("a session is either in the dev database or in the maintenance one"),
+        };
+        let Scratch { cache, cached } = made?;
+
+        // While the scratch database is built, the dev database's session takes the migration
+        // lock (a db-migrate still running there finishes first), and the maintenance session
+        // writes out the pages the template copy left dirty: PostgreSQL's DROP DATABASE, which
+        // the next reset runs on this one's previous copy, waits for a checkpoint that would
+        // otherwise write them then. (Only a superuser or a pg_checkpoint member may
+        // checkpoint; for anyone else it is skipped.)
+        let locked = async {
+            match dev_conn.as_mut() {
+                Some(conn) => lock::acquire(conn, &target).await,
+                None => Ok(()),
             }
         };
-        let cached = match &cache {
-            Some(cache) if cache.is_fresh(&mut admin_conn).await? => {
-                cache.copy_to(&mut admin_conn, &scratch).await.is_ok()
+        let built = async {
+            if cached {
+                return Ok(());
             }
-            _ => false,
-        };
-        if !cached {
-            admin::create(&mut admin_conn, &scratch).await?;
             let scratch_target = target.with_database(&scratch).with_statement_timeout(self.statement_timeout.as_ref());
-            if let Err(err) = build(&scratch_target, &files, &seeds).await {
-                let cleanup = admin::drop_force(&mut admin_conn, &scratch).await;
-                let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
-                return Err(match cleanup {
-                    Ok(()) => err,
-                    Err(cleanup) => {
-                        err.context(format!("and the scratch database {scratch} could not be removed: {cleanup:#}"))
-                    }
-                });
-            }
-            if let Some(cache) = &cache
-                && let Err(err) = cache.save_from(&mut admin_conn, &scratch).await
-            {
-                // The reset itself worked; only the next one will be slower.
-                println!("Note: could not update the reset cache ({err:#})");
-            }
+            let (built, _) = tokio::join!(build(&scratch_target, &files, &seeds), admin::checkpoint(&mut admin_conn));
+            built
+        };
+        let (locked, built) = tokio::join!(locked, built);
+        if let Err(err) = built.and(locked) {
+            let cleanup = admin::drop_force(&mut admin_conn, &scratch).await;
+            let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
+            return Err(match cleanup {
+                Ok(()) => err,
+                Err(cleanup) => {
+                    err.context(format!("and the scratch database {scratch} could not be removed: {cleanup:#}"))
+                }
+            });
+        }
+        if let Some(cache) = cache.filter(|_| !cached)
+            && let Err(err) = cache.save_from(&mut admin_conn, &scratch).await
+        {
+            // The reset itself worked; only the next one will be slower.
+            println!("Note: could not update the reset cache ({err:#})");
         }
 
-        // A db-migrate still running on the dev database finishes first. Then this session
-        // leaves on its own: DROP … WITH (FORCE) would end it too, but waits 100 ms for every
-        // session it has to terminate.
-        if let Some(mut conn) = dev_conn {
-            lock::acquire(&mut conn, &target).await?;
+        // The swap: the dev database's session leaves (releasing the lock), every other session
+        // there is ended, and one transaction renames the old database to its previous-copy name
+        // and the new one into place.
+        if let Some(conn) = dev_conn {
             conn.close().await.ok();
         }
-        admin::drop_force(&mut admin_conn, &database).await?;
-        admin::rename(&mut admin_conn, &scratch, &database)
+        admin::swap(&mut admin_conn, &database, &scratch, &previous)
             .await
             .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
         println!(
@@ -147,6 +167,47 @@ impl Args {
     }
 }
 
+/// The scratch database, created empty or copied from the reset cache.
+struct Scratch {
+    /// Where this reset's result is cached (`None` with --no-cache).
+    cache: Option<TemplateCache>,
+    /// True when the scratch database is a copy of the cache, with nothing left to build.
+    cached: bool,
+}
+
+/// Creates the scratch database: drops the previous reset's copy of the dev database, and a
+/// scratch database left behind by an interrupted reset, then copies the cached template when it
+/// is fresh, else creates an empty database. `cache` is `None` with --no-cache, else the seeds
+/// to key it with (`None` inside with --no-seed).
+async fn make_scratch(
+    conn: &mut PgConnection,
+    database: &str,
+    files: &[folder::MigrationFile],
+    cache: Option<Option<&[seeds::SeedFile]>>,
+) -> Result<Scratch> {
+    let scratch = &reset_copies::scratch(database);
+    admin::drop_force(conn, &reset_copies::previous(database)).await?;
+    for stray in admin::with_prefix(conn, scratch).await? {
+        admin::drop_force(conn, &stray).await?;
+        println!("Removed {stray}, left behind by an interrupted reset");
+    }
+    let cache = match cache {
+        Some(seeds) => {
+            let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *conn).await?;
+            Some(TemplateCache::new(database, &version, files, seeds))
+        }
+        None => None,
+    };
+    let cached = match &cache {
+        Some(cache) if cache.is_fresh(conn).await? => cache.copy_to(conn, scratch).await.is_ok(),
+        _ => false,
+    };
+    if !cached {
+        admin::create(conn, scratch).await?;
+    }
+    Ok(Scratch { cache, cached })
+}
+
 /// Migrates and seeds the scratch database, which only this process can see, so the migrations
 /// share transactions (see `migrate_fresh`).
 async fn build(scratch: &Target, files: &[folder::MigrationFile], seeds: &[seeds::SeedFile]) -> Result<()> {
@@ -156,19 +217,4 @@ async fn build(scratch: &Target, files: &[folder::MigrationFile], seeds: &[seeds
         seeds::apply(&mut conn, scratch.database(), seeds).await?;
     }
     Ok(())
-}
-
-/// `<database>__xtask_reset`, shortened to fit PostgreSQL's 63-byte identifiers.
-fn scratch_name(database: &str) -> String {
-    format!("{}{SCRATCH_SUFFIX}", admin::fit_identifier(database, SCRATCH_SUFFIX.len()))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn scratch_names_fit_postgres_identifiers() {
-        assert_eq!(super::scratch_name("fleet_dev"), "fleet_dev__xtask_reset");
-        let long = "é".repeat(40);
-        assert!(super::scratch_name(&long).len() <= 63);
-    }
 }

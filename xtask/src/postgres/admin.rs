@@ -3,9 +3,10 @@
 //! Database names can't be bound as parameters in DDL, so they are quoted as identifiers.
 
 use anyhow::{Context, Result};
-use sqlx::{AssertSqlSafe, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 const DUPLICATE_DATABASE: &str = "42P04";
+const OBJECT_IN_USE: &str = "55006";
 /// What a `CREATE DATABASE` that loses a race against another one reports.
 const UNIQUE_VIOLATION: &str = "23505";
 
@@ -67,6 +68,69 @@ pub async fn create_if_missing(conn: &mut PgConnection, database: &str) -> Resul
 pub async fn drop_force(conn: &mut PgConnection, database: &str) -> Result<()> {
     let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(database));
     conn.execute(AssertSqlSafe(sql)).await.with_context(|| format!("drop database {database}"))?;
+    Ok(())
+}
+
+/// Puts `replacement` in the place of `database` in one transaction, renaming the old one to
+/// `previous` (which must not exist): nobody ever finds the name missing. RENAME, unlike DROP …
+/// WITH (FORCE), cannot end the sessions in the database itself, so they are ended first; one
+/// that connects in between makes the rename fail, and the step is tried again.
+pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, previous: &str) -> Result<()> {
+    const ATTEMPTS: u32 = 5;
+    if !exists(conn, database).await? {
+        return rename(conn, replacement, database).await;
+    }
+    for attempt in 1..=ATTEMPTS {
+        end_sessions(conn, database).await?;
+        let mut tx = conn.begin().await.context("begin the swap")?;
+        let renamed = match rename(&mut tx, database, previous).await {
+            Ok(()) => rename(&mut tx, replacement, database).await,
+            Err(err) => Err(err),
+        };
+        match renamed {
+            Ok(()) => return tx.commit().await.context("commit the swap"),
+            Err(err) if attempt < ATTEMPTS && is_in_use(&err) => tx.rollback().await.context("roll back the swap")?,
+            Err(err) => return Err(err),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Ends every other session in `database` and waits (up to two seconds) until they are gone.
+/// Polling for them is faster than what DROP … WITH (FORCE) does: it sleeps 100 ms whenever it
+/// finds a session, even one already on its way out.
+async fn end_sessions(conn: &mut PgConnection, database: &str) -> Result<()> {
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(database)
+    .execute(&mut *conn)
+    .await
+    .with_context(|| format!("end the sessions in database {database}"))?;
+    for _ in 0..2000 {
+        let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(database)
+            .fetch_one(&mut *conn)
+            .await
+            .with_context(|| format!("count the sessions in database {database}"))?;
+        if sessions == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    Ok(())
+}
+
+/// PostgreSQL's answer when a database still has sessions: `object_in_use`.
+fn is_in_use(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<sqlx::Error>()
+        .and_then(|err| err.as_database_error())
+        .is_some_and(|err| err.code().as_deref() == Some(OBJECT_IN_USE))
+}
+
+/// Writes every dirty page to disk now (`CHECKPOINT`), rather than inside a later command.
+pub async fn checkpoint(conn: &mut PgConnection) -> Result<()> {
+    conn.execute("CHECKPOINT").await.context("checkpoint")?;
     Ok(())
 }
 

@@ -50,7 +50,9 @@ impl Server {
             (None, None) => Backend::Auto,
         };
         Ok(match (choice, &settings.database_url) {
-            (Backend::Url | Backend::Auto, Some(database_url)) => Server::Url(Box::new(url::UrlServer::new(database_url)?)),
+            (Backend::Url | Backend::Auto, Some(database_url)) => {
+                Server::Url(Box::new(url::UrlServer::new(database_url)?))
+            }
             (Backend::Url, None) => {
                 bail!("the url backend needs DATABASE_URL: set it in the environment or in .env")
             }

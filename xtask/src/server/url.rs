@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::Running;
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, admin, connect};
-use crate::template_cache;
+use crate::{reset_copies, template_cache};
 
 pub struct UrlServer {
     target: Target,
@@ -43,6 +43,11 @@ impl UrlServer {
             println!("Removed database {database} from {}", self.target.maintenance());
         } else {
             println!("Nothing to remove: database {database} does not exist on {}", self.target.maintenance());
+        }
+        let previous = reset_copies::previous(database);
+        if admin::exists(&mut conn, &previous).await? {
+            admin::drop_force(&mut conn, &previous).await?;
+            println!("Removed {previous}, the database the last reset replaced");
         }
         for template in template_cache::remove_all(&mut conn, &template_cache::prefix(database)).await? {
             println!("Removed the reset cache {template}");

@@ -47,6 +47,34 @@ async fn replaces_the_data_and_disconnects_other_sessions() {
     assert!(other.ping().await.is_err(), "the open session should have been disconnected");
 }
 
+#[tokio::test]
+async fn the_replaced_database_is_kept_until_the_next_reset() {
+    let fx = project();
+    let previous = format!("{}__xtask_old", fx.database);
+    fx.xtask(&["db-reset"]).success();
+    assert!(!fx.database_exists(&previous).await, "the first reset replaced nothing");
+    sqlx::query("INSERT INTO orgs VALUES (99, 'Scribbled by hand')").execute(&mut fx.connect().await).await.unwrap();
+
+    fx.xtask(&["db-reset", "--no-cache"]).success();
+    assert_eq!(fx.count("orgs").await, 3);
+    let url = fx.url_for(&previous);
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs")
+        .fetch_one(&mut sqlx::PgConnection::connect(&url).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(kept, 4, "the replaced database should be kept as it was, hand-made row and all");
+
+    // The next reset drops it and keeps its own predecessor; purging removes it.
+    fx.xtask(&["db-reset"]).success();
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs")
+        .fetch_one(&mut sqlx::PgConnection::connect(&url).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(kept, 3);
+    fx.xtask(&["db-down", "--purge"]).success().says(&format!("Removed {previous}"));
+    assert!(!fx.database_exists(&previous).await);
+}
+
 /// The old database, with rows the reset would have thrown away, survives any failure.
 async fn assert_old_database_intact(fx: &Fixture) {
     assert_eq!(fx.count("orgs").await, 4, "the previous database lost rows");

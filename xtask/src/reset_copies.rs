@@ -1,0 +1,34 @@
+//! The databases a reset keeps beside the dev database, named after it: the scratch copy it
+//! builds, and the previous dev database, which the next reset drops. (The reset cache's
+//! templates are named in `template_cache.rs`.)
+
+use crate::postgres::admin;
+
+const SCRATCH_SUFFIX: &str = "__xtask_reset";
+const PREVIOUS_SUFFIX: &str = "__xtask_old";
+
+/// `<database>__xtask_reset`: where a reset builds, unseen until the swap. One left behind by an
+/// interrupted reset is removed by the next.
+pub fn scratch(database: &str) -> String {
+    format!("{}{SCRATCH_SUFFIX}", admin::fit_identifier(database, SCRATCH_SUFFIX.len()))
+}
+
+/// `<database>__xtask_old`: the dev database a reset replaced, kept until the next reset drops it
+/// just before it creates its own scratch database. Dropping is as cheap there as at the end of
+/// a reset, and on a filesystem that is slow to reuse the inodes of files deleted a moment ago
+/// (ext4 without a journal), creating right after deleting is much faster than creating first.
+pub fn previous(database: &str) -> String {
+    format!("{}{PREVIOUS_SUFFIX}", admin::fit_identifier(database, PREVIOUS_SUFFIX.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_fit_postgres_identifiers() {
+        assert_eq!(super::scratch("fleet_dev"), "fleet_dev__xtask_reset");
+        assert_eq!(super::previous("fleet_dev"), "fleet_dev__xtask_old");
+        let long = "é".repeat(40);
+        assert!(super::scratch(&long).len() <= 63);
+        assert!(super::previous(&long).len() <= 63);
+    }
+}
