@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use sqlx::migrate::{Migrate, MigrateError};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Column, Connection, Executor, PgConnection, Row};
 
 use super::MigrationFile;
 use super::history::{self, TABLE};
@@ -65,8 +65,9 @@ pub async fn migrate(conn: &mut PgConnection, target: &Target, files: &[Migratio
 
 /// Applies every migration to a new, empty database that no one else uses (a reset's scratch
 /// copy). Consecutive migrations share one transaction and are recorded in `_sqlx_migrations`
-/// with one `INSERT`, instead of a commit per migration; `-- no-transaction` files still run on
-/// their own. The rows are the same as `migrate` writes.
+/// with one `INSERT`, instead of a commit per migration, and go to the server together, in one
+/// round trip; `-- no-transaction` files still run on their own. The rows are the same as
+/// `migrate` writes.
 pub async fn migrate_fresh(conn: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<()> {
     let database = target.database();
     conn.ensure_migrations_table(TABLE).await.with_context(|| format!("create {TABLE} in {database}"))?;
@@ -81,36 +82,95 @@ pub async fn migrate_fresh(conn: &mut PgConnection, target: &Target, files: &[Mi
             report_applied(file, elapsed);
             continue;
         }
-        let mut tx = conn.begin().await.with_context(|| format!("begin a transaction on {database}"))?;
-        let mut nanos = Vec::with_capacity(group.len());
-        for (index, file) in group.iter().enumerate() {
-            let start = Instant::now();
-            if let Err(err) = tx.execute(sqlx::raw_sql(file.migration.sql.clone())).await {
-                tx.rollback().await.ok();
-                // To locate the error, the migrations before it in this transaction run again first.
-                let earlier: Vec<&str> = group[..index].iter().map(|f| f.migration.sql.as_str()).collect();
-                let context = format!("migration {} failed on database {database}; it was rolled back", file.version());
-                let sql = file.migration.sql.as_str();
-                return Err(sql_error::explain(conn, &err, &file.shown, sql, Some(&earlier)).await.context(context));
-            }
-            let elapsed = start.elapsed();
-            nanos.push(i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX));
-            report_applied(file, elapsed);
+        if !apply_together(conn, group, database).await? {
+            // Something failed, or a file ran into the next one: file by file, which says which
+            // one failed and where.
+            apply_one_by_one(conn, group, database).await?;
         }
-        sqlx::query(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::bytea[], $5::bigint[])",
-        )
-        .bind(group.iter().map(MigrationFile::version).collect::<Vec<_>>())
-        .bind(group.iter().map(|f| f.migration.description.to_string()).collect::<Vec<_>>())
-        .bind(vec![true; group.len()])
-        .bind(group.iter().map(|f| f.migration.checksum.to_vec()).collect::<Vec<_>>())
-        .bind(nanos)
-        .execute(&mut *tx)
-        .await
-        .with_context(|| format!("record the migrations in {TABLE} of {database}"))?;
-        tx.commit().await.with_context(|| format!("commit the migrations on {database}"))?;
     }
+    Ok(())
+}
+
+/// Column of the marker row that follows each migration in a batch.
+const MARKER: &str = "xtask_migration_done";
+
+/// Runs a group of migrations as one simple query, each followed by a marker row that says when
+/// it finished by the server's clock, so each still gets its own duration. Returns false, having
+/// rolled back, when anything failed, or when a marker is missing: a file that ends inside a quote
+/// or comment would swallow what follows it, which alone it could not have done.
+async fn apply_together(conn: &mut PgConnection, group: &[MigrationFile], database: &str) -> Result<bool> {
+    let marker = |index: usize| {
+        format!("\n;SELECT {index}::int8 AS {MARKER}, (extract(epoch FROM clock_timestamp()) * 1e6)::int8;\n")
+    };
+    let mut batch = marker(0);
+    for (index, file) in group.iter().enumerate() {
+        batch += file.migration.sql.as_str();
+        batch += &marker(index + 1);
+    }
+    let mut tx = conn.begin().await.with_context(|| format!("begin a transaction on {database}"))?;
+    let Ok(rows) = tx.fetch_all(sqlx::raw_sql(AssertSqlSafe(batch))).await else {
+        tx.rollback().await.ok();
+        return Ok(false);
+    };
+    let markers: Vec<(i64, i64)> = rows
+        .iter()
+        .filter(|row| row.columns().first().is_some_and(|column| column.name() == MARKER))
+        .filter_map(|row| Some((row.try_get(0).ok()?, row.try_get(1).ok()?)))
+        .collect();
+    let in_order = markers.len() == group.len() + 1 && markers.iter().zip(0..).all(|(&(index, _), n)| index == n);
+    if !in_order {
+        tx.rollback().await.ok();
+        return Ok(false);
+    }
+    let elapsed: Vec<Duration> = markers
+        .windows(2)
+        .map(|pair| Duration::from_micros(u64::try_from(pair[1].1 - pair[0].1).unwrap_or(0)))
+        .collect();
+    record(&mut tx, group, &elapsed, database).await?;
+    tx.commit().await.with_context(|| format!("commit the migrations on {database}"))?;
+    for (file, elapsed) in group.iter().zip(elapsed) {
+        report_applied(file, elapsed);
+    }
+    Ok(true)
+}
+
+/// Runs a group of migrations one query each, in one transaction; a failure names its file,
+/// line and column.
+async fn apply_one_by_one(conn: &mut PgConnection, group: &[MigrationFile], database: &str) -> Result<()> {
+    let mut tx = conn.begin().await.with_context(|| format!("begin a transaction on {database}"))?;
+    let mut elapsed = Vec::with_capacity(group.len());
+    for (index, file) in group.iter().enumerate() {
+        let start = Instant::now();
+        if let Err(err) = tx.execute(sqlx::raw_sql(file.migration.sql.clone())).await {
+            tx.rollback().await.ok();
+            // To locate the error, the migrations before it in this transaction run again first.
+            let earlier: Vec<&str> = group[..index].iter().map(|f| f.migration.sql.as_str()).collect();
+            let context = format!("migration {} failed on database {database}; it was rolled back", file.version());
+            let sql = file.migration.sql.as_str();
+            return Err(sql_error::explain(conn, &err, &file.shown, sql, Some(&earlier)).await.context(context));
+        }
+        elapsed.push(start.elapsed());
+        report_applied(file, start.elapsed());
+    }
+    record(&mut tx, group, &elapsed, database).await?;
+    tx.commit().await.with_context(|| format!("commit the migrations on {database}"))?;
+    Ok(())
+}
+
+/// One `INSERT` of the group's rows into `_sqlx_migrations`, as sqlx would have written them.
+async fn record(conn: &mut PgConnection, group: &[MigrationFile], elapsed: &[Duration], database: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::bytea[], $5::bigint[])",
+    )
+    .bind(group.iter().map(MigrationFile::version).collect::<Vec<_>>())
+    .bind(group.iter().map(|f| f.migration.description.to_string()).collect::<Vec<_>>())
+    .bind(vec![true; group.len()])
+    .bind(group.iter().map(|f| f.migration.checksum.to_vec()).collect::<Vec<_>>())
+    .bind(elapsed.iter().map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+    .with_context(|| format!("record the migrations in {TABLE} of {database}"))?;
     Ok(())
 }
 

@@ -75,6 +75,20 @@ async fn the_replaced_database_is_kept_until_the_next_reset() {
     assert!(!fx.database_exists(&previous).await);
 }
 
+#[tokio::test]
+async fn a_file_that_runs_into_the_next_one_fails_as_it_would_alone() {
+    // A reset sends all migrations in one round trip; an unterminated quote must not be closed by
+    // the next file, which would make two broken files run as one.
+    let fx = with_hand_made_row().await;
+    fx.migration(20260102000000, "opens_a_quote", "CREATE TABLE a (id int);\nSELECT $$\n");
+    fx.migration(20260103000000, "closes_it", "$$;\nCREATE TABLE b (id int);\n");
+    fx.xtask(&["db-reset", "--no-cache"])
+        .failure()
+        .says("db/migrations/20260102000000_opens_a_quote.sql")
+        .says("unterminated dollar-quoted string");
+    assert_old_database_intact(&fx).await;
+}
+
 /// The old database, with rows the reset would have thrown away, survives any failure.
 async fn assert_old_database_intact(fx: &Fixture) {
     assert_eq!(fx.count("orgs").await, 4, "the previous database lost rows");
