@@ -14,15 +14,16 @@ use crate::postgres::admin::{self, quote_ident};
 use crate::postgres::install;
 use crate::project::Project;
 use crate::server::{Running, Server};
-use crate::{template_cache, timestamp};
+use crate::{reset_copies, template_cache, timestamp};
 
 /// Time resets, migrations and status against a psql floor, and print the figures
 ///
 /// Workloads: (a) this project's migrations and seeds; (b) 1,000 small generated migrations;
 /// (c) this project's schema with 200,000 seeded gateways; and a no-op db-migrate and db-status
-/// with 1,000 migrations applied. Each reset is paired with a run of the floor: one psql
-/// process that drops and creates the database and runs the same files. Prints the median and
-/// spread (min–max) of each, and of the ratios run by run. Requires `psql` on this machine.
+/// with 1,000 migrations applied. Each reset is paired with a run of the floor, in alternating
+/// order: one psql process that drops and creates the database and runs the same files. Prints
+/// the median and spread (min–max) of each, and of the ratios run by run. Requires `psql` on
+/// this machine.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  cargo xtask bench\n  cargo xtask bench --runs 9")]
 pub struct Args {
@@ -79,15 +80,26 @@ impl Args {
             let (mut floors, mut resets, mut cached) = (Vec::new(), Vec::new(), Vec::new());
             // Fills the reset cache, so every timed cached run finds it.
             xtask(sh, &exe, &workload.dir, &url, &["db-reset"])?;
-            for _ in 0..self.runs {
-                floors.push(time(|| {
+            let run_floor = || {
+                time(|| {
                     cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -f {floor} {maintenance}")
                         .env("PGOPTIONS", "-c client_min_messages=warning")
                         .quiet()
                         .ignore_stdout()
                         .run()
-                })?);
-                resets.push(time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset", "--no-cache"]))?);
+                })
+            };
+            let run_reset = || time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset", "--no-cache"]));
+            for run in 0..self.runs {
+                // Each pair runs in alternating order, so whatever one leaves behind for the next
+                // (dirty pages, files just deleted) weighs on both sides alike.
+                if run % 2 == 0 {
+                    floors.push(run_floor()?);
+                    resets.push(run_reset()?);
+                } else {
+                    resets.push(run_reset()?);
+                    floors.push(run_floor()?);
+                }
                 cached.push(time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset"]))?);
             }
             row(&mut report, workload.label, "psql floor (drop, create, run the files)", &floors, None);
@@ -115,6 +127,7 @@ impl Args {
 
         for workload in &workloads {
             admin::drop_force(&mut admin_conn, &workload.database).await?;
+            admin::drop_force(&mut admin_conn, &reset_copies::previous(&workload.database)).await?;
             template_cache::remove_all(&mut admin_conn, &template_cache::prefix(&workload.database)).await?;
         }
         std::fs::remove_dir_all(&root).ok();
