@@ -58,7 +58,7 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
             Err(problem) => problems.push(format!("{shown}: {problem}")),
         }
     }
-    let mut files = Vec::new();
+    let mut unique = Vec::with_capacity(by_version.len());
     for (version, same_version) in by_version {
         if same_version.len() > 1 {
             let names: Vec<_> = same_version.iter().map(|(name, ..)| name.as_str()).collect();
@@ -71,17 +71,45 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
             continue;
         }
         let (file_name, path, description) = same_version.into_iter().next().expect("one file per version");
-        let shown = format!("{shown_dir}/{file_name}");
-        match read(&path).with_context(|| format!("read {shown}")) {
-            Ok(Ok(text)) => files.push(MigrationFile { shown, migration: migration(version, description, text) }),
-            Ok(Err(problem)) => problems.push(format!("{shown}: {problem}")),
-            Err(err) => problems.push(format!("{err:#}")),
+        unique.push((version, format!("{shown_dir}/{file_name}"), path, description));
+    }
+    // Reading and hashing a thousand files is most of a no-op command's work: shared out over
+    // the cores, in order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let chunks: Vec<Vec<Result<MigrationFile, String>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = unique
+            .chunks(unique.len().div_ceil(threads).max(1))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(read_migration).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut files = Vec::with_capacity(unique.len());
+    for result in chunks.into_iter().flatten() {
+        match result {
+            Ok(file) => files.push(file),
+            Err(problem) => problems.push(problem),
         }
     }
     if !problems.is_empty() {
         bail!("{shown_dir} has {} problem(s), nothing was changed:\n  {}", problems.len(), problems.join("\n  "));
     }
     Ok(files)
+}
+
+/// One migration file read and hashed, or what is wrong with it.
+fn read_migration(
+    (version, shown, path, description): &(i64, String, PathBuf, String),
+) -> Result<MigrationFile, String> {
+    match read(path).with_context(|| format!("read {shown}")) {
+        Ok(Ok(text)) => {
+            Ok(MigrationFile { shown: shown.clone(), migration: migration(*version, description.clone(), text) })
+        }
+        Ok(Err(problem)) => Err(format!("{shown}: {problem}")),
+        Err(err) => Err(format!("{err:#}")),
+    }
 }
 
 /// One file or folder in `db/migrations` or `db/seeds`.
