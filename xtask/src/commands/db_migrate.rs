@@ -4,7 +4,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
-use crate::migrations::{apply, folder};
+use crate::migrations::{self, Start, apply, folder};
 use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, admin, connect};
 use crate::project::Project;
@@ -34,8 +34,8 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let loading = folder::load_in_background(project.migrations_dir());
         let running = async { Server::select(&self.server, sh, project)?.up(sh, "db-migrate").await }.await;
-        let files = loading.join()?;
-        let Running { target, session } = running?;
+        let Start { files, running: Running { target, session }, applied } =
+            migrations::start(loading, running).await?;
         let database = target.database();
         let target = target.with_statement_timeout(self.statement_timeout.as_ref());
         let mut conn = match session {
@@ -56,7 +56,7 @@ impl Args {
                 connect::connect(&target, "db-migrate").await?
             }
         };
-        apply::migrate(&mut conn, &target, &files, self.dry_run).await?;
+        apply::migrate(&mut conn, &target, &files, applied, self.dry_run).await?;
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! `db-status`: every migration and its state, with a failing exit code when something is wrong.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,8 +10,7 @@ use xshell::Shell;
 use crate::cli::ServerArgs;
 use crate::migrations::apply::duration;
 use crate::migrations::plan::{Plan, State};
-use crate::migrations::{folder, history};
-use crate::postgres::connect::Session;
+use crate::migrations::{self, Start, folder};
 use crate::project::Project;
 use crate::server::{Running, Server};
 
@@ -32,38 +32,35 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let loading = folder::load_in_background(project.migrations_dir());
         let running = async { Server::select(&self.server, sh, project)?.up(sh, "db-status").await }.await;
-        let files = loading.join()?;
-        let Running { target, session } = running?;
+        let Start { files, running: Running { target, .. }, applied } = migrations::start(loading, running).await?;
         let database = target.database();
-        let applied = match session {
-            Session::Dev(mut conn) => history::read(&mut conn).await?,
-            Session::Maintenance(_) => {
-                println!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
-                Vec::new()
-            }
-        };
+        let applied = applied.unwrap_or_else(|| {
+            println!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
+            Vec::new()
+        });
         let plan = Plan::new(&files, &applied);
 
+        // One write for the whole listing: a thousand migrations are a thousand lines.
+        let mut listing = String::new();
         let width = plan.entries.iter().map(|e| e.description.len()).max().unwrap_or(0);
         for entry in &plan.entries {
-            let mut line = format!("{} {:width$}  {}", entry.version, entry.description, entry.state.label());
+            let _ = write!(listing, "{} {:width$}  {}", entry.version, entry.description, entry.state.label());
             if let (State::Applied, Some(row)) = (entry.state, entry.applied) {
-                line += &format!(" {}", row.installed_on);
+                let _ = write!(listing, " {}", row.installed_on);
                 if let Ok(nanos) = u64::try_from(row.execution_nanos) {
-                    line += &format!(" ({})", duration(Duration::from_nanos(nanos)));
+                    let _ = write!(listing, " ({})", duration(Duration::from_nanos(nanos)));
                 }
             }
             if entry.state.is_problem() {
-                line += &format!("\n    {}", entry.state.advice());
+                let _ = write!(listing, "\n    {}", entry.state.advice());
             }
-            println!("{line}");
+            listing.push('\n');
         }
         let pending = plan.entries.iter().filter(|e| e.state == State::Pending).count();
         let problems = plan.problems().count();
-        println!(
-            "{database}: {} applied, {pending} pending, {problems} problem(s)",
-            plan.entries.iter().filter(|e| e.state == State::Applied).count()
-        );
+        let applied = plan.entries.iter().filter(|e| e.state == State::Applied).count();
+        let _ = writeln!(listing, "{database}: {applied} applied, {pending} pending, {problems} problem(s)");
+        print!("{listing}");
         Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 }

@@ -12,17 +12,27 @@ use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::{AssertSqlSafe, Column, Connection, Executor, PgConnection, Row};
 
 use super::MigrationFile;
-use super::history::{self, TABLE};
+use super::history::{self, AppliedMigration, TABLE};
 use super::lock;
 use super::plan::Plan;
 use crate::postgres::{Target, sql_error};
 
-/// Applies what is pending. With `dry_run`, only says what would run.
-pub async fn migrate(conn: &mut PgConnection, target: &Target, files: &[MigrationFile], dry_run: bool) -> Result<()> {
+/// Applies what is pending. With `dry_run`, only says what would run. `applied` is the
+/// database's history when the caller has already read it.
+pub async fn migrate(
+    conn: &mut PgConnection,
+    target: &Target,
+    files: &[MigrationFile],
+    applied: Option<Vec<AppliedMigration>>,
+    dry_run: bool,
+) -> Result<()> {
     let database = target.database();
     // A dry run, and the common case of nothing to do, are answered from one read without the
     // lock: another migrator can only add rows, so what is applied now stays applied.
-    let applied = history::read(conn).await?;
+    let applied = match applied {
+        Some(applied) => applied,
+        None => history::read(conn).await?,
+    };
     let plan = Plan::new(files, &applied);
     if dry_run {
         plan.refuse_problems(database)?;
