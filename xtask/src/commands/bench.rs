@@ -91,15 +91,21 @@ impl Args {
             };
             let run_reset = || time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset", "--no-cache"]));
             for run in 0..self.runs {
-                // Each pair runs in alternating order, so whatever one leaves behind for the next
-                // (dirty pages, files just deleted) weighs on both sides alike.
+                // Each timed command starts from a checkpoint, so none pays for the pages another
+                // left dirty, and each pair runs in alternating order, so whatever else one
+                // leaves behind for the next (files just deleted) weighs on both sides alike.
                 if run % 2 == 0 {
+                    admin::checkpoint(&mut admin_conn).await?;
                     floors.push(run_floor()?);
+                    admin::checkpoint(&mut admin_conn).await?;
                     resets.push(run_reset()?);
                 } else {
+                    admin::checkpoint(&mut admin_conn).await?;
                     resets.push(run_reset()?);
+                    admin::checkpoint(&mut admin_conn).await?;
                     floors.push(run_floor()?);
                 }
+                admin::checkpoint(&mut admin_conn).await?;
                 cached.push(time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset"]))?);
             }
             row(&mut report, workload.label, "psql floor (drop, create, run the files)", &floors, None);

@@ -175,10 +175,10 @@ struct Scratch {
     cached: bool,
 }
 
-/// Creates the scratch database: drops the previous reset's copy of the dev database, and a
-/// scratch database left behind by an interrupted reset, then copies the cached template when it
-/// is fresh, else creates an empty database. `cache` is `None` with --no-cache, else the seeds
-/// to key it with (`None` inside with --no-seed).
+/// Creates the scratch database: drops the previous reset's copy of the dev database, then copies
+/// the cached template when it is fresh, else creates an empty database. A scratch database left
+/// behind by an interrupted reset is found by the attempt to create one, and replaced. `cache` is
+/// `None` with --no-cache, else the seeds to key it with (`None` inside with --no-seed).
 async fn make_scratch(
     conn: &mut PgConnection,
     database: &str,
@@ -187,10 +187,6 @@ async fn make_scratch(
 ) -> Result<Scratch> {
     let scratch = &reset_copies::scratch(database);
     admin::drop_force(conn, &reset_copies::previous(database)).await?;
-    for stray in admin::with_prefix(conn, scratch).await? {
-        admin::drop_force(conn, &stray).await?;
-        println!("Removed {stray}, left behind by an interrupted reset");
-    }
     let cache = match cache {
         Some(seeds) => {
             let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *conn).await?;
@@ -198,14 +194,29 @@ async fn make_scratch(
         }
         None => None,
     };
-    let cached = match &cache {
-        Some(cache) if cache.is_fresh(conn).await? => cache.copy_to(conn, scratch).await.is_ok(),
-        _ => false,
+    let fresh = match &cache {
+        Some(cache) => cache.is_fresh(conn).await?,
+        None => false,
     };
-    if !cached {
-        admin::create(conn, scratch).await?;
+    for first_attempt in [true, false] {
+        // A template that cannot be copied just now (a session in it) means building instead.
+        let cached = match &cache {
+            Some(cache) if fresh => cache.copy_to(conn, scratch).await.is_ok(),
+            _ => false,
+        };
+        if cached {
+            return Ok(Scratch { cache, cached });
+        }
+        match admin::create(conn, scratch).await {
+            Ok(()) => return Ok(Scratch { cache, cached }),
+            Err(err) if first_attempt && admin::is_duplicate_database(&err) => {
+                admin::drop_force(conn, scratch).await?;
+                println!("Removed {scratch}, left behind by an interrupted reset");
+            }
+            Err(err) => return Err(err),
+        }
     }
-    Ok(Scratch { cache, cached })
+    unreachable!("the second attempt returns")
 }
 
 /// Migrates and seeds the scratch database, which only this process can see, so the migrations

@@ -3,10 +3,12 @@
 //! Database names can't be bound as parameters in DDL, so they are quoted as identifiers.
 
 use anyhow::{Context, Result};
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
 const DUPLICATE_DATABASE: &str = "42P04";
+/// A database that still has sessions.
 const OBJECT_IN_USE: &str = "55006";
+const UNKNOWN_DATABASE: &str = "3D000";
 /// What a `CREATE DATABASE` that loses a race against another one reports.
 const UNIQUE_VIOLATION: &str = "23505";
 
@@ -40,6 +42,13 @@ pub async fn create(conn: &mut PgConnection, database: &str) -> Result<()> {
     let sql = format!("CREATE DATABASE {}", quote_ident(database));
     conn.execute(AssertSqlSafe(sql)).await.with_context(|| format!("create database {database}"))?;
     Ok(())
+}
+
+/// True when `err` says the database to be created already exists.
+pub fn is_duplicate_database(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<sqlx::Error>()
+        .and_then(|err| err.as_database_error())
+        .is_some_and(|err| err.code().as_deref() == Some(DUPLICATE_DATABASE))
 }
 
 /// Creates the database unless it exists; true when this call created it. Several processes
@@ -77,20 +86,25 @@ pub async fn drop_force(conn: &mut PgConnection, database: &str) -> Result<()> {
 /// that connects in between makes the rename fail, and the step is tried again.
 pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, previous: &str) -> Result<()> {
     const ATTEMPTS: u32 = 5;
-    if !exists(conn, database).await? {
-        return rename(conn, replacement, database).await;
-    }
+    // Both renames in one simple query: one implicit transaction, one round trip.
+    let renames = format!(
+        "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} RENAME TO {}",
+        quote_ident(database),
+        quote_ident(previous),
+        quote_ident(replacement),
+        quote_ident(database)
+    );
     for attempt in 1..=ATTEMPTS {
         end_sessions(conn, database).await?;
-        let mut tx = conn.begin().await.context("begin the swap")?;
-        let renamed = match rename(&mut tx, database, previous).await {
-            Ok(()) => rename(&mut tx, replacement, database).await,
-            Err(err) => Err(err),
+        let err = match conn.execute(sqlx::raw_sql(AssertSqlSafe(renames.clone()))).await {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
         };
-        match renamed {
-            Ok(()) => return tx.commit().await.context("commit the swap"),
-            Err(err) if attempt < ATTEMPTS && is_in_use(&err) => tx.rollback().await.context("roll back the swap")?,
-            Err(err) => return Err(err),
+        match err.as_database_error().and_then(|e| e.code()).as_deref() {
+            // Nothing to replace (the first reset): the new database simply takes the name.
+            Some(UNKNOWN_DATABASE) => return rename(conn, replacement, database).await,
+            Some(OBJECT_IN_USE) if attempt < ATTEMPTS => continue,
+            _ => return Err(err).with_context(|| format!("rename {replacement} to {database}")),
         }
     }
     unreachable!("the last attempt returns")
@@ -100,32 +114,25 @@ pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, pr
 /// Polling for them is faster than what DROP … WITH (FORCE) does: it sleeps 100 ms whenever it
 /// finds a session, even one already on its way out.
 async fn end_sessions(conn: &mut PgConnection, database: &str) -> Result<()> {
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    let mut sessions: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
     .bind(database)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
     .with_context(|| format!("end the sessions in database {database}"))?;
     for _ in 0..2000 {
-        let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
-            .bind(database)
-            .fetch_one(&mut *conn)
-            .await
-            .with_context(|| format!("count the sessions in database {database}"))?;
         if sessions == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        sessions = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(database)
+            .fetch_one(&mut *conn)
+            .await
+            .with_context(|| format!("count the sessions in database {database}"))?;
     }
     Ok(())
-}
-
-/// PostgreSQL's answer when a database still has sessions: `object_in_use`.
-fn is_in_use(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<sqlx::Error>()
-        .and_then(|err| err.as_database_error())
-        .is_some_and(|err| err.code().as_deref() == Some(OBJECT_IN_USE))
 }
 
 /// Writes every dirty page to disk now (`CHECKPOINT`), rather than inside a later command.
