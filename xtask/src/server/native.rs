@@ -452,3 +452,42 @@ fn checked(cmd: Cmd<'_>, what: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_goes_only_where_postgres_can_put_it() {
+        let short = Path::new("/home/dev/fleet/target/xtask/postgres/socket");
+        assert_eq!(usable_socket_dir(short, 5432).as_deref(), Some(short));
+        // A socket path must fit in 103 bytes with `/.s.PGSQL.<port>`; longer checkouts use TCP.
+        let long = PathBuf::from(format!("/home/dev/{}/target/xtask/postgres/socket", "x".repeat(60)));
+        assert_eq!(usable_socket_dir(&long, 5432), None);
+        // pg_ctl passes the folder through a shell inside single quotes.
+        assert_eq!(usable_socket_dir(Path::new("/home/o'brien/fleet/socket"), 5432), None);
+        assert!(usable_socket_dir(Path::new("/home/dev/my fleet/socket"), 5432).is_some());
+    }
+
+    #[test]
+    fn reads_the_port_and_socket_from_postmaster_pid() {
+        let data = std::env::temp_dir().join(format!("xtask-pid-test-{}", std::process::id()));
+        std::fs::create_dir_all(&data).unwrap();
+        let pid = |socket: &str| {
+            format!("4242\n{}\n1795627004\n29729\n{socket}\n127.0.0.1\n  5341187 9\nready   \n", data.display())
+        };
+        std::fs::write(data.join("postmaster.pid"), pid("/work/x/socket")).unwrap();
+        let listening = Listening::read(&data).unwrap();
+        assert_eq!((listening.port, listening.socket_dir), (29729, Some(PathBuf::from("/work/x/socket"))));
+        // A cluster started without a socket (unix_socket_directories = '') leaves the line empty.
+        std::fs::write(data.join("postmaster.pid"), pid("")).unwrap();
+        assert_eq!(Listening::read(&data).unwrap().socket_dir, None);
+        std::fs::remove_dir_all(&data).unwrap();
+    }
+
+    #[test]
+    fn pg_ident_names_are_quoted() {
+        assert_eq!(quote_conf("fleet"), "\"fleet\"");
+        assert_eq!(quote_conf("odd\"name"), "\"odd\"\"name\"");
+    }
+}
