@@ -160,7 +160,7 @@ async fn apply_one_by_one(conn: &mut PgConnection, group: &[MigrationFile], data
             return Err(sql_error::explain(conn, &err, &file.shown, sql, Some(&earlier)).await.context(context));
         }
         elapsed.push(start.elapsed());
-        report_applied(file, start.elapsed());
+        report_applied(file, elapsed[index]);
     }
     record(&mut tx, group, &elapsed, database).await?;
     tx.commit().await.with_context(|| format!("commit the migrations on {database}"))?;
