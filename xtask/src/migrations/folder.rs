@@ -228,7 +228,7 @@ fn migration(version: i64, description: String, sql: String) -> Migration {
 /// SHA-384 of the SQL, as sqlx's `Migration::new` computes it. sqlx's own hashing is generic code
 /// that `cargo xtask`'s unoptimised build runs slowly (several milliseconds for a thousand
 /// migrations); ring, which sqlx's TLS already builds, hashes in assembly.
-pub fn checksum(sql: &str) -> Vec<u8> {
+fn checksum(sql: &str) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA384, sql.as_bytes()).as_ref().to_vec()
 }
 

@@ -44,11 +44,14 @@ pub async fn create(conn: &mut PgConnection, database: &str) -> Result<()> {
     Ok(())
 }
 
+/// The SQLSTATE of a server error, if `err` is one.
+fn sql_state(err: &sqlx::Error) -> Option<std::borrow::Cow<'_, str>> {
+    err.as_database_error().and_then(|err| err.code())
+}
+
 /// True when `err` says the database to be created already exists.
 pub fn is_duplicate_database(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<sqlx::Error>()
-        .and_then(|err| err.as_database_error())
-        .is_some_and(|err| err.code().as_deref() == Some(DUPLICATE_DATABASE))
+    err.downcast_ref::<sqlx::Error>().and_then(sql_state).as_deref() == Some(DUPLICATE_DATABASE)
 }
 
 /// Creates the database unless it exists; true when this call created it. Several processes
@@ -60,14 +63,7 @@ pub async fn create_if_missing(conn: &mut PgConnection, database: &str) -> Resul
     let sql = format!("CREATE DATABASE {}", quote_ident(database));
     match conn.execute(AssertSqlSafe(sql)).await {
         Ok(_) => Ok(true),
-        Err(err)
-            if matches!(
-                err.as_database_error().and_then(|e| e.code()).as_deref(),
-                Some(DUPLICATE_DATABASE | UNIQUE_VIOLATION)
-            ) =>
-        {
-            Ok(false)
-        }
+        Err(err) if matches!(sql_state(&err).as_deref(), Some(DUPLICATE_DATABASE | UNIQUE_VIOLATION)) => Ok(false),
         Err(err) => Err(err).with_context(|| format!("create database {database}")),
     }
 }
@@ -100,7 +96,7 @@ pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, pr
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
-        match err.as_database_error().and_then(|e| e.code()).as_deref() {
+        match sql_state(&err).as_deref() {
             // Nothing to replace (the first reset): the new database simply takes the name.
             Some(UNKNOWN_DATABASE) => return rename(conn, replacement, database).await,
             Some(OBJECT_IN_USE) if attempt < ATTEMPTS => continue,
