@@ -9,15 +9,15 @@ mod background;
 mod cli;
 mod commands;
 mod config;
+mod elapsed;
 mod fingerprint;
 mod migrations;
 mod postgres;
 mod project;
-mod reset_copies;
+mod reset;
 mod secrets;
 mod seeds;
 mod server;
-mod template_cache;
 mod timestamp;
 
 use std::process::ExitCode;
@@ -32,12 +32,30 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            // `{:#}` prints the whole context chain on one line: what failed and why. Every
-            // message goes through the redactor, so a password echoed by a driver never shows.
-            eprintln!("error: {}", secrets::redact(&format!("{err:#}")));
+            // The whole context chain on one line: what failed and why. Every message goes
+            // through the redactor, so a password echoed by a driver never shows.
+            eprintln!("error: {}", secrets::redact(&chain(&err)));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `what failed: why: the cause`, as anyhow's `{:#}` writes it, but with the driver's errors in
+/// plain words (see `sql_error::describe`).
+fn chain(err: &anyhow::Error) -> String {
+    let mut causes = Vec::new();
+    for cause in err.chain() {
+        if let Some(sqlx_err) = cause.downcast_ref::<sqlx::Error>() {
+            // Its own causes are the same error again, with sqlx's wording.
+            causes.push(postgres::sql_error::describe(sqlx_err));
+            break;
+        }
+        // sqlx's migration errors repeat the driver error they wrap, which comes next.
+        if cause.downcast_ref::<sqlx::migrate::MigrateError>().is_none() {
+            causes.push(cause.to_string());
+        }
+    }
+    causes.join(": ")
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
@@ -58,6 +76,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(INTERRUPTED))
             }
             result = commands::run(cli.command, &sh, &project) => result,
+            never = postgres::waits::watch() => match never {},
         }
     })
 }

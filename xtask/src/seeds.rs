@@ -5,11 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use sqlx::{Executor, PgConnection};
 
-use crate::migrations::apply::since;
+use crate::elapsed::since;
 use crate::migrations::folder;
-use crate::postgres::sql_error;
+use crate::postgres::script::{self, Pace};
+use crate::postgres::sql_error::{self, Rerun};
 
 pub struct SeedFile {
     pub shown: String,
@@ -49,19 +50,39 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<SeedFile>> {
 }
 
 /// Runs every seed inside one transaction. Each file goes to the server as one simple-protocol
-/// query, so a seed of thousands of rows costs one round trip, not one per statement.
+/// query (its COPY data through the COPY protocol), so a seed of thousands of rows costs one
+/// round trip, not one per statement. A seed that ends that transaction itself (`COMMIT`,
+/// `ROLLBACK`) is refused: its rows would be lost or half kept while the reset reports success.
 pub async fn apply(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) -> Result<()> {
-    let mut tx = conn.begin().await.with_context(|| format!("begin the seed transaction on {database}"))?;
+    conn.execute("BEGIN").await.with_context(|| format!("begin the seed transaction on {database}"))?;
+    let transaction: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
+        .fetch_one(&mut *conn)
+        .await
+        .with_context(|| format!("begin the seed transaction on {database}"))?;
     for (index, seed) in seeds.iter().enumerate() {
         let start = Instant::now();
-        if let Err(err) = tx.execute(sqlx::raw_sql(AssertSqlSafe(seed.sql.clone()))).await {
-            tx.rollback().await.ok();
+        if let Err(failure) = script::run(conn, &seed.sql, "", Pace::Whole).await {
+            conn.execute("ROLLBACK").await.ok();
             let earlier: Vec<&str> = seeds[..index].iter().map(|s| s.sql.as_str()).collect();
             let context = format!("seed {} failed on database {database}; the seed run was rolled back", seed.shown);
-            return Err(sql_error::explain(conn, &err, &seed.shown, &seed.sql, Some(&earlier)).await.context(context));
+            let err = sql_error::explain(conn, &failure, &seed.shown, &seed.sql, Rerun::After(&earlier)).await;
+            return Err(err.context(context));
+        }
+        let still: Option<String> = sqlx::query_scalar("SELECT pg_current_xact_id_if_assigned()::text")
+            .fetch_one(&mut *conn)
+            .await
+            .with_context(|| format!("check the seed transaction on {database}"))?;
+        if still.as_deref() != Some(transaction.as_str()) {
+            conn.execute("ROLLBACK").await.ok();
+            bail!(
+                "{}: the seed ends the seed transaction itself (COMMIT, ROLLBACK or END); seeds run in one \
+                 transaction that db-reset commits only when every seed succeeded, so remove those statements \
+                 from the file",
+                seed.shown
+            );
         }
         println!("Seeded {} ({})", seed.shown, since(start));
     }
-    tx.commit().await.with_context(|| format!("commit the seeds on {database}"))?;
+    conn.execute("COMMIT").await.with_context(|| format!("commit the seeds on {database}"))?;
     Ok(())
 }

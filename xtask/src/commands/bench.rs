@@ -9,12 +9,13 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
-use crate::migrations::apply::duration;
+use crate::elapsed::duration;
 use crate::postgres::admin::{self, quote_ident};
 use crate::postgres::install;
 use crate::project::Project;
+use crate::reset::{cache as template_cache, names as reset_copies};
 use crate::server::{Running, Server};
-use crate::{reset_copies, template_cache, timestamp};
+use crate::timestamp;
 
 /// Time resets, migrations and status against a psql floor, and print the figures
 ///

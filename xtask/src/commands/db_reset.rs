@@ -13,14 +13,13 @@ use xshell::Shell;
 
 use crate::background::Background;
 use crate::cli::ServerArgs;
-use crate::migrations::apply::{self, since};
-use crate::migrations::{folder, history, lock, plan::Plan};
-use crate::postgres::connect::Session;
+use crate::elapsed::since;
+use crate::migrations::{MigrationFile, apply, folder, history, lock, plan::Plan};
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
+use crate::reset::{self, cache::TemplateCache};
+use crate::seeds::{self, SeedFile};
 use crate::server::{Running, Server, refuse_remote};
-use crate::template_cache::TemplateCache;
-use crate::{reset_copies, seeds};
 
 /// Drop the dev database and rebuild it: create, migrate, seed
 ///
@@ -77,11 +76,19 @@ impl Args {
         let Running { target, session } = running?;
         refuse_remote(&target, "db-reset", self.allow_remote)?;
         let database = target.database().to_owned();
-        let (scratch, previous) = (reset_copies::scratch(&database), reset_copies::previous(&database));
-        let (mut dev_conn, admin_conn) = match session {
-            Session::Dev(conn) => (Some(conn), None),
-            Session::Maintenance(conn) => (None, Some(conn)),
-        };
+        let (mut admin_conn, mut dev_conn) = session.into_maintenance(&target, "db-reset").await?;
+
+        // One reset at a time: a second one waits here. The first one's swap ends every session
+        // in the dev database, so the waiting one reconnects there afterwards.
+        if !reset::lock::try_acquire(&mut admin_conn, &database).await? {
+            if let Some(conn) = dev_conn.take() {
+                conn.close().await.ok();
+            }
+            reset::lock::acquire(&mut admin_conn, &database).await?;
+            if admin::exists(&mut admin_conn, &database).await? {
+                dev_conn = Some(connect::connect(&target, "db-reset").await?);
+            }
+        }
         // Checks come first: nothing is created until the dev database's history agrees with
         // the files.
         if let Some(conn) = dev_conn.as_mut().filter(|_| !self.ignore_applied) {
@@ -89,25 +96,8 @@ impl Args {
             Plan::new(&files, &applied).refuse_problems(&database)?;
         }
 
-        // The scratch database is made on the session at hand, while the maintenance session,
-        // which drops and renames at the swap, connects alongside.
         let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));
-        let (mut admin_conn, made) = match (admin_conn, dev_conn.as_mut()) {
-            (Some(mut admin_conn), _) => {
-                let made = make_scratch(&mut admin_conn, &database, &files, cache).await;
-                (admin_conn, made)
-            }
-            (None, Some(dev)) => {
-                let maintenance = target.maintenance();
-                let (admin_conn, made) = tokio::join!(
-                    connect::connect(&maintenance, "db-reset"),
-                    make_scratch(dev, &database, &files, cache)
-                );
-                (admin_conn?, made)
-            }
-            (None, None) => unreachable!("a session is either in the dev database or in the maintenance one"),
-        };
-        let Scratch { cache, cached } = made?;
+        let Scratch { name: scratch, cache, cached } = make_scratch(&mut admin_conn, &database, &files, cache).await?;
 
         // While the scratch database is built, the dev database's session takes the migration
         // lock (a db-migrate still running there finishes first), and the maintenance session
@@ -140,11 +130,16 @@ impl Args {
                 }
             });
         }
-        if let Some(cache) = cache.filter(|_| !cached)
-            && let Err(err) = cache.save_from(&mut admin_conn, &scratch).await
-        {
-            // The reset itself worked; only the next one will be slower.
-            println!("Note: could not update the reset cache ({err:#})");
+        if let Some(cache) = cache.filter(|_| !cached) {
+            match cache.save_from(&mut admin_conn, &scratch).await {
+                Ok(true) => {}
+                Ok(false) => eprintln!(
+                    "Note: not cached: the migrations change the database itself (owner, comment, grants or \
+                     connection limit), which a copy would lose; every reset builds from the files"
+                ),
+                // The reset itself worked; only the next one will be slower.
+                Err(err) => eprintln!("Note: could not update the reset cache ({err:#})"),
+            }
         }
 
         // The swap: the dev database's session leaves (releasing the lock), every other session
@@ -153,7 +148,7 @@ impl Args {
         if let Some(conn) = dev_conn {
             conn.close().await.ok();
         }
-        admin::swap(&mut admin_conn, &database, &scratch, &previous)
+        reset::swap::swap(&mut admin_conn, &database, &scratch, &reset::names::previous(&database))
             .await
             .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
         println!(
@@ -169,61 +164,53 @@ impl Args {
 
 /// The scratch database, created empty or copied from the reset cache.
 struct Scratch {
+    name: String,
     /// Where this reset's result is cached (`None` with --no-cache).
     cache: Option<TemplateCache>,
     /// True when the scratch database is a copy of the cache, with nothing left to build.
     cached: bool,
 }
 
-/// Creates the scratch database: drops the previous reset's copy of the dev database, then copies
-/// the cached template when it is fresh, else creates an empty database. A scratch database left
-/// behind by an interrupted reset is found by the attempt to create one, and replaced. `cache` is
-/// `None` with --no-cache, else the seeds to key it with (`None` inside with --no-seed).
+/// Creates the scratch database: drops the previous reset's copy of the dev database and any
+/// scratch database an interrupted reset left behind (no other reset is running: this one holds
+/// the reset lock), then copies the cached template when it is fresh, else creates an empty
+/// database. `cache` is `None` with --no-cache, else the seeds to key it with (`None` inside
+/// with --no-seed).
 async fn make_scratch(
-    conn: &mut PgConnection,
+    admin: &mut PgConnection,
     database: &str,
-    files: &[folder::MigrationFile],
-    cache: Option<Option<&[seeds::SeedFile]>>,
+    files: &[MigrationFile],
+    cache: Option<Option<&[SeedFile]>>,
 ) -> Result<Scratch> {
-    let scratch = &reset_copies::scratch(database);
-    admin::drop_force(conn, &reset_copies::previous(database)).await?;
+    let name = reset::names::scratch(database);
+    admin::drop_force(admin, &reset::names::previous(database)).await?;
+    if admin::exists(admin, &name).await? {
+        admin::drop_force(admin, &name).await?;
+        eprintln!("Removed {name}, left behind by an interrupted reset");
+    }
     let cache = match cache {
         Some(seeds) => {
-            let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *conn).await?;
+            let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
             Some(TemplateCache::new(database, &version, files, seeds))
         }
         None => None,
     };
-    let fresh = match &cache {
-        Some(cache) => cache.is_fresh(conn).await?,
-        None => false,
-    };
-    for first_attempt in [true, false] {
+    if let Some(template) = &cache
+        && template.is_fresh(admin).await?
         // A template that cannot be copied just now (a session in it) means building instead.
-        let cached = match &cache {
-            Some(cache) if fresh => cache.copy_to(conn, scratch).await.is_ok(),
-            _ => false,
-        };
-        if cached {
-            return Ok(Scratch { cache, cached });
-        }
-        match admin::create(conn, scratch).await {
-            Ok(()) => return Ok(Scratch { cache, cached }),
-            Err(err) if first_attempt && admin::is_duplicate_database(&err) => {
-                admin::drop_force(conn, scratch).await?;
-                println!("Removed {scratch}, left behind by an interrupted reset");
-            }
-            Err(err) => return Err(err),
-        }
+        && template.copy_to(admin, &name).await.is_ok()
+    {
+        return Ok(Scratch { name, cache, cached: true });
     }
-    unreachable!("the second attempt returns")
+    admin::create(admin, &name).await?;
+    Ok(Scratch { name, cache, cached: false })
 }
 
-/// Migrates and seeds the scratch database, which only this process can see, so the migrations
-/// share transactions (see `migrate_fresh`).
-async fn build(scratch: &Target, files: &[folder::MigrationFile], seeds: &[seeds::SeedFile]) -> Result<()> {
+/// Builds the scratch database exactly as `db-migrate` builds an empty database, on one session,
+/// then runs the seeds on that session.
+async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile]) -> Result<()> {
     let mut conn = connect::connect(scratch, "db-reset").await?;
-    apply::migrate_fresh(&mut conn, scratch, files).await?;
+    apply::migrate(&mut conn, scratch, files, None, false).await?;
     if !seeds.is_empty() {
         seeds::apply(&mut conn, scratch.database(), seeds).await?;
     }

@@ -8,7 +8,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
-use crate::migrations::apply::duration;
+use crate::elapsed::duration;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{self, Start, folder};
 use crate::project::Project;

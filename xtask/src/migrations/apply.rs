@@ -1,21 +1,26 @@
-//! Applying pending migrations with sqlx's own migration machinery.
+//! Applying pending migrations as sqlx's migrator does.
 //!
 //! This is what `Migrator::run` does (take sqlx's advisory lock, create `_sqlx_migrations`, apply
 //! each pending migration in its own transaction unless it opts out with `-- no-transaction`),
 //! spelled out step by step so that each migration prints a line with its duration and a failure
-//! names its file, line and column.
+//! names its file, line and column. `db-migrate` and `db-reset` both build through `migrate`, so a
+//! reset means exactly what a migration run means: same transactions, same session, same errors.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
-use sqlx::migrate::{Migrate, MigrateError};
-use sqlx::{AssertSqlSafe, Column, Connection, Executor, PgConnection, Row};
+use anyhow::{Context, Result};
+use sqlx::migrate::Migrate;
+use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
 use super::MigrationFile;
 use super::history::{self, AppliedMigration, TABLE};
 use super::lock;
 use super::plan::Plan;
-use crate::postgres::{Target, sql_error};
+use crate::elapsed::duration;
+use crate::postgres::Target;
+use crate::postgres::script::{self, Failure, Pace};
+use crate::postgres::sql_error::{self, Rerun};
 
 /// Applies what is pending. With `dry_run`, only says what would run. `applied` is the
 /// database's history when the caller has already read it.
@@ -63,125 +68,95 @@ pub async fn migrate(
         report_up_to_date(database, applied.len());
     }
     for file in plan.pending() {
-        let elapsed = match conn.apply(TABLE, &file.migration).await {
-            Ok(elapsed) => elapsed,
-            Err(err) => return Err(failure(conn, err, file, database).await),
-        };
+        let elapsed = apply(conn, file, database).await?;
         report_applied(file, elapsed);
     }
     conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))?;
     Ok(())
 }
 
-/// Applies every migration to a new, empty database that no one else uses (a reset's scratch
-/// copy). Consecutive migrations share one transaction and are recorded in `_sqlx_migrations`
-/// with one `INSERT`, instead of a commit per migration, and go to the server together, in one
-/// round trip; `-- no-transaction` files still run on their own. The rows are the same as
-/// `migrate` writes.
-pub async fn migrate_fresh(conn: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<()> {
-    let database = target.database();
-    conn.ensure_migrations_table(TABLE).await.with_context(|| format!("create {TABLE} in {database}"))?;
-    for group in files.chunk_by(|a, b| !a.migration.no_tx && !b.migration.no_tx) {
-        if let [file] = group
-            && file.migration.no_tx
-        {
-            let elapsed = match conn.apply(TABLE, &file.migration).await {
-                Ok(elapsed) => elapsed,
-                Err(err) => return Err(failure(conn, err, file, database).await),
-            };
-            report_applied(file, elapsed);
-            continue;
+/// Applies one migration and records it in `_sqlx_migrations`, in the steps of sqlx's
+/// `Migrate::apply`: in a transaction, the file's SQL, then its row, then the commit. The steps go
+/// to the server in two queries (`BEGIN` with the file, the row with `COMMIT`) instead of sqlx's
+/// five; the row is the one sqlx writes, with the duration filled in at once. A `-- no-transaction`
+/// file runs statement by statement, as psql runs it, and its row is written after it.
+async fn apply(conn: &mut PgConnection, file: &MigrationFile, database: &str) -> Result<Duration> {
+    let start = Instant::now();
+    let sql = file.migration.sql.as_str();
+    let version = file.version();
+    if file.migration.no_tx {
+        if let Err(failure) = script::run(conn, sql, "", Pace::EachStatement).await {
+            let context = format!("migration {version} failed on database {database}; {}", what_stayed(&failure, sql));
+            return Err(sql_error::explain(conn, &failure, &file.shown, sql, Rerun::Never).await.context(context));
         }
-        if !apply_together(conn, group, database).await? {
-            // Something failed, or a file ran into the next one: file by file, which says which
-            // one failed and where.
-            apply_one_by_one(conn, group, database).await?;
-        }
+        let row = record(file, start.elapsed());
+        conn.execute(sqlx::raw_sql(AssertSqlSafe(row)))
+            .await
+            .with_context(|| format!("record migration {version} in {TABLE} of {database}"))?;
+        return Ok(start.elapsed());
     }
-    Ok(())
+    if let Err(failure) = script::run(conn, sql, "BEGIN;", Pace::Whole).await {
+        rollback(conn).await;
+        let context = format!(
+            "migration {version} failed on database {database}; it was rolled back, nothing of it stays applied"
+        );
+        return Err(sql_error::explain(conn, &failure, &file.shown, sql, Rerun::After(&[])).await.context(context));
+    }
+    let elapsed = start.elapsed();
+    let row_and_commit = record(file, elapsed) + ";COMMIT";
+    if let Err(err) = conn.execute(sqlx::raw_sql(AssertSqlSafe(row_and_commit))).await {
+        rollback(conn).await;
+        return Err(anyhow::anyhow!("{}: {}", file.shown, sql_error::describe(&err)).context(format!(
+            "migration {version} failed on database {database} when it was recorded and committed (a deferred \
+             constraint is checked then); it was rolled back, nothing of it stays applied"
+        )));
+    }
+    Ok(elapsed)
 }
 
-/// Column of the marker row that follows each migration in a batch.
-const MARKER: &str = "xtask_migration_done";
+/// Ends a failed transaction. A connection the server closed has nothing left to roll back.
+async fn rollback(conn: &mut PgConnection) {
+    conn.execute("ROLLBACK").await.ok();
+}
 
-/// Runs a group of migrations as one simple query, each followed by a marker row that says when
-/// it finished by the server's clock, so each still gets its own duration. Returns false, having
-/// rolled back, when anything failed, or when a marker is missing: a file that ends inside a quote
-/// or comment would swallow what follows it, which alone it could not have done.
-async fn apply_together(conn: &mut PgConnection, group: &[MigrationFile], database: &str) -> Result<bool> {
-    let marker = |index: usize| {
-        format!("\n;SELECT {index}::int8 AS {MARKER}, (extract(epoch FROM clock_timestamp()) * 1e6)::int8;\n")
+/// The `INSERT` of the migration's row, as sqlx writes it. Its values are spelled in hex, so no
+/// setting a migration may leave behind (`standard_conforming_strings`) changes how they read.
+fn record(file: &MigrationFile, elapsed: Duration) -> String {
+    let hex = |bytes: &[u8]| {
+        bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
     };
-    let mut batch = marker(0);
-    for (index, file) in group.iter().enumerate() {
-        batch += file.migration.sql.as_str();
-        batch += &marker(index + 1);
-    }
-    let mut tx = conn.begin().await.with_context(|| format!("begin a transaction on {database}"))?;
-    let Ok(rows) = tx.fetch_all(sqlx::raw_sql(AssertSqlSafe(batch))).await else {
-        tx.rollback().await.ok();
-        return Ok(false);
-    };
-    let markers: Vec<(i64, i64)> = rows
-        .iter()
-        .filter(|row| row.columns().first().is_some_and(|column| column.name() == MARKER))
-        .filter_map(|row| Some((row.try_get(0).ok()?, row.try_get(1).ok()?)))
-        .collect();
-    let in_order = markers.len() == group.len() + 1 && markers.iter().zip(0..).all(|(&(index, _), n)| index == n);
-    if !in_order {
-        tx.rollback().await.ok();
-        return Ok(false);
-    }
-    let elapsed: Vec<Duration> = markers
-        .windows(2)
-        .map(|pair| Duration::from_micros(u64::try_from(pair[1].1 - pair[0].1).unwrap_or(0)))
-        .collect();
-    record(&mut tx, group, &elapsed, database).await?;
-    tx.commit().await.with_context(|| format!("commit the migrations on {database}"))?;
-    for (file, elapsed) in group.iter().zip(elapsed) {
-        report_applied(file, elapsed);
-    }
-    Ok(true)
-}
-
-/// Runs a group of migrations one query each, in one transaction; a failure names its file,
-/// line and column.
-async fn apply_one_by_one(conn: &mut PgConnection, group: &[MigrationFile], database: &str) -> Result<()> {
-    let mut tx = conn.begin().await.with_context(|| format!("begin a transaction on {database}"))?;
-    let mut elapsed = Vec::with_capacity(group.len());
-    for (index, file) in group.iter().enumerate() {
-        let start = Instant::now();
-        if let Err(err) = tx.execute(sqlx::raw_sql(file.migration.sql.clone())).await {
-            tx.rollback().await.ok();
-            // To locate the error, the migrations before it in this transaction run again first.
-            let earlier: Vec<&str> = group[..index].iter().map(|f| f.migration.sql.as_str()).collect();
-            let context = format!("migration {} failed on database {database}; it was rolled back", file.version());
-            let sql = file.migration.sql.as_str();
-            return Err(sql_error::explain(conn, &err, &file.shown, sql, Some(&earlier)).await.context(context));
-        }
-        elapsed.push(start.elapsed());
-        report_applied(file, elapsed[index]);
-    }
-    record(&mut tx, group, &elapsed, database).await?;
-    tx.commit().await.with_context(|| format!("commit the migrations on {database}"))?;
-    Ok(())
-}
-
-/// One `INSERT` of the group's rows into `_sqlx_migrations`, as sqlx would have written them.
-async fn record(conn: &mut PgConnection, group: &[MigrationFile], elapsed: &[Duration], database: &str) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::bytea[], $5::bigint[])",
+    format!(
+        "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) \
+         VALUES ({}, convert_from(decode('{}', 'hex'), 'UTF8'), TRUE, decode('{}', 'hex'), {})",
+        file.version(),
+        hex(file.migration.description.as_bytes()),
+        hex(&file.migration.checksum),
+        i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX)
     )
-    .bind(group.iter().map(MigrationFile::version).collect::<Vec<_>>())
-    .bind(group.iter().map(|f| f.migration.description.to_string()).collect::<Vec<_>>())
-    .bind(vec![true; group.len()])
-    .bind(group.iter().map(|f| f.migration.checksum.to_vec()).collect::<Vec<_>>())
-    .bind(elapsed.iter().map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)).collect::<Vec<_>>())
-    .execute(conn)
-    .await
-    .with_context(|| format!("record the migrations in {TABLE} of {database}"))?;
-    Ok(())
+}
+
+/// What a `-- no-transaction` file left applied when it failed: each statement before the failing
+/// one committed on its own.
+fn what_stayed(failure: &Failure, sql: &str) -> String {
+    let completed = failure.completed();
+    if completed.is_empty() {
+        return "it ran outside a transaction (-- no-transaction), but nothing of it was applied: \
+                its first statement failed"
+            .to_owned();
+    }
+    let listed: Vec<String> = completed
+        .iter()
+        .map(|&offset| format!("line {}: {}", sql[..offset].matches('\n').count() + 1, script::excerpt(sql, offset)))
+        .collect();
+    format!(
+        "it ran outside a transaction (-- no-transaction), statement by statement, so {} statement(s) before \
+         the failing one stay applied ({}); undo them by hand before running it again",
+        completed.len(),
+        listed.join("; ")
+    )
 }
 
 /// sqlx-cli's line: `Applied 20261125150000/migrate create gateways (12.3ms)`.
@@ -191,33 +166,4 @@ fn report_applied(file: &MigrationFile, elapsed: Duration) {
 
 fn report_up_to_date(database: &str, applied: usize) {
     println!("Database {database} is up to date ({applied} migration(s) applied)");
-}
-
-async fn failure(conn: &mut PgConnection, err: MigrateError, file: &MigrationFile, database: &str) -> anyhow::Error {
-    let outcome = if file.migration.no_tx {
-        "it ran outside a transaction (-- no-transaction), so statements before the failing one stay applied; \
-         undo them by hand before running it again"
-    } else {
-        "it was rolled back, nothing of it stays applied"
-    };
-    let context = format!("migration {} failed on database {database}; {outcome}", file.version());
-    match &err {
-        MigrateError::ExecuteMigration(sql_err, _) | MigrateError::Execute(sql_err) => {
-            // Re-running statements to locate the error is only safe inside a transaction.
-            let rerun = (!file.migration.no_tx).then_some(&[][..]);
-            sql_error::explain(conn, sql_err, &file.shown, file.migration.sql.as_str(), rerun).await.context(context)
-        }
-        _ => anyhow!("{}: {err}", file.shown).context(context),
-    }
-}
-
-/// `12.3ms`, `1.24s`: short enough to line up, precise enough to compare.
-pub fn duration(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 { format!("{ms:.1}ms") } else { format!("{:.2}s", ms / 1000.0) }
-}
-
-/// Time since `start`, formatted as [`duration`].
-pub fn since(start: Instant) -> String {
-    duration(start.elapsed())
 }

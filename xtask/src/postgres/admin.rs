@@ -6,9 +6,6 @@ use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
 const DUPLICATE_DATABASE: &str = "42P04";
-/// A database that still has sessions.
-const OBJECT_IN_USE: &str = "55006";
-const UNKNOWN_DATABASE: &str = "3D000";
 /// What a `CREATE DATABASE` that loses a race against another one reports.
 const UNIQUE_VIOLATION: &str = "23505";
 
@@ -45,13 +42,8 @@ pub async fn create(conn: &mut PgConnection, database: &str) -> Result<()> {
 }
 
 /// The SQLSTATE of a server error, if `err` is one.
-fn sql_state(err: &sqlx::Error) -> Option<std::borrow::Cow<'_, str>> {
+pub fn sql_state(err: &sqlx::Error) -> Option<std::borrow::Cow<'_, str>> {
     err.as_database_error().and_then(|err| err.code())
-}
-
-/// True when `err` says the database to be created already exists.
-pub fn is_duplicate_database(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<sqlx::Error>().and_then(sql_state).as_deref() == Some(DUPLICATE_DATABASE)
 }
 
 /// Creates the database unless it exists; true when this call created it. Several processes
@@ -73,61 +65,6 @@ pub async fn create_if_missing(conn: &mut PgConnection, database: &str) -> Resul
 pub async fn drop_force(conn: &mut PgConnection, database: &str) -> Result<()> {
     let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(database));
     conn.execute(AssertSqlSafe(sql)).await.with_context(|| format!("drop database {database}"))?;
-    Ok(())
-}
-
-/// Puts `replacement` in the place of `database` in one transaction, renaming the old one to
-/// `previous` (which must not exist): nobody ever finds the name missing. RENAME, unlike DROP …
-/// WITH (FORCE), cannot end the sessions in the database itself, so they are ended first; one
-/// that connects in between makes the rename fail, and the step is tried again.
-pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, previous: &str) -> Result<()> {
-    const ATTEMPTS: u32 = 5;
-    // Both renames in one simple query: one implicit transaction, one round trip.
-    let renames = format!(
-        "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} RENAME TO {}",
-        quote_ident(database),
-        quote_ident(previous),
-        quote_ident(replacement),
-        quote_ident(database)
-    );
-    for attempt in 1..=ATTEMPTS {
-        end_sessions(conn, database).await?;
-        let err = match conn.execute(sqlx::raw_sql(AssertSqlSafe(renames.clone()))).await {
-            Ok(_) => return Ok(()),
-            Err(err) => err,
-        };
-        match sql_state(&err).as_deref() {
-            // Nothing to replace (the first reset): the new database simply takes the name.
-            Some(UNKNOWN_DATABASE) => return rename(conn, replacement, database).await,
-            Some(OBJECT_IN_USE) if attempt < ATTEMPTS => continue,
-            _ => return Err(err).with_context(|| format!("rename {replacement} to {database}")),
-        }
-    }
-    unreachable!("the last attempt returns")
-}
-
-/// Ends every other session in `database` and waits (up to two seconds) until they are gone.
-/// Polling for them is faster than what DROP … WITH (FORCE) does: it sleeps 100 ms whenever it
-/// finds a session, even one already on its way out.
-async fn end_sessions(conn: &mut PgConnection, database: &str) -> Result<()> {
-    let mut sessions: i64 = sqlx::query_scalar(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(database)
-    .fetch_one(&mut *conn)
-    .await
-    .with_context(|| format!("end the sessions in database {database}"))?;
-    for _ in 0..2000 {
-        if sessions == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        sessions = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
-            .bind(database)
-            .fetch_one(&mut *conn)
-            .await
-            .with_context(|| format!("count the sessions in database {database}"))?;
-    }
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
-use super::Target;
+use super::{Target, waits};
 
 /// How long one connection attempt may take before we give up on the host: long enough for a
 /// slow remote server, short enough that a firewalled port doesn't hang a terminal.
@@ -82,6 +82,9 @@ impl Session {
 /// works.
 async fn attempt(target: &Target, purpose: &str) -> Result<PgConnection, sqlx::Error> {
     let result = attempt_with(target.options(purpose)).await;
+    if result.is_ok() {
+        waits::register(target);
+    }
     match result {
         Err(sqlx::Error::Database(db))
             if target.has_socket() && db.code().as_deref() == Some(INVALID_AUTHORIZATION) =>
@@ -144,5 +147,5 @@ fn explain(err: sqlx::Error, target: &Target) -> anyhow::Error {
         sqlx::Error::Tls(_) => "the TLS handshake failed: check sslmode and sslrootcert in DATABASE_URL",
         _ => "check DATABASE_URL",
     };
-    anyhow!("cannot connect to {target}: {err}; {what_to_do}")
+    anyhow!("cannot connect to {target}: {}; {what_to_do}", super::sql_error::describe(&err))
 }

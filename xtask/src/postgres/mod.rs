@@ -4,8 +4,10 @@
 pub mod admin;
 pub mod connect;
 pub mod install;
+pub mod script;
 pub mod sql_error;
 pub mod statements;
 pub mod target;
+pub mod waits;
 
 pub use target::{StatementTimeout, Target};

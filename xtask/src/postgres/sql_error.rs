@@ -4,9 +4,9 @@
 use std::fmt;
 
 use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 
-use super::statements;
+use super::script::{self, Failure, Pace};
 
 /// SQLSTATE of a statement cancelled by `statement_timeout`.
 const QUERY_CANCELED: &str = "57014";
@@ -24,26 +24,46 @@ pub struct SqlFileError {
     pub internal_query: Option<String>,
 }
 
+/// Whether a failed file may be run again, statement by statement in a transaction that is then
+/// rolled back, to find the line of an error the server gave without a position. `prelude` is the
+/// text that ran before it in the same transaction (earlier seeds). Never for a file that ran
+/// outside a transaction: what it did stays.
+pub enum Rerun<'a> {
+    Never,
+    After(&'a [&'a str]),
+}
+
 /// The error of a failed file: located at its line and column when the server's error says where
-/// or, when it doesn't and `rerun` allows, by running the file's statements one by one (after
-/// `prelude`, the files that ran before it in the same transaction) in a transaction that is then
-/// rolled back.
+/// or, when it doesn't and `rerun` allows, by running the file again once, statement by statement.
 pub async fn explain(
     conn: &mut PgConnection,
-    err: &sqlx::Error,
+    failure: &Failure,
     file: &str,
     sql: &str,
-    rerun: Option<&[&str]>,
+    rerun: Rerun<'_>,
 ) -> anyhow::Error {
-    let Some(reported) = SqlFileError::from_sqlx(err, file, sql, None) else {
-        return anyhow::anyhow!("{file}: {err}");
+    let (err, sent) = match failure {
+        Failure::MetaCommand { offset, text, .. } => {
+            let (line, column) = line_and_column(sql, sql[..*offset].chars().count() + 1);
+            return anyhow::anyhow!(
+                "{file}:{line}:{column}: `{text}` is a psql meta-command, not SQL, and the server cannot run it; \
+                 delete the line (pg_dump writes `\\restrict`/`\\unrestrict` lines for psql alone), or run \
+                 the file with psql instead"
+            );
+        }
+        Failure::Sql { error, sent_at, prefix_chars, statement, .. } => {
+            (error, Sent { at: *sent_at, prefix_chars: *prefix_chars, statement: *statement })
+        }
+    };
+    let Some(reported) = SqlFileError::from_sqlx(err, file, sql, &sent) else {
+        return anyhow::anyhow!("{file}: {}", describe(err));
     };
     if reported.location.is_some() {
         return reported.into();
     }
     let located = match rerun {
-        Some(prelude) => locate(conn, file, sql, prelude).await,
-        None => None,
+        Rerun::After(prelude) => locate(conn, file, sql, prelude).await,
+        Rerun::Never => None,
     };
     // The rerun must fail the same way; otherwise (a non-deterministic file) keep what we know.
     match located {
@@ -52,31 +72,74 @@ pub async fn explain(
     }
 }
 
+/// Where the text that failed was in the file.
+struct Sent {
+    /// Byte offset in the file where the text sent starts.
+    at: usize,
+    /// Characters sent before it (`BEGIN;`), which the server's positions count.
+    prefix_chars: usize,
+    /// True when the text was one statement, so an error without a position is there.
+    statement: bool,
+}
+
 async fn locate(conn: &mut PgConnection, file: &str, sql: &str, prelude: &[&str]) -> Option<SqlFileError> {
     let mut tx = conn.begin().await.ok()?;
     for earlier in prelude {
-        tx.execute(sqlx::raw_sql(AssertSqlSafe(earlier.to_string()))).await.ok()?;
-    }
-    for (offset, statement) in statements::split(sql) {
-        if let Err(err) = tx.execute(sqlx::raw_sql(AssertSqlSafe(statement.to_owned()))).await {
-            return SqlFileError::from_sqlx(&err, file, sql, Some(offset));
+        if script::run(&mut tx, earlier, "", Pace::Whole).await.is_err() {
+            return None;
         }
     }
-    None
+    let failure = script::run(&mut tx, sql, "", Pace::EachStatement).await.err()?;
+    match &failure {
+        Failure::Sql { error, sent_at, .. } => {
+            SqlFileError::from_sqlx(error, file, sql, &Sent { at: *sent_at, prefix_chars: 0, statement: true })
+        }
+        Failure::MetaCommand { .. } => None,
+    }
+}
+
+/// A driver error in plain words: the server's message without sqlx's `at line N` (a line of
+/// PostgreSQL's own source code, which would read as a line of the file), and a lost connection
+/// said as such.
+pub fn describe(err: &sqlx::Error) -> String {
+    if let Some(pg) = err.as_database_error().and_then(|db| db.try_downcast_ref::<PgDatabaseError>()) {
+        return format!("{} (SQLSTATE {})", pg.message(), pg.code());
+    }
+    if is_connection_lost(err) {
+        return "the server closed the connection (it stopped or restarted, or an administrator ended this \
+                session)"
+            .to_owned();
+    }
+    err.to_string()
+}
+
+/// True when the server went away mid-conversation.
+pub fn is_connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+        ),
+        sqlx::Error::Protocol(message) => message.contains("bytes at EOF"),
+        _ => false,
+    }
 }
 
 impl SqlFileError {
-    /// Reads the server's error, if `err` is one. Its position counts from the start of the text
-    /// that was sent: all of `sql`, or the statement starting at byte `statement` of it.
-    fn from_sqlx(err: &sqlx::Error, file: &str, sql: &str, statement: Option<usize>) -> Option<SqlFileError> {
+    /// Reads the server's error, if `err` is one, placed by where the text sent was in the file.
+    fn from_sqlx(err: &sqlx::Error, file: &str, sql: &str, sent: &Sent) -> Option<SqlFileError> {
         let pg = err.as_database_error()?.try_downcast_ref::<PgDatabaseError>()?;
-        let base = statement.map_or(0, |offset| sql[..offset].chars().count());
+        let base = sql[..sent.at].chars().count();
+        let statement_start = sent.statement.then(|| line_and_column(sql, base + 1));
         let (location, internal_query) = match pg.position() {
-            Some(PgErrorPosition::Original(position)) => (Some(line_and_column(sql, base + position)), None),
-            Some(PgErrorPosition::Internal { query, .. }) => {
-                (statement.map(|_| line_and_column(sql, base + 1)), Some(query.to_owned()))
+            Some(PgErrorPosition::Original(position)) if position > sent.prefix_chars => {
+                (Some(line_and_column(sql, base + position - sent.prefix_chars)), None)
             }
-            None => (statement.map(|_| line_and_column(sql, base + 1)), None),
+            Some(PgErrorPosition::Internal { query, .. }) => (statement_start, Some(query.to_owned())),
+            _ => (copy_data_line(sql, sent.at, pg.r#where()).or(statement_start), None),
         };
         Some(SqlFileError {
             file: file.to_owned(),
@@ -89,6 +152,19 @@ impl SqlFileError {
             internal_query,
         })
     }
+}
+
+/// For a failed `COPY … FROM stdin`, the file line of the row the server names
+/// (`COPY t, line 2, column b: …`).
+fn copy_data_line(sql: &str, copy_at: usize, context: Option<&str>) -> Option<(usize, usize)> {
+    let copy = &sql[copy_at..];
+    if !copy.get(..4).is_some_and(|word| word.eq_ignore_ascii_case("copy")) {
+        return None;
+    }
+    let row: usize = context?.split(", line ").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+    let data_start = copy_at + copy.find('\n')? + 1;
+    let (line, _) = line_and_column(sql, sql[..data_start].chars().count() + 1);
+    Some((line + row - 1, 1))
 }
 
 /// PostgreSQL reports a 1-based position in characters (not bytes) from the start of the text.
@@ -143,6 +219,22 @@ impl std::error::Error for SqlFileError {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_lost_server_reads_as_one() {
+        let eof = sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "expected to read 5 bytes"));
+        assert!(super::describe(&eof).starts_with("the server closed the connection"));
+        let protocol = sqlx::Error::Protocol("expected to read 5 bytes, got 0 bytes at EOF".into());
+        assert!(super::describe(&protocol).starts_with("the server closed the connection"));
+    }
+
+    #[test]
+    fn finds_the_line_of_a_bad_copy_row() {
+        let sql = "-- rows\nCOPY t FROM stdin;\n1\nx\n\\.\n";
+        let copy_at = sql.find("COPY").unwrap();
+        assert_eq!(super::copy_data_line(sql, copy_at, Some("COPY t, line 2, column a: \"x\"")), Some((4, 1)));
+        assert_eq!(super::copy_data_line(sql, 0, Some("COPY t, line 2")), None);
+    }
+
     #[test]
     fn counts_lines_and_characters() {
         let sql = "SELECT 1;\n-- é\nSELEC 2;";

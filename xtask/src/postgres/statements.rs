@@ -1,13 +1,32 @@
-//! Splits a SQL file into its statements, knowing enough of PostgreSQL's lexical rules (quotes,
-//! dollar quotes, comments) not to split inside them.
+//! Splits a SQL file into its statements the way psql reads it: knowing enough of PostgreSQL's
+//! lexical rules (quotes, dollar quotes, comments) not to split inside them, taking the data
+//! that follows a `COPY … FROM stdin` (what `pg_dump --data-only` writes) up to its `\.` line,
+//! and finding psql's own backslash commands, which are not SQL.
 //!
-//! Files run whole, as one simple query: fast, and exactly what sqlx does. Only when the server
-//! reports an error without a position (a constraint violation, a missing table) are the
-//! statements run one by one, in a transaction that is then rolled back, to find the line of the
-//! failing one.
+//! Hand-written on purpose: a real SQL parser (`pg_query`) would triple the xtask's build, and
+//! only the lexical layer is needed. Files without a backslash or the word `stdin` never come
+//! here (see `script.rs`): most files run whole, as one simple query, exactly as sqlx runs them.
 
-/// Each statement's text and the byte offset where its first token starts.
-pub fn split(sql: &str) -> Vec<(usize, &str)> {
+/// One statement of a file.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// Byte offset of its first token in the file.
+    pub offset: usize,
+    pub text: &'a str,
+    /// For `COPY … FROM stdin`: the rows that follow it, without the closing `\.` line.
+    pub copy_data: Option<&'a str>,
+}
+
+/// A psql backslash command (`\set`, `\i`, `\restrict`, …) at byte `offset`: psql's, not SQL,
+/// and the server cannot run it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MetaCommand<'a> {
+    pub offset: usize,
+    pub text: &'a str,
+}
+
+/// The file's statements in order, or the first psql meta-command in it.
+pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, MetaCommand<'_>> {
     let bytes = sql.as_bytes();
     let mut statements = Vec::new();
     let mut start: Option<usize> = None;
@@ -30,11 +49,24 @@ pub fn split(sql: &str) -> Vec<(usize, &str)> {
             i += 1;
             continue;
         }
+        if c == b'\\' {
+            let line_end = rest.find('\n').map_or(sql.len(), |n| i + n);
+            return Err(MetaCommand { offset: i, text: sql[i..line_end].trim_end() });
+        }
         let begin = *start.get_or_insert(i);
         i += match c {
             b';' => {
-                statements.push((begin, &sql[begin..=i]));
+                let text = &sql[begin..=i];
                 start = None;
+                if is_copy_from_stdin(text) {
+                    // The data starts on the next line and ends at a line `\.` (or at the end).
+                    let data_start = sql[i..].find('\n').map_or(sql.len(), |n| i + n + 1);
+                    let (data, resume) = copy_data(sql, data_start);
+                    statements.push(Statement { offset: begin, text, copy_data: Some(data) });
+                    i = resume;
+                    continue;
+                }
+                statements.push(Statement { offset: begin, text, copy_data: None });
                 1
             }
             b'\'' => quoted_len(rest, b'\'', i > 0 && matches!(bytes[i - 1], b'E' | b'e')),
@@ -44,9 +76,33 @@ pub fn split(sql: &str) -> Vec<(usize, &str)> {
         };
     }
     if let Some(begin) = start {
-        statements.push((begin, &sql[begin..]));
+        statements.push(Statement { offset: begin, text: &sql[begin..], copy_data: None });
     }
-    statements
+    Ok(statements)
+}
+
+/// True for `COPY <table> [(columns)] FROM STDIN …`, in any case.
+fn is_copy_from_stdin(statement: &str) -> bool {
+    let mut words =
+        statement.split(|c: char| c.is_whitespace() || matches!(c, ';' | '(' | ')')).filter(|word| !word.is_empty());
+    if !words.next().is_some_and(|word| word.eq_ignore_ascii_case("copy")) {
+        return false;
+    }
+    let words: Vec<&str> = words.collect();
+    words.windows(2).any(|pair| pair[0].eq_ignore_ascii_case("from") && pair[1].eq_ignore_ascii_case("stdin"))
+}
+
+/// The COPY data from `start` up to the line `\.`, and where the SQL resumes after it.
+fn copy_data(sql: &str, start: usize) -> (&str, usize) {
+    let mut line_start = start;
+    while line_start < sql.len() {
+        let line_end = sql[line_start..].find('\n').map_or(sql.len(), |n| line_start + n);
+        if sql[line_start..line_end].trim_end_matches('\r') == "\\." {
+            return (&sql[start..line_start], (line_end + 1).min(sql.len()));
+        }
+        line_start = line_end + 1;
+    }
+    (&sql[start..], sql.len())
 }
 
 /// `/* … */`, which PostgreSQL lets nest.
@@ -99,15 +155,18 @@ fn dollar_quoted_len(text: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::*;
+
+    fn texts(sql: &str) -> Vec<&str> {
+        split(sql).unwrap().into_iter().map(|s| s.text).collect()
+    }
 
     #[test]
     fn splits_on_semicolons_outside_quotes_and_comments() {
         let sql = "-- intro; not a statement\nSELECT 'a;b', \"x;y\";\n/* c; /* nested; */ */ SELECT E'\\';';\n\
                    CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\nSELECT $1\n";
-        let statements: Vec<&str> = split(sql).into_iter().map(|(_, s)| s).collect();
         assert_eq!(
-            statements,
+            texts(sql),
             [
                 "SELECT 'a;b', \"x;y\";",
                 "SELECT E'\\';';",
@@ -115,12 +174,37 @@ mod tests {
                 "SELECT $1\n"
             ]
         );
-        assert_eq!(split(sql)[0].0, sql.find("SELECT").unwrap());
+        assert_eq!(split(sql).unwrap()[0].offset, sql.find("SELECT").unwrap());
     }
 
     #[test]
     fn handles_empty_and_comment_only_text() {
-        assert!(split("").is_empty());
-        assert!(split("-- only a comment\n  /* and another */\n").is_empty());
+        assert!(split("").unwrap().is_empty());
+        assert!(split("-- only a comment\n  /* and another */\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn takes_copy_data_up_to_its_end_marker() {
+        let sql = "COPY public.t (a, b) FROM stdin;\n1\tx; not SQL\n2\t\\N\n\\.\nSELECT 1;\n";
+        let statements = split(sql).unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0].text, "COPY public.t (a, b) FROM stdin;");
+        assert_eq!(statements[0].copy_data, Some("1\tx; not SQL\n2\t\\N\n"));
+        assert_eq!(statements[1].text, "SELECT 1;");
+        // Without an end marker the data runs to the end of the file, as in psql.
+        let open = split("copy t from STDIN;\n1\n").unwrap();
+        assert_eq!(open[0].copy_data, Some("1\n"));
+        // COPY from a file or to stdout has no inline data.
+        assert_eq!(split("COPY t TO STDOUT;\nSELECT 1;").unwrap()[0].copy_data, None);
+    }
+
+    #[test]
+    fn finds_psql_meta_commands() {
+        let sql = "SELECT 1;\n\\restrict abc123\nSELECT 2;";
+        let meta = split(sql).unwrap_err();
+        assert_eq!(meta.text, "\\restrict abc123");
+        assert_eq!(meta.offset, sql.find('\\').unwrap());
+        // A backslash inside a string is just a character.
+        assert_eq!(texts("SELECT E'\\\\', '\\';").len(), 1);
     }
 }

@@ -114,8 +114,8 @@ impl Target {
         let options = self
             .options
             .clone()
-            .application_name(&format!("cargo xtask {purpose}"))
-            .options([("client_connection_check_interval", "1s")]);
+            .application_name(&super::waits::application_name(purpose))
+            .options([("client_connection_check_interval", "1s"), ("lock_timeout", super::waits::LOCK_TIMEOUT)]);
         let options = match &self.statement_timeout {
             Some(timeout) => options.options([("statement_timeout", timeout.as_str())]),
             None => options,

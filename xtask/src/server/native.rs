@@ -156,6 +156,18 @@ impl NativeCluster {
                 }
             }
         }
+        // Creating and starting the cluster is one command's job at a time: several commands
+        // started together in a fresh checkout would race in initdb and pg_ctl. The others wait,
+        // then find the server the first one started.
+        let _starting = self.lock_start().await?;
+        for home in [&self.home, &self.fallback_home] {
+            if let Some(listening) = Listening::read(&home.join("data")) {
+                let target = self.target(&listening);
+                if let Ok(session) = Session::open(&target, purpose).await {
+                    return Ok(Running { target, session });
+                }
+            }
+        }
         let layout = self.locate(sh, true)?;
         if !layout.is_initialised() {
             self.init(sh, &layout)?;
@@ -179,6 +191,38 @@ impl NativeCluster {
         })?;
         let session = Session::open(&target, purpose).await?;
         Ok(Running { target, session })
+    }
+
+    /// An exclusive lock on `<home>.lock`, held while the returned file stays open, taken
+    /// without blocking the runtime (Ctrl-C still works while waiting).
+    async fn lock_start(&self) -> Result<std::fs::File> {
+        let path = self.home.with_extension("lock");
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("open {}", path.display()))?;
+        let started = std::time::Instant::now();
+        let mut said = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !said && started.elapsed() > std::time::Duration::from_secs(3) {
+                        eprintln!("Waiting for another command that is starting the local cluster");
+                        said = true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(std::fs::TryLockError::Error(err)) => {
+                    return Err(err).with_context(|| format!("lock {}", path.display()));
+                }
+            }
+        }
     }
 
     /// The dev database on a running server: through its socket when this account can reach it.

@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::Running;
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, admin, connect};
-use crate::{reset_copies, template_cache};
+use crate::reset::{cache as template_cache, names as reset_copies};
 
 pub struct UrlServer {
     target: Target,

@@ -1,6 +1,6 @@
 //! The databases a reset keeps beside the dev database, named after it: the scratch copy it
 //! builds, and the previous dev database, which the next reset drops. (The reset cache's
-//! templates are named in `template_cache.rs`.)
+//! templates are named in `cache.rs`.)
 
 use crate::postgres::admin;
 

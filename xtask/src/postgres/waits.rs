@@ -1,0 +1,115 @@
+//! No silent waits: while a command runs, a watcher looks every few seconds for sessions of this
+//! process that wait for a lock, and says once what each waits for and who holds it. Every
+//! session also has a `lock_timeout`, so no wait is without a bound.
+//!
+//! Sessions are told apart by their `application_name`, which carries this process's id
+//! (`cargo xtask db-reset (process 4242)`); the server is the one the first connection reached.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Result;
+use sqlx::PgConnection;
+
+use super::{Target, connect};
+use crate::reset;
+
+/// How long a wait goes unmentioned.
+const PATIENCE: Duration = Duration::from_secs(3);
+
+/// How long any session waits for a lock before its statement fails (PostgreSQL's
+/// `lock_timeout`).
+pub const LOCK_TIMEOUT: &str = "5min";
+
+/// The maintenance database of the server this process talks to.
+static SERVER: Mutex<Option<Target>> = Mutex::new(None);
+
+/// Remembers the server a connection reached, for the watcher's probes.
+pub fn register(target: &Target) {
+    let mut server = SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if server.is_none() {
+        *server = Some(target.maintenance());
+    }
+}
+
+/// `application_name` of this process's sessions.
+pub fn application_name(purpose: &str) -> String {
+    format!("cargo xtask {purpose} (process {})", std::process::id())
+}
+
+/// Runs for as long as the command does, reporting each new wait on stderr; never returns.
+pub async fn watch() -> Infallible {
+    let mut reported = HashSet::new();
+    loop {
+        tokio::time::sleep(PATIENCE).await;
+        let server = SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let Some(server) = server else { continue };
+        // A probe that fails says nothing: the command's own error will.
+        if let Ok(waits) = probe(&server).await {
+            for wait in waits {
+                if reported.insert((wait.waiter, wait.blocker)) {
+                    eprintln!(
+                        "Waiting for {} in database {}: held by pid {} ({}) since {}; giving up after {LOCK_TIMEOUT}",
+                        wait.lock, wait.database, wait.blocker, wait.application, wait.since
+                    );
+                }
+            }
+        }
+    }
+}
+
+struct Wait {
+    waiter: i32,
+    database: String,
+    lock: String,
+    blocker: i32,
+    application: String,
+    since: String,
+}
+
+type WaitRow = (i32, String, String, Option<i64>, Option<i64>, Option<i16>, String, i32, String, String);
+
+/// This process's sessions that wait for a lock, each with a session that holds it.
+async fn probe(server: &Target) -> Result<Vec<Wait>> {
+    let mut conn = connect::connect(server, "lock probe").await?;
+    let rows: Vec<WaitRow> = sqlx::query_as(
+        "SELECT w.pid, coalesce(w.datname::text, ''), l.locktype, l.relation::int8, l.classid::int8, l.objsubid, \
+                l.mode, b.pid, coalesce(nullif(b.application_name, ''), 'no application_name'), \
+                to_char(coalesce(b.xact_start, b.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') \
+         FROM pg_stat_activity w \
+         JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted \
+         CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocking(pid) \
+         JOIN pg_stat_activity b ON b.pid = blocking.pid \
+         WHERE w.application_name LIKE '%' || $1 \
+         ORDER BY w.pid, b.pid",
+    )
+    .bind(format!("(process {})", std::process::id()))
+    .fetch_all(&mut conn)
+    .await?;
+    let mut waits = Vec::with_capacity(rows.len());
+    for (waiter, database, locktype, relation, classid, objsubid, mode, blocker, application, since) in rows {
+        let lock = match (locktype.as_str(), relation, classid, objsubid) {
+            ("relation", Some(relation), ..) => {
+                let name =
+                    relation_name(server, &database, relation).await.unwrap_or_else(|| format!("oid {relation}"));
+                format!("a lock on {name} ({mode})")
+            }
+            ("advisory", _, Some(class), Some(sub)) if reset::lock::is_reset_lock(class, sub) => {
+                "the reset lock (another db-reset of this database)".to_owned()
+            }
+            ("advisory", ..) => "the migration lock (sqlx's advisory lock)".to_owned(),
+            ("transactionid" | "virtualxid", ..) => "another transaction to end".to_owned(),
+            (other, ..) => format!("a lock on a {other} ({mode})"),
+        };
+        waits.push(Wait { waiter, database, lock, blocker, application, since });
+    }
+    Ok(waits)
+}
+
+/// The name of a table or index, asked of its own database.
+async fn relation_name(server: &Target, database: &str, oid: i64) -> Option<String> {
+    let mut conn: PgConnection = connect::connect(&server.with_database(database), "lock probe").await.ok()?;
+    sqlx::query_scalar("SELECT $1::oid::regclass::text").bind(oid).fetch_one(&mut conn).await.ok()
+}

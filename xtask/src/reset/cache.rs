@@ -1,0 +1,180 @@
+//! The reset cache: a template database built from the migrations and seeds, so the next reset
+//! is one `CREATE DATABASE … TEMPLATE` instead of running every file again.
+//!
+//! The template's name carries a hash of everything that shapes the result: every migration's
+//! version and checksum, every seed's name and text, whether seeds were applied, and the server's
+//! version. Any change to any file gives another name, so a stale template is never used; it is
+//! simply not found, and the reset builds and caches a new one (removing the old). Templates older
+//! than an hour are rebuilt too, so seeds that compute timestamps from `now()` stay recent.
+//!
+//! `CREATE DATABASE … TEMPLATE` copies what is inside a database, not what is attached to it:
+//! per-database settings (`ALTER DATABASE … SET`) are copied here by hand, both ways. A database
+//! whose migrations changed anything else about the database itself (owner, comment, grants,
+//! connection limit) is not cached, since a copy would lose it.
+
+use anyhow::{Context, Result};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+use crate::fingerprint::Fingerprint;
+use crate::migrations::MigrationFile;
+use crate::postgres::admin::{self, quote_ident};
+use crate::seeds::SeedFile;
+use crate::timestamp;
+
+const MARKER: &str = "__xtask_tpl_";
+const MAX_AGE_SECS: i64 = 3600;
+
+pub struct TemplateCache {
+    pub name: String,
+    prefix: String,
+}
+
+impl TemplateCache {
+    pub fn new(
+        database: &str,
+        server_version: &str,
+        files: &[MigrationFile],
+        seeds: Option<&[SeedFile]>,
+    ) -> TemplateCache {
+        let mut hash = Fingerprint::new();
+        hash.field(server_version.as_bytes());
+        for file in files {
+            hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
+        }
+        hash.field(if seeds.is_some() { b"seeded" } else { b"unseeded" });
+        for seed in seeds.unwrap_or_default() {
+            hash.field(seed.shown.as_bytes()).field(seed.sql.as_bytes());
+        }
+        let prefix = prefix(database);
+        TemplateCache { name: format!("{prefix}{:016x}", hash.finish()), prefix }
+    }
+
+    /// True when the template exists and is recent enough to use.
+    pub async fn is_fresh(&self, admin: &mut PgConnection) -> Result<bool> {
+        let comment: Option<Option<String>> =
+            sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
+                .bind(&self.name)
+                .fetch_optional(admin)
+                .await
+                .context("look up the reset cache")?;
+        let built =
+            comment.flatten().and_then(|c| c.strip_prefix("cargo xtask reset cache, built ")?.parse::<i64>().ok());
+        Ok(built.is_some_and(|built| timestamp::now() - built < MAX_AGE_SECS))
+    }
+
+    /// Creates `database` as a copy of the template, settings included. On failure nothing is
+    /// left behind.
+    pub async fn copy_to(&self, admin: &mut PgConnection, database: &str) -> Result<()> {
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE {} STRATEGY = FILE_COPY",
+            quote_ident(database),
+            quote_ident(&self.name)
+        );
+        admin
+            .execute(AssertSqlSafe(sql))
+            .await
+            .with_context(|| format!("create {database} from the cached template"))?;
+        if let Err(err) = copy_settings(admin, &self.name, database).await {
+            admin::drop_force(admin, database).await.ok();
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Makes the template a copy of `database` (which no session may be using), replacing any
+    /// older template of this dev database. Returns false, saving nothing, when the database
+    /// carries what a copy would lose.
+    pub async fn save_from(&self, admin: &mut PgConnection, database: &str) -> Result<bool> {
+        remove_all(admin, &self.prefix).await?;
+        if !is_plain(admin, database).await? {
+            return Ok(false);
+        }
+        let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&self.name), quote_ident(database));
+        admin.execute(AssertSqlSafe(sql)).await.context("save the reset cache")?;
+        let labelled = async {
+            copy_settings(admin, database, &self.name).await?;
+            let comment = format!("cargo xtask reset cache, built {}", timestamp::now());
+            let sql = format!("COMMENT ON DATABASE {} IS '{comment}'", quote_ident(&self.name));
+            admin.execute(AssertSqlSafe(sql)).await.context("label the reset cache")?;
+            anyhow::Ok(())
+        };
+        if let Err(err) = labelled.await {
+            admin::drop_force(admin, &self.name).await.ok();
+            return Err(err);
+        }
+        Ok(true)
+    }
+}
+
+/// True when nothing is attached to the database but its settings: the owner is this user, and
+/// it has no comment, no grants and no connection limit (the migrations did not change them).
+async fn is_plain(admin: &mut PgConnection, database: &str) -> Result<bool> {
+    sqlx::query_scalar(
+        "SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND datacl IS NULL \
+                AND datconnlimit = -1 AND shobj_description(oid, 'pg_database') IS NULL \
+         FROM pg_database WHERE datname = $1",
+    )
+    .bind(database)
+    .fetch_one(admin)
+    .await
+    .with_context(|| format!("look at database {database} before caching it"))
+}
+
+/// Copies every per-database setting of `from` (`ALTER DATABASE … SET`, and `ALTER ROLE … IN
+/// DATABASE … SET`) to `to`. Each value is set in this session first and stored `FROM CURRENT`, so
+/// the server itself parses it as it did the first time (list values such as `search_path`
+/// included).
+async fn copy_settings(admin: &mut PgConnection, from: &str, to: &str) -> Result<()> {
+    let settings: Vec<(Option<String>, String)> = sqlx::query_as(
+        "SELECT r.rolname::text, unnest(s.setconfig) \
+         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+         LEFT JOIN pg_roles r ON r.oid = s.setrole WHERE d.datname = $1",
+    )
+    .bind(from)
+    .fetch_all(&mut *admin)
+    .await
+    .with_context(|| format!("read the settings of database {from}"))?;
+    if settings.is_empty() {
+        return Ok(());
+    }
+    let mut tx = admin.begin().await?;
+    for (role, setting) in &settings {
+        let Some((name, value)) = setting.split_once('=') else { continue };
+        sqlx::query("SELECT set_config($1, $2, true)")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("copy the setting {name} of database {from} to {to}"))?;
+        let sql = match role {
+            Some(role) => {
+                format!(
+                    "ALTER ROLE {} IN DATABASE {} SET {} FROM CURRENT",
+                    quote_ident(role),
+                    quote_ident(to),
+                    quote_ident(name)
+                )
+            }
+            None => format!("ALTER DATABASE {} SET {} FROM CURRENT", quote_ident(to), quote_ident(name)),
+        };
+        tx.execute(AssertSqlSafe(sql))
+            .await
+            .with_context(|| format!("copy the setting {name} of database {from} to {to}"))?;
+    }
+    tx.commit().await.with_context(|| format!("copy the settings of database {from} to {to}"))?;
+    Ok(())
+}
+
+/// `<database>__xtask_tpl_`, shortened to leave room for the hash within 63 bytes.
+pub fn prefix(database: &str) -> String {
+    format!("{}{MARKER}", admin::fit_identifier(database, MARKER.len() + 16))
+}
+
+/// Drops every cached template of a dev database; returns their names.
+pub async fn remove_all(admin: &mut PgConnection, prefix: &str) -> Result<Vec<String>> {
+    let templates = admin::with_prefix(admin, prefix).await?;
+    for template in &templates {
+        admin::drop_force(admin, template).await?;
+    }
+    Ok(templates)
+}
