@@ -20,7 +20,7 @@ async fn wait_for_statement(fx: &Fixture, application: &str, needle: &str) {
     while Instant::now() < deadline {
         let running: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity \
-             WHERE application_name = $1 AND state = 'active' AND position($2 in query) > 0 AND datname IN ($3, $3 || '__xtask_reset')",
+             WHERE application_name LIKE $1 || ' (process %' AND state = 'active' AND position($2 in query) > 0 AND datname IN ($3, $3 || '__xtask_reset')",
         )
         .bind(application)
         .bind(needle)
@@ -84,7 +84,9 @@ async fn a_reset_waits_for_a_running_migrate_and_says_who_holds_the_lock() {
     wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(CASE").await;
 
     let reset = fx.xtask(&["db-reset"]).success();
-    reset.says("Waiting for the migration lock on").says("(cargo xtask db-migrate) since");
+    reset
+        .says("Waiting for the migration lock (sqlx's advisory lock) in database")
+        .says("(cargo xtask db-migrate (process");
     let migrate = migrate.wait_with_output().unwrap();
     assert!(migrate.status.success(), "the migrate the reset waited for failed:\n{}", text(&migrate));
     assert_eq!(fx.applied_versions().await, [20260101000000, 20260102000000]);
@@ -141,7 +143,7 @@ async fn ctrl_c_stops_cleanly_with_a_message() {
 async fn a_server_that_drops_the_connection_mid_run_is_a_clear_error() {
     let (fx, child, _) = migrate_stuck_in_a_long_migration("server_gone").await;
     sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cargo xtask db-migrate' AND datname = $1",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'cargo xtask db-migrate (process %' AND datname = $1",
     )
     .bind(&fx.database)
     .execute(&mut fx.admin().await)

@@ -5,6 +5,7 @@ mod support;
 
 mod db_new;
 mod docker;
+mod equivalence;
 mod faults;
 mod migrate;
 mod native;
@@ -15,3 +16,4 @@ mod secrets;
 mod sqlx_compat;
 mod status;
 mod tls;
+mod trust;

@@ -107,7 +107,7 @@ async fn holds_sqlx_advisory_lock_while_migrating() {
     for _ in 0..100 {
         let waiters: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
-             WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'cargo xtask db-migrate'",
+             WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name LIKE 'cargo xtask db-migrate (process %'",
         )
         .fetch_one(&mut holder)
         .await

@@ -134,3 +134,24 @@ async fn the_xtask_connects_through_the_private_socket() {
     drop(tcp);
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+/// Several first commands in a fresh checkout: one creates and starts the cluster, the others
+/// wait for it and use it (issue 10, case 9).
+#[test]
+fn first_resets_started_together_share_one_new_cluster() {
+    let fx = Fixture::new("native_race");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
+    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let env = settings();
+    let children: Vec<_> = (0..3).map(|_| fx.spawn_with(&["db-reset"], &env)).collect();
+    let outputs: Vec<_> = children.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
+    let all: String = outputs
+        .iter()
+        .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+        .collect();
+    for output in &outputs {
+        assert!(output.status.success(), "a concurrent first reset failed:\n{all}");
+    }
+    assert_eq!(all.matches("Created a local PostgreSQL cluster").count(), 1, "{all}");
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}

@@ -87,7 +87,12 @@ impl Fixture {
     /// Starts the xtask binary against this fixture's database without waiting for it, with its
     /// output captured.
     pub fn spawn(&self, args: &[&str]) -> Child {
-        let mut command = self.command(args, &[("DATABASE_URL", &self.url())]);
+        self.spawn_with(args, &[("DATABASE_URL", &self.url())])
+    }
+
+    /// Like `spawn`, with exactly these project settings in the environment (see `xtask_with`).
+    pub fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let mut command = self.command(args, env);
         command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the xtask binary")
     }
 

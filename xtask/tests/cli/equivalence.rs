@@ -1,0 +1,352 @@
+//! The rule every speed idea must keep: `db-reset` builds exactly what `db-migrate` builds from
+//! the same files. Each history below is built three ways — `db-migrate` on an empty database,
+//! `db-reset --no-cache`, and `db-reset` copied from its cache — and the three databases are
+//! compared: schema and data (pg_dump), `_sqlx_migrations` rows but timings, per-database
+//! settings. Where `db-migrate` fails, the reset must fail with the same file, line and error.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use sqlx::{Connection, PgConnection};
+
+use crate::support::{Fixture, Run};
+
+/// One way of building the fixture's files, into a database of its own.
+#[derive(Clone, Copy, Debug)]
+enum Way {
+    Migrate,
+    ResetUncached,
+    ResetCached,
+}
+
+impl Way {
+    const ALL: [Way; 3] = [Way::Migrate, Way::ResetUncached, Way::ResetCached];
+
+    /// The database this way builds into; the fixture removes it afterwards.
+    fn database(self, fx: &Fixture) -> String {
+        let suffix = match self {
+            Way::Migrate => "m",
+            Way::ResetUncached => "u",
+            Way::ResetCached => "c",
+        };
+        format!("{}__xtask_{suffix}", fx.database)
+    }
+
+    fn build(self, fx: &Fixture) -> Run {
+        let url = fx.url_for(&self.database(fx));
+        let run = |args: &[&str]| fx.xtask_with(args, &[("DATABASE_URL", &url)]);
+        match self {
+            Way::Migrate => run(&["db-migrate"]),
+            Way::ResetUncached => run(&["db-reset", "--no-cache", "--no-seed"]),
+            Way::ResetCached => {
+                // The first reset fills the cache (when the files fail, it fails as the others do).
+                let first = run(&["db-reset", "--no-seed"]);
+                if first.code != Some(0) {
+                    return first;
+                }
+                run(&["db-reset", "--no-seed"])
+            }
+        }
+    }
+}
+
+/// Builds the fixture all three ways, asserts they succeeded and built the same database, and
+/// returns the output of the cached reset.
+async fn assert_same_database(fx: &Fixture) -> Run {
+    let mut snapshots = Vec::new();
+    let mut cached = None;
+    for way in Way::ALL {
+        let run = way.build(fx).success();
+        snapshots.push((way, snapshot(fx, &way.database(fx)).await));
+        if let Way::ResetCached = way {
+            cached = Some(run);
+        }
+    }
+    let (_, migrated) = &snapshots[0];
+    for (way, snapshot) in &snapshots[1..] {
+        assert_eq!(snapshot.history, migrated.history, "{way:?}: _sqlx_migrations differs from db-migrate's");
+        assert_eq!(snapshot.settings, migrated.settings, "{way:?}: per-database settings differ from db-migrate's");
+        assert_eq!(snapshot.attributes, migrated.attributes, "{way:?}: the database's own attributes differ");
+        if snapshot.dump != migrated.dump {
+            panic!("{way:?}: schema or data differ from db-migrate's:\n{}", diff(&migrated.dump, &snapshot.dump));
+        }
+    }
+    cached.expect("the cached way ran")
+}
+
+/// Builds the fixture all three ways, asserts each failed with the same located error, and
+/// returns that error line.
+async fn assert_same_failure(fx: &Fixture) -> String {
+    let mut errors = Vec::new();
+    for way in Way::ALL {
+        let run = way.build(fx).failure();
+        assert!(!run.stderr.contains(" at line "), "{way:?} shows a server source line:\n{}", run.stderr);
+        let located = run
+            .stderr
+            .lines()
+            .flat_map(|line| line.split(": "))
+            .find(|part| part.starts_with("db/migrations/"))
+            .map(|part| part.to_owned())
+            .unwrap_or_else(|| panic!("{way:?} names no migration file:\n{}", run.stderr));
+        let message =
+            run.stderr.split(&located).nth(1).unwrap_or_default().lines().next().unwrap_or_default().to_owned();
+        errors.push((way, format!("{located}{message}")));
+        let scratch = format!("{}__xtask_reset", way.database(fx));
+        assert!(!fx.database_exists(&scratch).await, "{way:?} left its scratch database");
+    }
+    for (way, error) in &errors[1..] {
+        assert_eq!(error, &errors[0].1, "{way:?} fails differently from db-migrate");
+    }
+    errors.swap_remove(0).1
+}
+
+struct Snapshot {
+    dump: String,
+    history: Vec<(i64, String, bool, Vec<u8>)>,
+    settings: Vec<(String, Vec<String>)>,
+    attributes: (Option<String>, Option<String>, i32),
+}
+
+async fn snapshot(fx: &Fixture, database: &str) -> Snapshot {
+    let url = fx.url_for(database);
+    let mut conn = PgConnection::connect(&url).await.unwrap_or_else(|e| panic!("connect to {database}: {e}"));
+    let history =
+        sqlx::query_as("SELECT version, description, success, checksum FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let settings = sqlx::query_as(
+        "SELECT coalesce(r.rolname::text, ''), s.setconfig FROM pg_db_role_setting s \
+         JOIN pg_database d ON d.oid = s.setdatabase LEFT JOIN pg_roles r ON r.oid = s.setrole \
+         WHERE d.datname = current_database() ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let attributes = sqlx::query_as(
+        "SELECT shobj_description(oid, 'pg_database'), datacl::text, datconnlimit FROM pg_database \
+         WHERE datname = current_database()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    Snapshot { dump: dump(&url), history, settings, attributes }
+}
+
+/// pg_dump's schema and data, without the migration history's timings and without the random
+/// key of the `\restrict` lines current pg_dump writes.
+fn dump(url: &str) -> String {
+    let output = Command::new(pg_dump())
+        .args(["--no-sync", "--exclude-table-data=_sqlx_migrations", "--dbname", url])
+        .output()
+        .expect("run pg_dump");
+    assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn pg_dump() -> PathBuf {
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin/pg_dump"))
+        .filter(|path| path.is_file())
+        .collect();
+    candidates.sort_by_key(|path| path.to_string_lossy().split('/').nth(4).and_then(|v| v.parse::<u32>().ok()));
+    candidates.pop().unwrap_or_else(|| PathBuf::from("pg_dump"))
+}
+
+fn diff(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let only_a = a.iter().filter(|line| !b.contains(line)).map(|line| format!("- {line}"));
+    let only_b = b.iter().filter(|line| !a.contains(line)).map(|line| format!("+ {line}"));
+    only_a.chain(only_b).collect::<Vec<_>>().join("\n")
+}
+
+/// The project's own history.
+#[tokio::test]
+async fn the_projects_own_migrations() {
+    let fx = Fixture::new("eq");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../db/migrations");
+    for entry in std::fs::read_dir(root).unwrap().flatten() {
+        std::fs::copy(entry.path(), fx.migrations().join(entry.file_name())).unwrap();
+    }
+    assert_same_database(&fx).await.says("copied from the reset cache");
+}
+
+/// Case 1: a ROLLBACK in a migration undoes that migration only, never an earlier one.
+#[tokio::test]
+async fn a_rollback_in_a_migration_undoes_only_that_migration() {
+    let fx = Fixture::new("eq");
+    fx.migration(20260101000001, "a", "CREATE TABLE a (id int);\n");
+    fx.migration(20260101000002, "b", "CREATE TABLE b (id int);\nROLLBACK;\n");
+    fx.migration(20260101000003, "c", "CREATE TABLE c (id int);\n");
+    assert_same_database(&fx).await;
+    let mut conn = PgConnection::connect(&fx.url_for(&Way::ResetUncached.database(&fx))).await.unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT relname::text FROM pg_class WHERE relname IN ('a', 'b', 'c') ORDER BY 1")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(tables, ["a", "c"]);
+}
+
+/// Case 2: `SET LOCAL` ends with its migration's transaction.
+#[tokio::test]
+async fn set_local_ends_with_its_migration() {
+    let fx = Fixture::new("eq");
+    fx.migration(
+        20260101000001,
+        "a",
+        "CREATE SCHEMA app;\nSET LOCAL search_path TO app, public;\nCREATE TABLE inner_t (id int);\n",
+    );
+    fx.migration(20260101000002, "b", "CREATE TABLE b (id int);\n");
+    assert_same_database(&fx).await;
+    let mut conn = PgConnection::connect(&fx.url_for(&Way::ResetCached.database(&fx))).await.unwrap();
+    let schema: String =
+        sqlx::query_scalar("SELECT relnamespace::regnamespace::text FROM pg_class WHERE relname = 'b'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(schema, "public");
+}
+
+/// Case 3: an enum value added in one migration can be used by the next.
+#[tokio::test]
+async fn an_enum_value_added_by_one_migration_is_usable_in_the_next() {
+    let fx = Fixture::new("eq");
+    fx.migration(20260101000001, "a", "CREATE TYPE s AS ENUM ('x');\n");
+    fx.migration(20260101000002, "b", "ALTER TYPE s ADD VALUE 'y';\n");
+    fx.migration(20260101000003, "c", "CREATE TABLE t (v s NOT NULL DEFAULT 'y');\nINSERT INTO t VALUES ('y');\n");
+    assert_same_database(&fx).await;
+}
+
+/// Case 4: per-database settings survive the cache, list values and role settings included.
+#[tokio::test]
+async fn per_database_settings_are_kept_by_the_cache() {
+    let fx = Fixture::new("eq");
+    fx.migration(
+        20260101000001,
+        "settings",
+        "CREATE SCHEMA app;\n\
+         DO $$ BEGIN\n\
+           EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'Asia/Kathmandu');\n\
+           EXECUTE format('ALTER DATABASE %I SET search_path TO app, public', current_database());\n\
+           EXECUTE format('ALTER ROLE %I IN DATABASE %I SET work_mem TO %L', current_user, current_database(), '8MB');\n\
+         END $$;\n",
+    );
+    let cached = assert_same_database(&fx).await;
+    cached.says("copied from the reset cache");
+    let mut conn = PgConnection::connect(&fx.url_for(&Way::ResetCached.database(&fx))).await.unwrap();
+    // (sqlx sets the session's time zone to UTC, so the stored setting is read instead.)
+    let stored: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+         WHERE d.datname = current_database() AND 'TimeZone=Asia/Kathmandu' = ANY (s.setconfig))",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(stored, "the time zone setting is missing from the cached copy");
+}
+
+/// A migration that changes the database itself (here its comment) is not cached, since a copy
+/// would lose it; every reset builds it from the files.
+#[tokio::test]
+async fn a_database_comment_is_never_lost_to_the_cache() {
+    let fx = Fixture::new("eq");
+    fx.migration(
+        20260101000001,
+        "comment",
+        "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(), 'the fleet'); END $$;\n",
+    );
+    assert_same_database(&fx).await.never_says("copied from the reset cache").says("not cached");
+}
+
+/// Case 5: a migration's own BEGIN … COMMIT; the failing migration after it is the one named.
+#[tokio::test]
+async fn a_failure_after_a_migration_with_its_own_commit_names_the_right_file() {
+    let fx = Fixture::new("eq");
+    fx.migration(20260101000001, "a", "CREATE TABLE a (id int);\n");
+    fx.migration(20260101000002, "b", "BEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n");
+    fx.migration(20260101000003, "c", "CREATE TABLE c (id int);\n\nINSERT INTO missing VALUES (1);\n");
+    let error = assert_same_failure(&fx).await;
+    assert!(
+        error.starts_with("db/migrations/20260101000003_c.sql:3:13: relation \"missing\" does not exist"),
+        "{error}"
+    );
+}
+
+/// Case 6: a deferred foreign key violated by a migration fails at its commit, naming the file.
+#[tokio::test]
+async fn a_deferred_constraint_names_the_migration_that_violated_it() {
+    let fx = Fixture::new("eq");
+    fx.migration(
+        20260101000001,
+        "a",
+        "CREATE TABLE p (id int PRIMARY KEY);\n\
+         CREATE TABLE ch (p int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n",
+    );
+    fx.migration(20260101000002, "b", "INSERT INTO ch VALUES (1);\n");
+    let error = assert_same_failure(&fx).await;
+    assert!(error.starts_with("db/migrations/20260101000002_b.sql: "), "{error}");
+    assert!(error.contains("violates foreign key constraint"), "{error}");
+}
+
+/// Case 7: a failing migration runs once, and once more at most to find its line; its side
+/// effects outside the transaction happen no more often than that.
+#[tokio::test]
+async fn a_failing_migration_runs_at_most_twice() {
+    let fx = Fixture::new("eq");
+    let log = std::env::temp_dir().join(format!("{}-runs", fx.database));
+    std::fs::write(&log, "").unwrap();
+    // The server (another account, for the local cluster run as root) appends to the file.
+    std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    fx.migration(20260101000001, "a", "CREATE TABLE p (id int PRIMARY KEY);\n");
+    fx.migration(
+        20260101000002,
+        "b",
+        &format!("COPY (SELECT 'ran') TO PROGRAM 'cat >> {}';\nINSERT INTO p VALUES (1), (1);\n", log.display()),
+    );
+    let url = fx.url_for(&Way::ResetUncached.database(&fx));
+    fx.xtask_with(&["db-reset", "--no-cache"], &[("DATABASE_URL", &url)])
+        .failure()
+        .says("db/migrations/20260101000002_b.sql:2:1: duplicate key value violates unique constraint");
+    let runs = std::fs::read_to_string(&log).unwrap().lines().count();
+    std::fs::remove_file(&log).ok();
+    assert!(runs <= 2, "the failing migration ran {runs} times");
+}
+
+/// Case 12: a `-- no-transaction` file runs statement by statement, as psql does, and a failure
+/// says exactly which statements stayed applied.
+#[tokio::test]
+async fn no_transaction_files_run_statement_by_statement() {
+    let fx = Fixture::new("eq");
+    fx.migration(20260101000001, "a", "CREATE TABLE t (a int, b int);\n");
+    fx.migration(
+        20260101000002,
+        "indexes",
+        "-- no-transaction\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_b ON t (b);\n",
+    );
+    assert_same_database(&fx).await;
+
+    let fx = Fixture::new("eq");
+    fx.migration(20260101000001, "a", "CREATE TABLE t (a int, b int);\n");
+    fx.migration(
+        20260101000002,
+        "indexes",
+        "-- no-transaction\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_c ON t (c);\n",
+    );
+    fx.xtask(&["db-migrate"])
+        .failure()
+        .says("db/migrations/20260101000002_indexes.sql:3:1: column \"c\" does not exist")
+        .says("1 statement(s) before the failing one stay applied (line 2: CREATE INDEX CONCURRENTLY t_a ON t (a);)");
+    assert!(fx.table_exists("t_a").await, "the first index stays, as the message says");
+
+    let fx = Fixture::new("eq");
+    fx.migration(20260101000001, "bad", "-- no-transaction\nCREATE INDEX CONCURRENTLY t_a ON nope (a);\n");
+    fx.xtask(&["db-migrate"]).failure().says("nothing of it was applied").never_says("stay applied");
+}
