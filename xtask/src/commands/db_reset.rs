@@ -115,7 +115,12 @@ impl Args {
             if cached {
                 return Ok(());
             }
-            let scratch_target = target.with_database(&scratch).with_statement_timeout(self.statement_timeout.as_ref());
+            // Commits on the scratch database need not wait for the disk: the swap's own commit,
+            // which waits, makes everything before it durable.
+            let scratch_target = target
+                .with_database(&scratch)
+                .with_statement_timeout(self.statement_timeout.as_ref())
+                .with_unflushed_commits();
             let (built, _) = tokio::join!(build(&scratch_target, &files, &seeds), admin::checkpoint(&mut admin_conn));
             built
         };

@@ -18,6 +18,9 @@ pub struct Target {
     password: Option<String>,
     /// PostgreSQL's `statement_timeout` for every session, e.g. `30s`; `None` waits forever.
     statement_timeout: Option<String>,
+    /// `synchronous_commit = off` for the session: for a database nobody sees until a later,
+    /// durable commit publishes it (a reset's scratch copy, which the swap makes durable).
+    unflushed_commits: bool,
     /// The folder of the server's private Unix socket, when the xtask started the server itself
     /// (the local cluster): connections go there instead of over TCP and skip the password
     /// handshake. Messages and child processes still get the TCP address.
@@ -33,7 +36,7 @@ impl Target {
             .username(user)
             .password(password)
             .database(database);
-        Target { options, password: Some(password.to_owned()), statement_timeout: None, socket: None }
+        Target { options, password: Some(password.to_owned()), statement_timeout: None, unflushed_commits: false, socket: None }
     }
 
     /// Reads a `postgres://` URL. The password is registered as a secret before anything else
@@ -71,7 +74,7 @@ impl Target {
         }
         let database = options.get_database().unwrap_or_default().to_owned();
         options = options.database(&database);
-        Ok(Target { options, password, statement_timeout: None, socket: None })
+        Ok(Target { options, password, statement_timeout: None, unflushed_commits: false, socket: None })
     }
 
     pub fn database(&self) -> &str {
@@ -86,6 +89,11 @@ impl Target {
     /// The same target with a limit on how long any one statement may run.
     pub fn with_statement_timeout(&self, timeout: Option<&StatementTimeout>) -> Target {
         Target { statement_timeout: timeout.map(|t| t.0.clone()), ..self.clone() }
+    }
+
+    /// The same target, whose sessions do not wait for their commits to reach the disk.
+    pub fn with_unflushed_commits(&self) -> Target {
+        Target { unflushed_commits: true, ..self.clone() }
     }
 
     pub fn maintenance(&self) -> Target {
@@ -120,6 +128,7 @@ impl Target {
             Some(timeout) => options.options([("statement_timeout", timeout.as_str())]),
             None => options,
         };
+        let options = if self.unflushed_commits { options.options([("synchronous_commit", "off")]) } else { options };
         match &self.socket {
             Some(dir) => options.socket(dir),
             None => options,

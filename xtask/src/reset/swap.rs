@@ -16,9 +16,11 @@ const UNKNOWN_DATABASE: &str = "3D000";
 /// that connects in between makes the rename fail, and the step is tried again.
 pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, previous: &str) -> Result<()> {
     const ATTEMPTS: u32 = 5;
-    // Both renames in one simple query: one implicit transaction, one round trip.
+    // Both renames in one simple query: one implicit transaction, one round trip. Its commit
+    // waits for the write-ahead log whatever the server's default (the local cluster runs with
+    // synchronous_commit = off), so a reset reported done survives a crash of the server.
     let renames = format!(
-        "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} RENAME TO {}",
+        "SET synchronous_commit = on; ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} RENAME TO {}",
         quote_ident(database),
         quote_ident(previous),
         quote_ident(replacement),
