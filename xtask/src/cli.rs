@@ -19,6 +19,9 @@ Examples:
 #[derive(Parser)]
 #[command(name = "cargo xtask", bin_name = "cargo xtask", arg_required_else_help = true, after_help = EXAMPLES)]
 pub struct Cli {
+    /// Print results and errors only, no notes
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -12,6 +12,7 @@ mod config;
 mod elapsed;
 mod fingerprint;
 mod migrations;
+mod output;
 mod postgres;
 mod project;
 mod reset;
@@ -24,9 +25,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// The conventional status of a program stopped by Ctrl-C (128 + SIGINT).
-const INTERRUPTED: u8 = 130;
-
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match run(cli) {
@@ -35,7 +33,7 @@ fn main() -> ExitCode {
             // The whole context chain on one line: what failed and why. Every message goes
             // through the redactor, so a password echoed by a driver never shows.
             eprintln!("error: {}", secrets::redact(&chain(&err)));
-            ExitCode::FAILURE
+            output::exit_code(output::ERROR)
         }
     }
 }
@@ -59,6 +57,7 @@ fn chain(err: &anyhow::Error) -> String {
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    output::set_quiet(cli.quiet);
     let project = project::Project::locate()?;
     let sh = xshell::Shell::new()?;
     sh.change_dir(&project.root);
@@ -73,7 +72,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                     "interrupted: stopped before finishing; open transactions were rolled back \
                      (a half-built reset is cleaned up by the next db-reset)"
                 );
-                Ok(ExitCode::from(INTERRUPTED))
+                Ok(output::exit_code(output::INTERRUPTED))
             }
             result = commands::run(cli.command, &sh, &project) => result,
             never = postgres::waits::watch() => match never {},

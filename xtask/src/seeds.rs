@@ -9,6 +9,7 @@ use sqlx::{Executor, PgConnection};
 
 use crate::elapsed::since;
 use crate::migrations::folder;
+use crate::output::out;
 use crate::postgres::script::{self, Pace};
 use crate::postgres::sql_error::{self, Rerun};
 
@@ -81,7 +82,7 @@ pub async fn apply(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) 
                 seed.shown
             );
         }
-        println!("Seeded {} ({})", seed.shown, since(start));
+        out!("Seeded {} ({})", seed.shown, since(start));
     }
     conn.execute("COMMIT").await.with_context(|| format!("commit the seeds on {database}"))?;
     Ok(())

@@ -10,6 +10,7 @@ use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
 use crate::elapsed::duration;
+use crate::output::out;
 use crate::postgres::admin::{self, quote_ident};
 use crate::postgres::install;
 use crate::project::Project;
@@ -133,7 +134,7 @@ impl Args {
             help.push(time(|| cmd!(sh, "{exe} --help").quiet().ignore_stdout().run())?);
         }
         row(&mut report, "binary", "xtask --help", &help, None);
-        println!("{report}");
+        out!("{report}");
 
         for workload in &workloads {
             admin::drop_force(&mut admin_conn, &workload.database).await?;
@@ -209,9 +210,9 @@ fn print_machine(sh: &Shell, server_version: &str, backend: &str) {
         .and_then(|info| info.lines().next()?.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or_else(|| "unknown".to_owned(), |kb| format!("{} GiB", kb / 1024 / 1024));
     let os = cmd!(sh, "uname -sr").quiet().read().unwrap_or_default();
-    println!("Machine: {cpu}, {cores} cores, {memory} memory, {os}");
-    println!("Server: PostgreSQL {server_version}, {backend}");
-    println!(
+    out!("Machine: {cpu}, {cores} cores, {memory} memory, {os}");
+    out!("Server: PostgreSQL {server_version}, {backend}");
+    out!(
         "Binary: {}\n",
         if cfg!(debug_assertions) { "debug build (as `cargo xtask` runs it)" } else { "release build" }
     );

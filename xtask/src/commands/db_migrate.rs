@@ -4,7 +4,9 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
+use crate::migrations::plan::Plan;
 use crate::migrations::{self, Start, apply, folder};
+use crate::output::out;
 use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, admin, connect};
 use crate::project::Project;
@@ -43,15 +45,17 @@ impl Args {
             Session::Dev(conn) if self.statement_timeout.is_none() => conn,
             Session::Dev(_) => connect::connect(&target, "db-migrate").await?,
             Session::Maintenance(_) if self.dry_run => {
-                println!("Database {database} does not exist yet; db-migrate would create it");
+                out!("Database {database} does not exist yet; db-migrate would create it");
                 for file in &files {
-                    println!("Can apply {}/migrate {}", file.version(), file.migration.description);
+                    out!("Can apply {}/migrate {}", file.version(), file.migration.description);
                 }
                 return Ok(());
             }
             Session::Maintenance(mut admin_conn) => {
+                // Nothing is applied yet, so only the files can be wrong: say so before creating.
+                Plan::new(&files, &[]).refuse_problems(database)?;
                 if admin::create_if_missing(&mut admin_conn, database).await? {
-                    println!("Created database {database}");
+                    out!("Created database {database}");
                 }
                 connect::connect(&target, "db-migrate").await?
             }

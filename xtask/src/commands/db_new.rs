@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 
 use crate::migrations::folder::{self, MAX_NAME_LEN};
+use crate::output::out;
 use crate::project::Project;
 use crate::timestamp;
 
@@ -52,7 +53,7 @@ impl Args {
             created = timestamp::display(version)
         )
         .with_context(|| format!("write {shown}"))?;
-        println!("{shown}");
+        out!("{shown}");
         Ok(())
     }
 }

@@ -14,7 +14,9 @@ use xshell::Shell;
 use crate::background::Background;
 use crate::cli::ServerArgs;
 use crate::elapsed::since;
-use crate::migrations::{MigrationFile, apply, folder, history, lock, plan::Plan};
+use crate::migrations::plan::{Plan, State};
+use crate::migrations::{MigrationFile, apply, folder, history, lock};
+use crate::output::{note, out};
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
 use crate::reset::{self, cache::TemplateCache};
@@ -23,7 +25,9 @@ use crate::server::{Running, Server, refuse_remote};
 
 /// Drop the dev database and rebuild it: create, migrate, seed
 ///
-/// The new database is built under a scratch name and swapped in only when every migration and
+/// Builds exactly what db-migrate builds on an empty database, from the files as they are: a
+/// migration edited since it was applied, or a branch switched, is simply rebuilt (one line says
+/// what changed). The new database is built under a scratch name and swapped in only when every migration and
 /// seed succeeded: on failure the previous database stays exactly as it was. Sessions still
 /// connected to the dev database are disconnected; the replaced database is kept as
 /// <name>__xtask_old until the next reset. The result is cached as a template database
@@ -31,14 +35,15 @@ use crate::server::{Running, Server, refuse_remote};
 /// is a single copy (--no-cache builds from the files). Refuses servers on other machines unless
 /// --allow-remote is given.
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  cargo xtask db-reset\n  cargo xtask db-reset --no-seed")]
+#[command(
+    after_help = "Examples:\n  cargo xtask db-reset                 # after editing a migration, or switching branches\n  cargo xtask db-reset --no-seed\n  cargo xtask db-reset --no-cache      # build from the files even if unchanged"
+)]
 pub struct Args {
     /// Apply the migrations only, without db/seeds
     #[arg(long)]
     no_seed: bool,
-    /// Rebuild even though the dev database's history disagrees with db/migrations (e.g. after
-    /// switching branches on purpose)
-    #[arg(long)]
+    /// Accepted for scripts written before every reset rebuilt from the files; changes nothing
+    #[arg(long, hide = true)]
     ignore_applied: bool,
     /// Build from the files even when a cached copy of the same migrations and seeds exists
     #[arg(long)]
@@ -89,11 +94,13 @@ impl Args {
                 dev_conn = Some(connect::connect(&target, "db-reset").await?);
             }
         }
-        // Checks come first: nothing is created until the dev database's history agrees with
-        // the files.
-        if let Some(conn) = dev_conn.as_mut().filter(|_| !self.ignore_applied) {
+        // The files are checked before anything is created. The dev database is disposable:
+        // where its history disagrees with them (a migration edited before it was shared, a
+        // branch switched), the reset rebuilds from the files and says what it replaces.
+        Plan::new(&files, &[]).refuse_problems(&database)?;
+        if let Some(conn) = dev_conn.as_mut() {
             let applied = history::read(conn).await?;
-            Plan::new(&files, &applied).refuse_problems(&database)?;
+            report_replaced(&Plan::new(&files, &applied), &database);
         }
 
         let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));
@@ -138,12 +145,12 @@ impl Args {
         if let Some(cache) = cache.filter(|_| !cached) {
             match cache.save_from(&mut admin_conn, &scratch).await {
                 Ok(true) => {}
-                Ok(false) => eprintln!(
+                Ok(false) => note!(
                     "Note: not cached: the migrations change the database itself (owner, comment, grants or \
                      connection limit), which a copy would lose; every reset builds from the files"
                 ),
                 // The reset itself worked; only the next one will be slower.
-                Err(err) => eprintln!("Note: could not update the reset cache ({err:#})"),
+                Err(err) => note!("Note: could not update the reset cache ({err:#})"),
             }
         }
 
@@ -156,7 +163,7 @@ impl Args {
         reset::swap::swap(&mut admin_conn, &database, &scratch, &reset::names::previous(&database))
             .await
             .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
-        println!(
+        out!(
             "Reset {database}: {} migration(s), {} seed file(s){} ({})",
             files.len(),
             seeds.len(),
@@ -164,6 +171,22 @@ impl Args {
             since(start)
         );
         Ok(())
+    }
+}
+
+/// One line for each applied migration of the old dev database that the files no longer match.
+fn report_replaced(plan: &Plan, database: &str) {
+    for entry in plan.problems() {
+        let what = match (entry.state, entry.file) {
+            (State::Changed, Some(file)) => format!("{} changed since it was applied", file.shown),
+            (State::Missing, _) => {
+                format!("{} ({}) was applied but its file is gone", entry.version, entry.description)
+            }
+            (State::OutOfOrder, Some(file)) => format!("{} is older than migrations applied after it", file.shown),
+            (State::Failed, _) => format!("{} ({}) had failed part-way", entry.version, entry.description),
+            _ => continue,
+        };
+        note!("Rebuilding {database} from the files: {what}");
     }
 }
 
@@ -191,7 +214,7 @@ async fn make_scratch(
     admin::drop_force(admin, &reset::names::previous(database)).await?;
     if admin::exists(admin, &name).await? {
         admin::drop_force(admin, &name).await?;
-        eprintln!("Removed {name}, left behind by an interrupted reset");
+        note!("Removed {name}, left behind by an interrupted reset");
     }
     let cache = match cache {
         Some(seeds) => {

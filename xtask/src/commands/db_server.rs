@@ -4,6 +4,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
+use crate::output::out;
 use crate::postgres::connect;
 use crate::project::Project;
 use crate::server::{Running, Server, refuse_remote};
@@ -28,7 +29,7 @@ impl UpArgs {
             // here is for everything else, so its password must work too.
             connect::connect(&target.over_tcp().maintenance(), "db-up").await?;
         }
-        println!("PostgreSQL is up: {target} ({})", server.describe());
+        out!("PostgreSQL is up: {target} ({})", server.describe());
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use crate::cli::ServerArgs;
 use crate::elapsed::duration;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{self, Start, folder};
+use crate::output::{self, note};
 use crate::project::Project;
 use crate::server::{Running, Server};
 
@@ -35,7 +36,7 @@ impl Args {
         let Start { files, running: Running { target, .. }, applied } = migrations::start(loading, running).await?;
         let database = target.database();
         let applied = applied.unwrap_or_else(|| {
-            println!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
+            note!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
             Vec::new()
         });
         let plan = Plan::new(&files, &applied);
@@ -60,7 +61,7 @@ impl Args {
         let problems = plan.problems().count();
         let applied = plan.entries.iter().filter(|e| e.state == State::Applied).count();
         let _ = writeln!(listing, "{database}: {applied} applied, {pending} pending, {problems} problem(s)");
-        print!("{listing}");
-        Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        output::result(format_args!("{listing}"));
+        Ok(output::exit_code(if problems == 0 { output::OK } else { output::FOUND }))
     }
 }

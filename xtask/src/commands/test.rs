@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
+use crate::output::note;
 use crate::project::Project;
 use crate::server::{Running, Server};
 
@@ -28,7 +29,7 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project)?;
         let Running { target, .. } = server.up(sh, "test").await?;
-        println!("Testing against {} ({})", target.maintenance(), server.describe());
+        note!("Testing against {} ({})", target.maintenance(), server.describe());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let args = &self.cargo_args;
         cmd!(sh, "{cargo} test --workspace {args...}")

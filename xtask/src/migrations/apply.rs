@@ -18,6 +18,7 @@ use super::history::{self, AppliedMigration, TABLE};
 use super::lock;
 use super::plan::Plan;
 use crate::elapsed::duration;
+use crate::output::out;
 use crate::postgres::Target;
 use crate::postgres::script::{self, Failure, Pace};
 use crate::postgres::sql_error::{self, Rerun};
@@ -46,7 +47,7 @@ pub async fn migrate(
             report_up_to_date(database, applied.len());
         }
         for file in pending {
-            println!("Can apply {}/migrate {}", file.version(), file.migration.description);
+            out!("Can apply {}/migrate {}", file.version(), file.migration.description);
         }
         return Ok(());
     }
@@ -161,9 +162,9 @@ fn what_stayed(failure: &Failure, sql: &str) -> String {
 
 /// sqlx-cli's line: `Applied 20261125150000/migrate create gateways (12.3ms)`.
 fn report_applied(file: &MigrationFile, elapsed: Duration) {
-    println!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
+    out!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
 }
 
 fn report_up_to_date(database: &str, applied: usize) {
-    println!("Database {database} is up to date ({applied} migration(s) applied)");
+    out!("Database {database} is up to date ({applied} migration(s) applied)");
 }

@@ -1,8 +1,12 @@
-//! Reads `db/migrations` and refuses anything sqlx would silently skip or misread.
+//! Reads `db/migrations` exactly as sqlx reads it, so any history sqlx applies works here
+//! unchanged: `<VERSION>_<DESCRIPTION>.sql` with any 64-bit version (`1_setup.sql`,
+//! `20240614104159_idx-cache.sql`), `.up.sql` files as migrations, `.down.sql` files never run.
 //!
-//! sqlx ignores files that don't look like migrations; a typo in a name would then mean a table
-//! that never gets created. Here every file must be `YYYYMMDDHHMMSS_snake_name.sql`, and all
-//! problems are reported together, each with its file and what to do.
+//! sqlx skips what does not look like a migration (a README, `notes.txt`) without a word; here
+//! those files are listed once, with a count, so a typo cannot silently drop a table. What sqlx
+//! refuses (a version that is not a number, two files with one version) is refused too, every
+//! problem at once, grouped by kind. The project's own convention, `YYYYMMDDHHMMSS_snake_name.sql`
+//! from `db-new`, is checked for new files by `db-check`, never imposed on an adopted history.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,12 +17,15 @@ use sqlx::migrate::{Migration, MigrationType};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use crate::background::Background;
-use crate::timestamp;
+use crate::output::note;
 
 /// sqlx's marker for a migration that must run outside a transaction.
 pub const NO_TRANSACTION: &str = "-- no-transaction";
 
 pub const MAX_NAME_LEN: usize = 64;
+
+/// How many files a list of problems or skipped files shows before it gives a count.
+const SHOWN: usize = 20;
 
 pub struct MigrationFile {
     /// As shown to the user: `db/migrations/20261125150000_create_gateways.sql`.
@@ -30,6 +37,12 @@ impl MigrationFile {
     pub fn version(&self) -> i64 {
         self.migration.version
     }
+
+    /// True when the file holds no SQL statement at all (only comments and blank lines), as a
+    /// file fresh from `db-new` does: applied, it would stay in the history as a no-op for good.
+    pub fn is_empty(&self) -> bool {
+        crate::postgres::statements::split(self.migration.sql.as_str()).is_ok_and(|statements| statements.is_empty())
+    }
 }
 
 /// `load`, on a thread of its own, so the files are read while the command connects.
@@ -37,46 +50,139 @@ pub fn load_in_background(dir: PathBuf) -> Background<Result<Vec<MigrationFile>>
     Background::spawn(move || load(&dir, "db/migrations"))
 }
 
-/// All migrations in version order, or one error listing every problem in the folder.
+/// What sqlx makes of a file name.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Name<'a> {
+    /// A migration: its version, sqlx's description (`_` read as spaces) and kind.
+    Migration { version: i64, description: String, kind: MigrationType },
+    /// Not a migration to sqlx (no `_`, or not ending in `.sql`): skipped.
+    Skipped,
+    /// sqlx refuses it: the part before the first `_` is not a 64-bit number.
+    BadVersion(&'a str),
+}
+
+/// Reads a file name as sqlx's `resolve_blocking` does.
+pub fn parse_name(file_name: &str) -> Name<'_> {
+    let Some((version, rest)) = file_name.split_once('_') else { return Name::Skipped };
+    if !rest.ends_with(".sql") {
+        return Name::Skipped;
+    }
+    let Ok(version) = version.parse::<i64>() else { return Name::BadVersion(version) };
+    let kind = MigrationType::from_filename(rest);
+    let description = rest.trim_end_matches(kind.suffix()).replace('_', " ");
+    Name::Migration { version, description, kind }
+}
+
+/// Problems found in a folder, grouped by kind: one explanation per kind, then its files.
+#[derive(Default)]
+pub struct Problems(BTreeMap<String, Vec<String>>);
+
+impl Problems {
+    pub fn add(&mut self, explanation: impl Into<String>, file: impl Into<String>) {
+        self.0.entry(explanation.into()).or_default().push(file.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+
+    /// `  <explanation>:\n    file\n    file\n    … and 280 more` for each kind.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        for (explanation, files) in &self.0 {
+            text += &format!("\n  {explanation}:");
+            text += &list(files);
+        }
+        text
+    }
+
+    /// Fails with every problem, or does nothing when there are none.
+    pub fn refuse(&self, what: &str) -> Result<()> {
+        if !self.is_empty() {
+            bail!("{what} has {} problem(s), nothing was changed:{}", self.count(), self.render());
+        }
+        Ok(())
+    }
+}
+
+/// At most `SHOWN` files, one per line, then how many more.
+fn list(files: &[String]) -> String {
+    let mut text = String::new();
+    for file in files.iter().take(SHOWN) {
+        text += &format!("\n    {file}");
+    }
+    if files.len() > SHOWN {
+        text += &format!("\n    … and {} more", files.len() - SHOWN);
+    }
+    text
+}
+
+/// All migrations in version order, or one error listing every problem in the folder. Files sqlx
+/// skips, and `.down.sql` files, are noted once on stderr.
 pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
-    let mut problems = Vec::new();
-    // Per version: file name, path and sqlx's description.
-    let mut by_version: BTreeMap<i64, Vec<(String, PathBuf, String)>> = BTreeMap::new();
+    let mut problems = Problems::default();
+    let (mut skipped, mut down) = (Vec::new(), 0usize);
+    // Per version: file name, path, sqlx's description and kind.
+    let mut by_version: BTreeMap<i64, Vec<(String, PathBuf, String, MigrationType)>> = BTreeMap::new();
     for Entry { name: file_name, path, is_file } in entries(dir)? {
         let shown = format!("{shown_dir}/{file_name}");
         if !is_file {
-            problems.push(format!("{shown}: not a file; migrations are single .sql files in {shown_dir}"));
+            skipped.push(shown);
             continue;
         }
-        match parse_file_name(&file_name) {
-            Ok((version, name)) => {
-                // sqlx's own description: the name with `_` read as spaces, so `_sqlx_migrations`
-                // rows look exactly as if sqlx-cli had applied them.
-                let description = name.replace('_', " ");
-                by_version.entry(version).or_default().push((file_name, path, description));
+        match parse_name(&file_name) {
+            Name::Migration { kind: MigrationType::ReversibleDown, .. } => down += 1,
+            Name::Migration { version, description, kind } => {
+                by_version.entry(version).or_default().push((file_name, path, description, kind));
             }
-            Err(problem) => problems.push(format!("{shown}: {problem}")),
+            Name::Skipped => skipped.push(shown),
+            Name::BadVersion(_) => problems.add(
+                "the part before the first `_` is not a version number (sqlx refuses these files too); name \
+                 migrations VERSION_name.sql, as `cargo xtask db-new <name>` does, or move the file out of the folder",
+                shown,
+            ),
         }
+    }
+    if !skipped.is_empty() {
+        note!(
+            "Skipped {} entr{} of {shown_dir} that are not migrations (sqlx skips them too; a migration is \
+             VERSION_name.sql):{}",
+            skipped.len(),
+            if skipped.len() == 1 { "y" } else { "ies" },
+            list(&skipped)
+        );
+    }
+    if down > 0 {
+        note!(
+            "{down} .down.sql file(s) in {shown_dir} are never run: migrations here are append-only, and a mistake \
+             is fixed by a new migration"
+        );
     }
     let mut unique = Vec::with_capacity(by_version.len());
     for (version, same_version) in by_version {
         if same_version.len() > 1 {
             let names: Vec<_> = same_version.iter().map(|(name, ..)| name.as_str()).collect();
-            problems.push(format!(
-                "{shown_dir}: {} files share version {version} ({}); give the newer one a fresh version: \
-                 `cargo xtask db-new <name>` makes one, then move its SQL there",
-                names.len(),
-                names.join(", ")
-            ));
+            problems.add(
+                format!(
+                    "{} files share version {version}; give the newer one a fresh version (`cargo xtask db-new \
+                     <name>` makes one, then move its SQL there)",
+                    names.len()
+                ),
+                names.join(", "),
+            );
             continue;
         }
-        let (file_name, path, description) = same_version.into_iter().next().expect("one file per version");
-        unique.push((version, format!("{shown_dir}/{file_name}"), path, description));
+        let (file_name, path, description, kind) = same_version.into_iter().next().expect("one file per version");
+        unique.push((version, format!("{shown_dir}/{file_name}"), path, description, kind));
     }
     // Reading and hashing a thousand files is most of a no-op command's work: shared out over
     // the cores, in order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-    let chunks: Vec<Vec<Result<MigrationFile, String>>> = std::thread::scope(|scope| {
+    let chunks: Vec<Vec<Result<MigrationFile, (String, String)>>> = std::thread::scope(|scope| {
         let workers: Vec<_> = unique
             .chunks(unique.len().div_ceil(threads).max(1))
             .map(|chunk| scope.spawn(move || chunk.iter().map(read_migration).collect::<Vec<_>>()))
@@ -90,25 +196,23 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
     for result in chunks.into_iter().flatten() {
         match result {
             Ok(file) => files.push(file),
-            Err(problem) => problems.push(problem),
+            Err((explanation, file)) => problems.add(explanation, file),
         }
     }
-    if !problems.is_empty() {
-        bail!("{shown_dir} has {} problem(s), nothing was changed:\n  {}", problems.len(), problems.join("\n  "));
-    }
+    problems.refuse(shown_dir)?;
     Ok(files)
 }
 
-/// One migration file read and hashed, or what is wrong with it.
+/// One migration file read and hashed, or what is wrong with it (explanation, file).
 fn read_migration(
-    (version, shown, path, description): &(i64, String, PathBuf, String),
-) -> Result<MigrationFile, String> {
-    match read(path).with_context(|| format!("read {shown}")) {
-        Ok(Ok(text)) => {
-            Ok(MigrationFile { shown: shown.clone(), migration: migration(*version, description.clone(), text) })
+    (version, shown, path, description, kind): &(i64, String, PathBuf, String, MigrationType),
+) -> Result<MigrationFile, (String, String)> {
+    match read(path) {
+        Ok(Some(text)) => {
+            Ok(MigrationFile { shown: shown.clone(), migration: migration(*version, description.clone(), *kind, text) })
         }
-        Ok(Err(problem)) => Err(format!("{shown}: {problem}")),
-        Err(err) => Err(format!("{err:#}")),
+        Ok(None) => Err(("not valid UTF-8; save it as UTF-8".to_owned(), shown.clone())),
+        Err(err) => Err((format!("cannot be read ({err})"), shown.clone())),
     }
 }
 
@@ -148,35 +252,8 @@ pub fn entries(dir: &Path) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// `20261125150000_create_gateways.sql` → `(20261125150000, "create_gateways")`, or what is
-/// wrong with the name and how to fix it.
-pub fn parse_file_name(file_name: &str) -> Result<(i64, &str), String> {
-    const HOW: &str = "`cargo xtask db-new <name>` creates a correctly named file";
-    if file_name.ends_with(".up.sql") || file_name.ends_with(".down.sql") {
-        return Err(format!(
-            "reversible (.up.sql/.down.sql) migrations are not used here: migrations are append-only, \
-             a mistake is fixed by a new migration; keep the up part as a plain .sql file and delete the down file ({HOW})"
-        ));
-    }
-    let Some(stem) = file_name.strip_suffix(".sql") else {
-        return Err(format!("not a .sql file; only migrations belong in this folder ({HOW})"));
-    };
-    let (digits, name) = stem.split_at(stem.find('_').unwrap_or(stem.len()));
-    let name = name.strip_prefix('_').unwrap_or("");
-    if digits.len() != 14 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("does not start with a 14-digit UTC timestamp YYYYMMDDHHMMSS and `_` ({HOW})"));
-    }
-    let version: i64 = digits.parse().map_err(|_| "version is not a number".to_owned())?;
-    if timestamp::from_version(version).is_none() {
-        return Err(format!("{digits} is not a real date and time YYYYMMDDHHMMSS ({HOW})"));
-    }
-    if let Err(problem) = check_name(name) {
-        return Err(format!("{problem} ({HOW})"));
-    }
-    Ok((version, name))
-}
-
-/// Names are lower snake_case ASCII, 1 to 64 characters.
+/// Lower snake_case ASCII, 1 to 64 characters: the convention `db-new` follows and `db-check`
+/// holds new files to.
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("has no name after the timestamp, as in 20261125150000_create_gateways.sql".to_owned());
@@ -195,34 +272,24 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// changed line endings (an editor or `git config core.autocrlf`) keeps its checksum. For files
 /// that are already LF without a BOM, which is what `.gitattributes` ensures, the text and so the
 /// checksum are byte-for-byte what sqlx computes.
-fn read(path: &Path) -> Result<Result<String, String>> {
+fn read(path: &Path) -> std::io::Result<Option<String>> {
     let bytes = std::fs::read(path)?;
     let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(Err("is not valid UTF-8; save it as UTF-8".to_owned()));
+        return Ok(None);
     };
     let text = match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.replace("\r\n", "\n"),
         None if text.contains('\r') => text.replace("\r\n", "\n"),
         None => text,
     };
-    if text.trim().is_empty() {
-        return Ok(Err("is empty; write its SQL, or delete the file if it is not needed".to_owned()));
-    }
-    Ok(Ok(text))
+    Ok(Some(text))
 }
 
-fn migration(version: i64, description: String, sql: String) -> Migration {
+fn migration(version: i64, description: String, migration_type: MigrationType, sql: String) -> Migration {
     let no_tx = sql.starts_with(NO_TRANSACTION);
     let checksum = Cow::Owned(checksum(&sql));
     let sql = AssertSqlSafe(sql).into_sql_str();
-    Migration {
-        version,
-        description: Cow::Owned(description),
-        migration_type: MigrationType::Simple,
-        sql,
-        checksum,
-        no_tx,
-    }
+    Migration { version, description: Cow::Owned(description), migration_type, sql, checksum, no_tx }
 }
 
 /// SHA-384 of the SQL, as sqlx's `Migration::new` computes it. sqlx's own hashing is generic code
@@ -251,21 +318,36 @@ mod tests {
     }
 
     #[test]
-    fn accepts_only_well_formed_names() {
-        assert_eq!(parse_file_name("20261125150000_create_gateways.sql"), Ok((20261125150000, "create_gateways")));
-        for bad in [
-            "20261125150000_create_gateways.up.sql",
-            "20261125150000_x.down.sql",
-            "2026112515000_short.sql",
-            "20261125150000.sql",
-            "20261125150000_.sql",
-            "20261125150000_Create.sql",
-            "20261125150000_with space.sql",
-            "20261325150000_bad_month.sql",
-            "99999999999999999999_too_big.sql",
-            "notes.txt",
-        ] {
-            assert!(parse_file_name(bad).is_err(), "{bad}");
+    fn reads_names_as_sqlx_does() {
+        let migration =
+            |version, description: &str, kind| Name::Migration { version, description: description.into(), kind };
+        assert_eq!(
+            parse_name("20261125150000_create_gateways.sql"),
+            migration(20261125150000, "create gateways", MigrationType::Simple)
+        );
+        assert_eq!(
+            parse_name("20240614104159_idx-cache.sql"),
+            migration(20240614104159, "idx-cache", MigrationType::Simple)
+        );
+        assert_eq!(parse_name("1_setup.sql"), migration(1, "setup", MigrationType::Simple));
+        assert_eq!(parse_name("3_column_set_via_IDs.sql"), migration(3, "column set via IDs", MigrationType::Simple));
+        assert_eq!(parse_name("2_x.up.sql"), migration(2, "x", MigrationType::ReversibleUp));
+        assert_eq!(parse_name("2_x.down.sql"), migration(2, "x", MigrationType::ReversibleDown));
+        for skipped in ["README.md", "notes.txt", "20261125150000.sql", "1_x.sql.bak", "1_x.SQL"] {
+            assert_eq!(parse_name(skipped), Name::Skipped, "{skipped}");
         }
+        assert_eq!(parse_name("v1_x.sql"), Name::BadVersion("v1"));
+        assert_eq!(parse_name("99999999999999999999_too_big.sql"), Name::BadVersion("99999999999999999999"));
+    }
+
+    #[test]
+    fn lists_at_most_twenty_files_then_a_count() {
+        let mut problems = Problems::default();
+        for n in 0..300 {
+            problems.add("bad", format!("f{n}"));
+        }
+        let text = problems.render();
+        assert_eq!(text.trim_start().lines().count(), 1 + SHOWN + 1, "{text}");
+        assert!(text.ends_with("… and 280 more"));
     }
 }

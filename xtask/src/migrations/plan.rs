@@ -21,6 +21,9 @@ pub enum State {
     OutOfOrder,
     /// A recorded attempt that did not succeed (only possible for `-- no-transaction` files).
     Failed,
+    /// Not applied, and holds no SQL statement (only comments): applied, it would stay in the
+    /// history as a no-op for good.
+    Empty,
 }
 
 impl State {
@@ -36,6 +39,7 @@ impl State {
             State::Missing => "applied, file missing",
             State::OutOfOrder => "pending, out of order",
             State::Failed => "failed",
+            State::Empty => "pending, empty",
         }
     }
 
@@ -44,13 +48,16 @@ impl State {
         match self {
             State::Applied | State::Pending => "",
             State::Changed => {
-                "migrations are append-only: restore the file as it was (e.g. `git checkout` it) and put the change in a new migration (`cargo xtask db-new <name>`)"
+                "if the migration is yours and not shared yet, `cargo xtask db-reset` rebuilds the dev database from the files as they are; once shared, migrations are append-only: restore the file as it was applied and put the change in a new migration (`cargo xtask db-new <name>`)"
             }
             State::Missing => {
-                "restore the file (e.g. from git); if you switched branches on purpose, `cargo xtask db-reset --ignore-applied` rebuilds the dev database from the files you have"
+                "if you switched branches, `cargo xtask db-reset` rebuilds the dev database from the files you have; otherwise restore the file"
             }
             State::OutOfOrder => {
-                "it is older than the newest applied migration, so other databases would apply it in another order: give it a fresh version (`cargo xtask db-new <name>`, then move the SQL there)"
+                "it is older than the newest applied migration, so other databases would apply it in another order: give it a fresh version (`cargo xtask db-new <name>`, then move the SQL there); `cargo xtask db-reset` rebuilds the dev database in file order"
+            }
+            State::Empty => {
+                "it holds no SQL statement, only comments: write its SQL, or delete the file if it is not needed"
             }
             State::Failed => {
                 "a -- no-transaction migration failed part-way: undo what it did by hand, delete its row from _sqlx_migrations, fix the file and run again"
@@ -89,6 +96,7 @@ impl<'a> Plan<'a> {
                     (Some(file), Some(row)) if *file.migration.checksum != *row.checksum => State::Changed,
                     (Some(_), Some(_)) => State::Applied,
                     (None, Some(_)) => State::Missing,
+                    (Some(file), None) if file.is_empty() => State::Empty,
                     (Some(_), None) if newest_applied.is_some_and(|newest| version < newest) => State::OutOfOrder,
                     (Some(_), None) => State::Pending,
                     (None, None) => unreachable!("every entry comes from a file or a row"),
@@ -114,6 +122,20 @@ impl<'a> Plan<'a> {
 
     /// Refuses, before anything changes, when the folder and the database disagree.
     pub fn refuse_problems(&self, database: &str) -> Result<()> {
+        if self.entries.iter().all(|e| e.applied.is_none()) {
+            // Nothing applied yet: only the files can be wrong.
+            let empty: Vec<String> =
+                self.problems().map(|e| e.file.map_or_else(String::new, |f| f.shown.clone())).collect();
+            if !empty.is_empty() {
+                bail!(
+                    "db/migrations has {} empty migration(s), nothing was changed: {}; {}",
+                    empty.len(),
+                    empty.join(", "),
+                    State::Empty.advice()
+                );
+            }
+            return Ok(());
+        }
         let lines: Vec<String> = self
             .problems()
             .map(|e| {

@@ -36,7 +36,13 @@ impl Target {
             .username(user)
             .password(password)
             .database(database);
-        Target { options, password: Some(password.to_owned()), statement_timeout: None, unflushed_commits: false, socket: None }
+        Target {
+            options,
+            password: Some(password.to_owned()),
+            statement_timeout: None,
+            unflushed_commits: false,
+            socket: None,
+        }
     }
 
     /// Reads a `postgres://` URL. The password is registered as a secret before anything else

@@ -14,6 +14,7 @@ use xshell::{Cmd, Shell, cmd};
 
 use super::{Running, port};
 use crate::config::Settings;
+use crate::output::{note, out};
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, connect};
 use crate::project::Project;
@@ -95,7 +96,7 @@ impl ComposeServer {
         let port = match &reused {
             Some(id) => {
                 let port = self.published_port(sh, compose)?;
-                println!("Reusing container {} of {} on 127.0.0.1:{port}", short(id), self.project_name);
+                note!("Reusing container {} of {} on 127.0.0.1:{port}", short(id), self.project_name);
                 port
             }
             None => {
@@ -122,10 +123,7 @@ impl ComposeServer {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         let compose = compose_tool(sh)?;
         self.compose(sh, compose, self.remembered_port()).arg("down").run().context("stop the container")?;
-        println!(
-            "Stopped the {} container; its data stays in the volume {}_db-data",
-            self.project_name, self.project_name
-        );
+        out!("Stopped the {} container; its data stays in the volume {}_db-data", self.project_name, self.project_name);
         Ok(())
     }
 
@@ -140,9 +138,9 @@ impl ComposeServer {
             .run()
             .context("remove the container and its volume")?;
         if had_volume {
-            println!("Removed the {} container and its volume {volume} (every database in it)", self.project_name);
+            out!("Removed the {} container and its volume {volume} (every database in it)", self.project_name);
         } else {
-            println!("Nothing to remove: there is no volume {volume}");
+            out!("Nothing to remove: there is no volume {volume}");
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ use xshell::Shell;
 
 use crate::cli::{Backend, ServerArgs};
 use crate::config::Settings;
+use crate::output::note;
 use crate::postgres::Target;
 use crate::postgres::connect::Session;
 use crate::project::Project;
@@ -75,7 +76,7 @@ impl Server {
                          - or set DATABASE_URL (environment or .env) to a server you already have"
                     );
                 }
-                println!("Using the local cluster: {no_docker}");
+                note!("Using the local cluster: {no_docker}");
                 Server::Native(native)
             }
         })

@@ -16,6 +16,7 @@ use xshell::{Cmd, Shell, cmd};
 
 use super::{Running, port};
 use crate::config::Settings;
+use crate::output::{note, out};
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, connect, install};
 use crate::project::Project;
@@ -213,7 +214,7 @@ impl NativeCluster {
                 Ok(()) => return Ok(file),
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if !said && started.elapsed() > std::time::Duration::from_secs(3) {
-                        eprintln!("Waiting for another command that is starting the local cluster");
+                        note!("Waiting for another command that is starting the local cluster");
                         said = true;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -237,11 +238,11 @@ impl NativeCluster {
     pub fn down(&self, sh: &Shell) -> Result<()> {
         let layout = self.locate(sh, false)?;
         if !layout.is_running(sh)? {
-            println!("The local cluster is not running ({})", self.shown_home);
+            out!("The local cluster is not running ({})", self.shown_home);
             return Ok(());
         }
         self.stop(sh, &layout)?;
-        println!("Stopped the local cluster; its data stays in {}", layout.home.display());
+        out!("Stopped the local cluster; its data stays in {}", layout.home.display());
         Ok(())
     }
 
@@ -257,11 +258,11 @@ impl NativeCluster {
                 self.stop(sh, &layout)?;
             }
             std::fs::remove_dir_all(home).with_context(|| format!("remove {}", home.display()))?;
-            println!("Removed the local cluster in {} (every database in it, its log and its port)", home.display());
+            out!("Removed the local cluster in {} (every database in it, its log and its port)", home.display());
             removed = true;
         }
         if !removed {
-            println!("Nothing to remove: there is no local cluster in {}", self.shown_home);
+            out!("Nothing to remove: there is no local cluster in {}", self.shown_home);
         }
         Ok(())
     }
@@ -282,7 +283,7 @@ impl NativeCluster {
             let home = &self.home;
             let reachable = cmd!(sh, "runuser -u {account} -- test -x {home}").quiet().ignore_stderr().run().is_ok();
             if !reachable {
-                println!(
+                note!(
                     "The {account} account cannot reach {} (a parent folder is private), so the local cluster goes in {}",
                     self.shown_home,
                     self.fallback_home.display()
@@ -324,7 +325,7 @@ impl NativeCluster {
         text.push_str(SERVER_CONFIG);
         std::fs::write(&conf, text).with_context(|| format!("write {}", conf.display()))?;
         self.write_access_rules(sh, layout)?;
-        println!("Created a local PostgreSQL cluster in {} (user {})", layout.home.display(), self.user);
+        note!("Created a local PostgreSQL cluster in {} (user {})", layout.home.display(), self.user);
         Ok(())
     }
 
@@ -373,7 +374,7 @@ impl NativeCluster {
         if let Err(err) = started {
             bail!("{err:#}\n  last lines of {}:\n    {}", layout.log().display(), layout.log_tail(20));
         }
-        println!("Started the local cluster on 127.0.0.1:{port}");
+        note!("Started the local cluster on 127.0.0.1:{port}");
         Ok(())
     }
 

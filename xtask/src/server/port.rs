@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::path::Path;
 
+use crate::output::note;
 use anyhow::{Context, Result, bail};
 
 const RANGE_START: u16 = 20_000;
@@ -28,7 +29,7 @@ pub fn choose(pinned: Option<u16>, remembered: &Path, fingerprint: u64) -> Resul
         .find(|&port| is_free(port))
         .context("no free port between 20000 and 29999 on 127.0.0.1; set POSTGRES_PORT in .env")?;
     if let Some(old) = previous {
-        println!("Port {old} is taken by another program now; the dev server moves to {port}");
+        note!("Port {old} is taken by another program now; the dev server moves to {port}");
     }
     if let Some(dir) = remembered.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;

@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 use super::Running;
+use crate::output::out;
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, admin, connect};
 use crate::reset::{cache as template_cache, names as reset_copies};
@@ -31,7 +32,7 @@ impl UrlServer {
     }
 
     pub fn down(&self) -> Result<()> {
-        println!("Nothing to stop: DATABASE_URL names a server this tool does not manage ({})", self.target);
+        out!("Nothing to stop: DATABASE_URL names a server this tool does not manage ({})", self.target);
         Ok(())
     }
 
@@ -40,17 +41,17 @@ impl UrlServer {
         let database = self.target.database();
         if admin::exists(&mut conn, database).await? {
             admin::drop_force(&mut conn, database).await?;
-            println!("Removed database {database} from {}", self.target.maintenance());
+            out!("Removed database {database} from {}", self.target.maintenance());
         } else {
-            println!("Nothing to remove: database {database} does not exist on {}", self.target.maintenance());
+            out!("Nothing to remove: database {database} does not exist on {}", self.target.maintenance());
         }
         let previous = reset_copies::previous(database);
         if admin::exists(&mut conn, &previous).await? {
             admin::drop_force(&mut conn, &previous).await?;
-            println!("Removed {previous}, the database the last reset replaced");
+            out!("Removed {previous}, the database the last reset replaced");
         }
         for template in template_cache::remove_all(&mut conn, &template_cache::prefix(database)).await? {
-            println!("Removed the reset cache {template}");
+            out!("Removed the reset cache {template}");
         }
         Ok(())
     }

@@ -37,7 +37,7 @@ fn run_by_hand_it_finds_the_checkout_above_the_current_folder() {
 
     let outside = tempfile::tempdir().unwrap();
     let out = db_new(outside.path(), None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no project found"),
         "{}",

@@ -204,6 +204,14 @@ impl Run {
         }
     }
 
+    /// A check that ran and found something: exit status 1, no panic.
+    #[track_caller]
+    pub fn found(self) -> Run {
+        assert_eq!(self.code, Some(1), "`{}` should exit with status 1:\n{}", self.command, self.all());
+        assert!(!self.all().contains("panicked"), "`{}` panicked:\n{}", self.command, self.all());
+        self
+    }
+
     /// Both streams, for matching messages wherever they were printed.
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
@@ -215,10 +223,11 @@ impl Run {
         self
     }
 
-    /// A clean failure: exit status 1, an `error:` line, and no panic or backtrace.
+    /// A clean failure: exit status 2 ("could not run"), an `error:` line, and no panic or
+    /// backtrace.
     #[track_caller]
     pub fn failure(self) -> Run {
-        assert_eq!(self.code, Some(1), "`{}` should fail with status 1:\n{}", self.command, self.all());
+        assert_eq!(self.code, Some(2), "`{}` should fail with status 2:\n{}", self.command, self.all());
         assert!(self.stderr.contains("error: "), "no error message from `{}`:\n{}", self.command, self.all());
         assert!(!self.all().contains("panicked"), "`{}` panicked:\n{}", self.command, self.all());
         self
