@@ -38,10 +38,10 @@ pub struct Settings {
 impl Settings {
     pub fn load(root: &Path) -> Result<Settings> {
         let dotenv_path = root.join(".env");
-        let dotenv = match std::fs::read_to_string(&dotenv_path) {
-            Ok(text) => parse_dotenv(&text).with_context(|| format!("read {}", dotenv_path.display()))?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
-            Err(err) => return Err(err).with_context(|| format!("read {}", dotenv_path.display())),
+        let dotenv = if dotenv_path.exists() {
+            parse_dotenv(&dotenv_path).with_context(|| format!("read {}", dotenv_path.display()))?
+        } else {
+            HashMap::new()
         };
         let get = |key: &str| -> Option<String> {
             std::env::var(key).ok().or_else(|| dotenv.get(key).cloned()).filter(|v| !v.is_empty())
@@ -78,23 +78,13 @@ impl Settings {
     }
 }
 
-/// The subset of the `.env` format that Docker Compose also reads: `KEY=value` lines, `#`
-/// comments, an optional `export ` prefix, and values optionally wrapped in matching quotes.
-fn parse_dotenv(text: &str) -> Result<HashMap<String, String>> {
+/// `.env` as Docker Compose reads it, by dotenvy (already in sqlx's dependency graph): quotes,
+/// `export`, inline `# comments`, `${VAR}` from earlier lines or the environment.
+fn parse_dotenv(path: &Path) -> Result<HashMap<String, String>> {
     let mut vars = HashMap::new();
-    for (index, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else {
-            bail!("line {}: expected KEY=value", index + 1);
-        };
-        let value = value.trim();
-        let value =
-            ['"', '\''].iter().find_map(|&q| value.strip_prefix(q).and_then(|v| v.strip_suffix(q))).unwrap_or(value);
-        vars.insert(key.trim().to_owned(), value.to_owned());
+    for item in dotenvy::from_path_iter(path)? {
+        let (key, value) = item.map_err(|err| anyhow::anyhow!("{err}"))?;
+        vars.insert(key, value);
     }
     Ok(vars)
 }
@@ -103,12 +93,25 @@ fn parse_dotenv(text: &str) -> Result<HashMap<String, String>> {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<HashMap<String, String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, text).unwrap();
+        parse_dotenv(&path)
+    }
+
     #[test]
-    fn parses_compose_style_dotenv() {
-        let vars = parse_dotenv("# c\nA=1\nexport B = \"two words\"\n\nC='x=y'\n").unwrap();
+    fn reads_dotenv_as_compose_does() {
+        let vars = parse(
+            "# c\nA=1\nexport B=\"two words\"\n\nC='x=y'\nPOSTGRES_DB=fleet_dev # my dev db\nD=${A}-x\nE=\"a # not a comment\"\n",
+        )
+        .unwrap();
         assert_eq!(vars["A"], "1");
         assert_eq!(vars["B"], "two words");
         assert_eq!(vars["C"], "x=y");
-        assert!(parse_dotenv("oops").is_err());
+        assert_eq!(vars["POSTGRES_DB"], "fleet_dev");
+        assert_eq!(vars["D"], "1-x");
+        assert_eq!(vars["E"], "a # not a comment");
+        assert!(parse("oops").is_err());
     }
 }

@@ -20,19 +20,24 @@ impl Project {
     pub fn locate() -> Result<Project> {
         if let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
             let manifest_dir = PathBuf::from(manifest_dir);
+            // The checkout `cargo xtask` runs in is the root, with or without db/migrations yet
+            // (`db-new` creates it).
             if manifest_dir.file_name().is_some_and(|name| name == "xtask")
                 && let Some(root) = manifest_dir.parent()
-                && is_project_root(root)
+                && root.join("Cargo.toml").is_file()
             {
                 return Ok(Project { root: root.to_path_buf() });
             }
         }
         let cwd = std::env::current_dir().context("read the current folder")?;
-        match cwd.ancestors().find(|dir| is_project_root(dir)) {
+        let workspace = |dir: &&Path| {
+            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|toml| toml.contains("[workspace]"))
+        };
+        match cwd.ancestors().find(|dir| is_project_root(dir)).or_else(|| cwd.ancestors().find(workspace)) {
             Some(root) => Ok(Project { root: root.to_path_buf() }),
             None => bail!(
                 "no project found from {}: run `cargo xtask` inside the checkout \
-                 (a folder holding Cargo.toml and db/migrations)",
+                 (a folder holding Cargo.toml with [workspace], or Cargo.toml and db/migrations)",
                 cwd.display()
             ),
         }

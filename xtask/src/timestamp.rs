@@ -19,6 +19,9 @@ pub fn to_version(unix: i64) -> i64 {
 
 /// The instant a version names, or `None` when its digits are not a real date and time.
 pub fn from_version(version: i64) -> Option<i64> {
+    if !(10_000_000_000_000..=99_991_231_235_959).contains(&version) {
+        return None;
+    }
     let (date, time) = (version / 1_000_000, version % 1_000_000);
     let (y, m, d) = (date / 10_000, date / 100 % 100, date % 100);
     let (hh, mm, ss) = (time / 10_000, time / 100 % 100, time % 100);

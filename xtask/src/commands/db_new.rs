@@ -26,15 +26,11 @@ impl Args {
     pub fn run(self, project: &Project) -> Result<()> {
         let name = normalise(&self.name)?;
         let dir = project.migrations_dir();
-        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-        let newest = folder::entries(&dir)?.iter().filter_map(|entry| entry.name.get(..14)?.parse::<i64>().ok()).max();
-        let now = timestamp::now();
-        // Two calls in one second, or a clock behind a teammate's: step past the newest version so
-        // the new migration always sorts last.
-        let version = match newest.and_then(timestamp::from_version) {
-            Some(newest_instant) if newest_instant >= now => timestamp::to_version(newest_instant + 1),
-            _ => timestamp::to_version(now),
-        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", project.show(&dir)))?;
+        // Two db-new at once (two terminals) must not take one version: the version is chosen
+        // and its file created under a lock of this checkout.
+        let _lock = lock(project)?;
+        let version = next_version(&dir)?;
         let path = dir.join(format!("{version}_{name}.sql"));
         let shown = project.show(&path);
         let mut file = std::fs::OpenOptions::new()
@@ -56,6 +52,57 @@ impl Args {
         out!("{shown}");
         Ok(())
     }
+}
+
+/// The version for a new migration: now (UTC), or one second past the newest version when that
+/// is not older (two calls in one second, a clock behind a teammate's), so the new migration
+/// always sorts last. Never a version past 9999-12-31 23:59:59, which is no timestamp.
+fn next_version(dir: &std::path::Path) -> Result<i64> {
+    let newest = folder::entries(dir)?
+        .iter()
+        .filter_map(|entry| match folder::parse_name(&entry.name) {
+            folder::Name::Migration { version, .. } => Some(version),
+            _ => None,
+        })
+        .max();
+    let now = timestamp::now();
+    let instant = match newest {
+        Some(newest) => match timestamp::from_version(newest) {
+            Some(newest_instant) if newest_instant >= now => newest_instant + 1,
+            Some(_) => now,
+            // A version that is no timestamp (an adopted history's `5_x.sql`) sorts before any.
+            None if newest < timestamp::to_version(now) => now,
+            None => bail!(
+                "the newest migration's version, {newest}, is beyond any timestamp, so no new version can sort \
+                 after it; rename it, or name the new file by hand"
+            ),
+        },
+        None => now,
+    };
+    let version = timestamp::to_version(instant);
+    if timestamp::from_version(version).is_none() || version <= newest.unwrap_or(i64::MIN) {
+        bail!(
+            "the newest migration's version, {}, is the last possible timestamp (9999-12-31 23:59:59), so no \
+             new version can sort after it; rename it, or name the new file by hand",
+            newest.unwrap_or_default()
+        );
+    }
+    Ok(version)
+}
+
+/// An exclusive lock on `target/xtask/db-new.lock`, waited for (it is held for milliseconds).
+fn lock(project: &Project) -> Result<std::fs::File> {
+    let dir = project.state_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", project.show(&dir)))?;
+    let path = dir.join("db-new.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("open {}", project.show(&path)))?;
+    file.lock().with_context(|| format!("lock {}", project.show(&path)))?;
+    Ok(file)
 }
 
 /// "Create Gateways" → `create_gateways`; path separators, dots, quotes, NUL and non-ASCII are

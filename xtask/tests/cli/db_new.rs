@@ -23,8 +23,9 @@ fn creates_a_timestamped_file_with_a_header_and_prints_its_path() {
     let text = std::fs::read_to_string(fx.migrations().join(name)).unwrap();
     assert!(text.starts_with(&format!("-- Migration {}: create_gateways\n", &name[..14])), "{text}");
     assert!(text.contains("Append-only"));
-    // The header is a comment, so the new file is a valid (if empty) migration right away.
     assert!(!text.starts_with("-- no-transaction"));
+    // Header comments only: refused as empty until it holds SQL, so it never applies as a no-op.
+    fx.xtask(&["db-migrate"]).failure().says("holds no SQL statement");
 }
 
 #[test]
@@ -52,4 +53,34 @@ fn refuses_bad_names_and_creates_nothing() {
     assert_eq!(missing.code, Some(2), "a usage error exits with clap's status 2:\n{}", missing.all());
     missing.says("<NAME>");
     assert!(migration_files(&fx).is_empty(), "a refused name created a file");
+}
+
+#[test]
+fn db_new_at_once_in_two_terminals_never_shares_a_version() {
+    let fx = Fixture::new("new_race");
+    let children: Vec<_> = (0..6).map(|n| fx.spawn_with(&["db-new", &format!("m{n}")], &[])).collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let mut versions: Vec<String> = migration_files(&fx).iter().map(|n| n[..14].to_owned()).collect();
+    assert_eq!(versions.len(), 6);
+    versions.dedup();
+    assert_eq!(versions.len(), 6, "two files got one version: {:?}", migration_files(&fx));
+}
+
+#[test]
+fn db_new_creates_the_migrations_folder() {
+    let fx = Fixture::new("new_dir");
+    std::fs::remove_dir_all(fx.migrations()).unwrap();
+    fx.xtask(&["db-new", "first"]).success().says("db/migrations/");
+    assert_eq!(migration_files(&fx).len(), 1);
+}
+
+#[test]
+fn db_new_never_writes_a_version_past_the_last_timestamp() {
+    let fx = Fixture::new("new_last");
+    fx.migration(99991231235959, "the_end", "SELECT 1;\n");
+    fx.xtask(&["db-new", "after"]).failure().says("last possible timestamp");
+    assert_eq!(migration_files(&fx), ["99991231235959_the_end.sql"]);
 }

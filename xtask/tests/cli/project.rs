@@ -44,3 +44,19 @@ fn run_by_hand_it_finds_the_checkout_above_the_current_folder() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `.env` is read as Docker Compose reads it: an inline comment is not part of the value.
+#[tokio::test]
+async fn dotenv_inline_comments_and_variables_read_as_compose_reads_them() {
+    let fx = Fixture::new("dotenv");
+    fx.migration(20260101000000, "t", "CREATE TABLE t (id int);\n");
+    let url = fx.url();
+    let (base, database) = url.rsplit_once('/').unwrap();
+    std::fs::write(
+        fx.root().join(".env"),
+        format!("BASE={base}\nDATABASE_URL=${{BASE}}/{database} # the test database\n"),
+    )
+    .unwrap();
+    fx.xtask_with(&["db-migrate"], &[]).success().says(&format!("Created database {}", fx.database));
+    assert!(fx.table_exists("t").await);
+}
