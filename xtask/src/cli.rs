@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::commands::{bench, db_migrate, db_new, db_reset, db_server, db_status, test};
+use crate::commands::{bench, db_check, db_migrate, db_new, db_psql, db_reset, db_server, db_status, test};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -10,6 +10,8 @@ Examples:
   cargo xtask db-new create_sensors    # new migration file in db/migrations
   cargo xtask db-migrate               # apply pending migrations
   cargo xtask db-status                # what is applied, pending or wrong
+  cargo xtask db-check                 # before a push: shared migrations unchanged, new ones in order
+  cargo xtask db-psql                  # psql on the dev database
   cargo xtask test                     # run the tests against the dev server
   cargo xtask bench                    # time resets against a psql floor
   DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-migrate";
@@ -32,6 +34,8 @@ pub enum Command {
     DbMigrate(db_migrate::Args),
     DbNew(db_new::Args),
     DbStatus(db_status::Args),
+    DbCheck(db_check::Args),
+    DbPsql(db_psql::Args),
     DbUp(db_server::UpArgs),
     DbDown(db_server::DownArgs),
     Test(test::Args),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
@@ -48,7 +48,7 @@ impl Args {
         let server = Server::select(&self.server, sh, project)?;
         let Running { target, session } = server.up(sh, "bench").await?;
         let (mut admin_conn, _) = session.into_maintenance(&target, "bench").await?;
-        let psql = find_psql(sh)?;
+        let psql = install::psql(sh)?;
         let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut admin_conn).await?;
         print_machine(sh, &version, &server.describe());
 
@@ -78,13 +78,16 @@ impl Args {
             let url = target.with_database(&workload.database).local_url_with_password();
             let floor_db = format!("{}_floor", workload.database);
             let floor = write_floor_script(&workload.dir, &floor_db)?;
-            let maintenance = target.maintenance().local_url_with_password();
+            // psql gets the address and password from its environment: never on its command
+            // line, which `ps` shows to every account.
+            let maintenance_env = target.maintenance().libpq_env();
             let (mut floors, mut resets, mut cached) = (Vec::new(), Vec::new(), Vec::new());
             // Fills the reset cache, so every timed cached run finds it.
             xtask(sh, &exe, &workload.dir, &url, &["db-reset"])?;
             let run_floor = || {
                 time(|| {
-                    cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -f {floor} {maintenance}")
+                    cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -f {floor}")
+                        .envs(maintenance_env.iter().map(|(key, value)| (*key, value)))
                         .env("PGOPTIONS", "-c client_min_messages=warning")
                         .quiet()
                         .ignore_stdout()
@@ -181,18 +184,6 @@ fn row(report: &mut String, workload: &str, what: &str, runs: &[Duration], floor
 fn stats(mut values: Vec<f64>) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
     (values[values.len() / 2], values[0], values[values.len() - 1])
-}
-
-fn find_psql(sh: &Shell) -> Result<PathBuf> {
-    if cmd!(sh, "psql --version").quiet().ignore_stdout().run().is_ok() {
-        return Ok(PathBuf::from("psql"));
-    }
-    match install::newest_debian_bindir(&["psql"]) {
-        Some(bin) => Ok(bin.join("psql")),
-        None => {
-            bail!("the benchmark's floor runs psql, which is not installed: `sudo apt-get install postgresql-client`")
-        }
-    }
 }
 
 fn print_machine(sh: &Shell, server_version: &str, backend: &str) {

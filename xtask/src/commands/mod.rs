@@ -1,8 +1,10 @@
 //! One module per command; each owns its flags (`Args`) and a `run` method.
 
 pub mod bench;
+pub mod db_check;
 pub mod db_migrate;
 pub mod db_new;
+pub mod db_psql;
 pub mod db_reset;
 pub mod db_server;
 pub mod db_status;
@@ -22,6 +24,8 @@ pub async fn run(command: Command, sh: &Shell, project: &Project) -> Result<Exit
         Command::DbReset(args) => args.run(sh, project).await.map(success),
         Command::DbMigrate(args) => args.run(sh, project).await.map(success),
         Command::DbNew(args) => args.run(project).map(success),
+        Command::DbCheck(args) => args.run(sh, project),
+        Command::DbPsql(args) => args.run(sh, project).await,
         Command::DbStatus(args) => args.run(sh, project).await,
         Command::DbUp(args) => args.run(sh, project).await.map(success),
         Command::DbDown(args) => args.run(sh, project).await.map(success),

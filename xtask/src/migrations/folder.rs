@@ -100,6 +100,12 @@ impl Problems {
         text
     }
 
+    pub fn merge(&mut self, other: Problems) {
+        for (explanation, files) in other.0 {
+            self.0.entry(explanation).or_default().extend(files);
+        }
+    }
+
     /// Fails with every problem, or does nothing when there are none.
     pub fn refuse(&self, what: &str) -> Result<()> {
         if !self.is_empty() {
@@ -124,6 +130,14 @@ fn list(files: &[String]) -> String {
 /// All migrations in version order, or one error listing every problem in the folder. Files sqlx
 /// skips, and `.down.sql` files, are noted once on stderr.
 pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
+    let (files, problems) = scan(dir, shown_dir)?;
+    problems.refuse(shown_dir)?;
+    Ok(files)
+}
+
+/// The migrations that could be read, and the problems of the others; `Err` only when the
+/// folder itself cannot be read.
+pub fn scan(dir: &Path, shown_dir: &str) -> Result<(Vec<MigrationFile>, Problems)> {
     let mut problems = Problems::default();
     let (mut skipped, mut down) = (Vec::new(), 0usize);
     // Per version: file name, path, sqlx's description and kind.
@@ -199,8 +213,7 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<MigrationFile>> {
             Err((explanation, file)) => problems.add(explanation, file),
         }
     }
-    problems.refuse(shown_dir)?;
-    Ok(files)
+    Ok((files, problems))
 }
 
 /// One migration file read and hashed, or what is wrong with it (explanation, file).

@@ -19,3 +19,16 @@ pub fn newest_debian_bindir(programs: &[&str]) -> Option<PathBuf> {
     versions.sort();
     versions.pop().map(|(_, bin)| bin)
 }
+
+/// psql: the one on `PATH`, else the newest in Debian's layout.
+pub fn psql(sh: &xshell::Shell) -> anyhow::Result<PathBuf> {
+    if xshell::cmd!(sh, "psql --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        return Ok(PathBuf::from("psql"));
+    }
+    match newest_debian_bindir(&["psql"]) {
+        Some(bin) => Ok(bin.join("psql")),
+        None => anyhow::bail!(
+            "psql is not installed: `sudo apt-get install postgresql-client` (Debian/Ubuntu) or `brew install libpq` (macOS)"
+        ),
+    }
+}

@@ -141,6 +141,37 @@ impl Target {
         }
     }
 
+    /// libpq's environment for this target (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`,
+    /// `PGSSLMODE`, and `PGPASSWORD` unless the private socket makes it unneeded): how psql gets
+    /// the address without a password on its command line, which `ps` would show.
+    pub fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        use sqlx::postgres::PgSslMode;
+        let o = &self.options;
+        let host = match (&self.socket, o.get_socket()) {
+            (Some(dir), _) | (None, Some(dir)) => dir.display().to_string(),
+            (None, None) => o.get_host().to_owned(),
+        };
+        let mut env = vec![
+            ("PGHOST", host),
+            ("PGPORT", o.get_port().to_string()),
+            ("PGUSER", o.get_username().to_owned()),
+            ("PGDATABASE", self.database().to_owned()),
+        ];
+        let ssl_mode = match o.get_ssl_mode() {
+            PgSslMode::Disable => "disable",
+            PgSslMode::Allow => "allow",
+            PgSslMode::Prefer => "prefer",
+            PgSslMode::Require => "require",
+            PgSslMode::VerifyCa => "verify-ca",
+            PgSslMode::VerifyFull => "verify-full",
+        };
+        env.push(("PGSSLMODE", ssl_mode.to_owned()));
+        if let Some(password) = &self.password {
+            env.push(("PGPASSWORD", password.clone()));
+        }
+        env
+    }
+
     /// True for loopback addresses and local sockets: the servers that are safe to wipe.
     pub fn is_on_this_machine(&self) -> bool {
         let host = self.options.get_host();

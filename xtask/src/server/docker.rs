@@ -145,6 +145,18 @@ impl ComposeServer {
         Ok(())
     }
 
+    /// psql inside the running container, as its own superuser through its local socket: no
+    /// password anywhere. `-T` when stdin is not a terminal (a script piped in).
+    pub fn psql<'a>(&self, sh: &'a Shell, args: &[String]) -> Result<Cmd<'a>> {
+        let compose = compose_tool(sh)?;
+        let mut exec = self.compose(sh, compose, self.remembered_port()).arg("exec");
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            exec = exec.arg("-T");
+        }
+        let (user, database) = (&self.settings.user, &self.settings.database);
+        Ok(exec.args([SERVICE, "psql", "--username", user, "--dbname", database]).args(args))
+    }
+
     /// A `docker compose …` command for this checkout's project, with the settings in its
     /// environment (never on its command line, which xshell echoes and `ps` shows).
     fn compose<'a>(&self, sh: &'a Shell, compose: Compose, port: u16) -> Cmd<'a> {

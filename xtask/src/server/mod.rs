@@ -119,6 +119,20 @@ impl Server {
         }
     }
 
+    /// psql on the dev database of a running server: inside the container for Docker, else
+    /// this machine's psql with the address in its environment (never on its command line).
+    pub fn psql<'a>(&self, sh: &'a Shell, target: &Target, args: &[String]) -> Result<xshell::Cmd<'a>> {
+        if let Server::Docker(compose) = self {
+            return compose.psql(sh, args);
+        }
+        let psql = crate::postgres::install::psql(sh)?;
+        let mut cmd = xshell::cmd!(sh, "{psql}").args(args);
+        for (key, value) in target.libpq_env() {
+            cmd = cmd.env(key, value);
+        }
+        Ok(cmd)
+    }
+
     /// The dev database's address without starting anything, for the checks made before a
     /// destructive command runs.
     pub fn target_if_known(&self) -> Option<&Target> {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod check;
 mod db_new;
 mod docker;
 mod equivalence;

@@ -137,3 +137,19 @@ fn sqlx_lock_id(database: &str) -> i64 {
     }
     0x3d32ad9e * i64::from(!crc)
 }
+
+/// `db-psql` opens psql on the dev database, with the password in its environment only, and
+/// passes psql's exit status on.
+#[tokio::test]
+async fn db_psql_runs_psql_on_the_dev_database() {
+    let fx = Fixture::new("psql");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.xtask(&["db-migrate"]).success();
+    let password = crate::support::server_url().password().unwrap_or_default().to_owned();
+    let run = fx.xtask(&["db-psql", "--", "-X", "-A", "-t", "-c", "SELECT current_database()"]).success();
+    assert_eq!(run.stdout.trim(), fx.database);
+    run.never_says(&password);
+    let failed = fx.xtask(&["db-psql", "--", "-X", "-v", "ON_ERROR_STOP=1", "-c", "SELECT 1/0"]);
+    assert_eq!(failed.code, Some(1), "psql's own status: {}", failed.all());
+    failed.says("division by zero");
+}

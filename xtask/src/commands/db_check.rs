@@ -1,0 +1,205 @@
+//! `db-check`: append-only enforced where sharing happens, in git, before a push and in CI.
+//!
+//! The dev database is disposable (`db-reset` rebuilds it from whatever the files say); what
+//! must never change is a migration that others already have. "Others have it" means it is on
+//! the base this branch will merge into, so the check compares the working tree with that base.
+//! It needs no database.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::migrations::folder::{self, Name, Problems};
+use crate::output::{self, note, out};
+use crate::project::Project;
+
+/// Check db/migrations against the git base: append-only, in order, well named
+///
+/// Fails (exit 1) when a migration that exists on the base was modified, renamed or deleted, when
+/// a new migration sorts before the base's newest one, when a new migration holds no SQL, and when
+/// the folder has files sqlx refuses (a version that is not a number, two files with one
+/// version). New files that do not follow the project's naming (YYYYMMDDHHMMSS_snake_name.sql,
+/// what db-new writes) get a warning. The base is the merge base of HEAD with the upstream main
+/// branch (origin/HEAD, origin/main, origin/master, main or master, the first that exists), or
+/// --base. Uncommitted and untracked files count: run it before you commit or push. Needs git, no
+/// database.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  cargo xtask db-check\n  cargo xtask db-check --base origin/release-2.0\n\nExit status: 0 all good, 1 a rule is broken, 2 the check could not run."
+)]
+pub struct Args {
+    /// The commit others already have (a branch, tag or commit); default: the merge base with the
+    /// upstream main branch
+    #[arg(long, value_name = "REF")]
+    base: Option<String>,
+}
+
+impl Args {
+    pub fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
+        let inside = cmd!(sh, "git rev-parse --is-inside-work-tree").quiet().ignore_stderr().read();
+        if !inside.is_ok_and(|answer| answer == "true") {
+            bail!(
+                "db-check compares db/migrations with the git history, but {} is not a git checkout",
+                project.root.display()
+            );
+        }
+        let (base, shown_base) = self.resolve_base(sh)?;
+        let dir = "db/migrations";
+
+        // What the base has: file name → version, for the migrations directly in the folder.
+        let tree_dir = format!("{dir}/");
+        let listing = cmd!(sh, "git ls-tree --name-only -z {base} -- {tree_dir}")
+            .quiet()
+            .read()
+            .context("list the base's migrations")?;
+        let mut on_base: BTreeMap<String, i64> = BTreeMap::new();
+        for path in listing.split('\0').filter(|p| !p.is_empty()) {
+            let Some(name) = path.strip_prefix("db/migrations/") else { continue };
+            if let Name::Migration { version, kind, .. } = folder::parse_name(name)
+                && kind != sqlx::migrate::MigrationType::ReversibleDown
+            {
+                on_base.insert(name.to_owned(), version);
+            }
+        }
+        let newest_on_base = on_base.iter().max_by_key(|(_, version)| **version);
+
+        let mut problems = Problems::default();
+        let mut rename_targets = Vec::new();
+        let short = cmd!(sh, "git rev-parse --short {base}").quiet().read().unwrap_or_else(|_| base.clone());
+        // Base migrations changed in the working tree (committed or not).
+        let diff =
+            cmd!(sh, "git diff --name-status -z -M {base} -- {dir}").quiet().read().context("compare with the base")?;
+        let mut fields = diff.split('\0').filter(|f| !f.is_empty());
+        while let Some(status) = fields.next() {
+            let path = fields.next().unwrap_or_default();
+            let renamed_to = if status.starts_with('R') || status.starts_with('C') { fields.next() } else { None };
+            let Some(name) = path.strip_prefix("db/migrations/") else { continue };
+            if !on_base.contains_key(name) {
+                continue;
+            }
+            let (what, fix) = match status.chars().next() {
+                Some('M' | 'T') => (
+                    "modified",
+                    "restore it (`git checkout {base} -- <file>`) and put the change in a new migration (`cargo xtask db-new <name>`)",
+                ),
+                Some('D') => (
+                    "deleted",
+                    "restore it (`git checkout {base} -- <file>`); to undo what it did, write a new migration",
+                ),
+                Some('R') => ("renamed", "give it back its name: databases record migrations by version and checksum"),
+                _ => continue,
+            };
+            let fix = fix.replace("{base}", &short);
+            let file = match renamed_to {
+                Some(to) => {
+                    rename_targets.push(to.to_owned());
+                    format!("db/migrations/{name} → {to}")
+                }
+                None => format!("db/migrations/{name}"),
+            };
+            problems.add(
+                format!("{what} though {shown_base} already has it (migrations are append-only once shared): {fix}"),
+                file,
+            );
+        }
+
+        // The folder as it is now: what sqlx refuses, and the new files.
+        let (files, folder_problems) = folder::scan(&project.migrations_dir(), dir)?;
+        problems.merge(folder_problems);
+        let mut unconventional = Vec::new();
+        for file in &files {
+            let name = file.shown.trim_start_matches("db/migrations/");
+            if on_base.contains_key(name) || rename_targets.contains(&file.shown) {
+                continue;
+            }
+            if let Some((newest_name, &newest)) = newest_on_base
+                && file.version() < newest
+            {
+                problems.add(
+                    format!(
+                        "new, but sorts before {newest_name}, the newest migration on {shown_base}: databases that \
+                         already applied that one would apply this one out of order; give it a fresh version \
+                         (`cargo xtask db-new <name>`, then move the SQL there)"
+                    ),
+                    file.shown.clone(),
+                );
+            }
+            if file.is_empty() {
+                problems.add(
+                    "new, and holds no SQL statement (only comments): write its SQL, or delete it",
+                    file.shown.clone(),
+                );
+            }
+            if !follows_convention(name) {
+                unconventional.push(file.shown.clone());
+            }
+        }
+        if !unconventional.is_empty() {
+            note!(
+                "warning: {} new migration(s) not named YYYYMMDDHHMMSS_snake_name.sql, as `cargo xtask db-new <name>` \
+                 names them: {}",
+                unconventional.len(),
+                unconventional.join(", ")
+            );
+        }
+        if problems.is_empty() {
+            out!(
+                "{dir}: {} migration(s), {} new since {shown_base}; append-only and in order",
+                files.len(),
+                files.len().saturating_sub(on_base.len())
+            );
+            return Ok(output::exit_code(output::OK));
+        }
+        out!("{dir} breaks {} rule(s) against {shown_base}:{}", problems.count(), problems.render());
+        Ok(output::exit_code(output::FOUND))
+    }
+
+    /// The base commit and how to name it in messages.
+    fn resolve_base(&self, sh: &Shell) -> Result<(String, String)> {
+        if let Some(base) = &self.base {
+            let spec = format!("{base}^{{commit}}");
+            let commit = cmd!(sh, "git rev-parse --verify --quiet {spec}")
+                .quiet()
+                .read()
+                .ok()
+                .filter(|c| !c.is_empty())
+                .with_context(|| {
+                    format!("--base {base} names no commit here; fetch it, or name a branch, tag or commit")
+                })?;
+            return Ok((commit, base.clone()));
+        }
+        for candidate in ["origin/HEAD", "origin/main", "origin/master", "main", "master"] {
+            let spec = format!("{candidate}^{{commit}}");
+            if cmd!(sh, "git rev-parse --verify --quiet {spec}").quiet().ignore_stdout().run().is_ok() {
+                let merge_base = cmd!(sh, "git merge-base HEAD {candidate}")
+                    .quiet()
+                    .read()
+                    .with_context(|| format!("find where HEAD left {candidate}"))?;
+                return Ok((merge_base, format!("{candidate} (merge base)")));
+            }
+        }
+        bail!("no upstream main branch to compare with (origin/main, main or master); name one with --base <REF>")
+    }
+}
+
+/// `YYYYMMDDHHMMSS_snake_name.sql`, what `db-new` writes.
+fn follows_convention(file_name: &str) -> bool {
+    let Some(stem) = file_name.strip_suffix(".sql") else { return false };
+    let Some((digits, name)) = stem.split_once('_') else { return false };
+    digits.len() == 14
+        && digits.parse::<i64>().ok().and_then(crate::timestamp::from_version).is_some()
+        && folder::check_name(name).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn knows_the_projects_naming_convention() {
+        assert!(super::follows_convention("20261125150000_create_gateways.sql"));
+        for other in ["1_setup.sql", "20240614104159_idx-cache.sql", "20261325150000_x.sql", "20261125150000_X.sql"] {
+            assert!(!super::follows_convention(other), "{other}");
+        }
+    }
+}
