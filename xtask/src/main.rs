@@ -69,8 +69,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             // whatever transaction was open: no migration or seed run is left half applied.
             _ = tokio::signal::ctrl_c() => {
                 eprintln!(
-                    "interrupted: stopped before finishing; open transactions were rolled back \
-                     (a half-built reset is cleaned up by the next db-reset)"
+                    "interrupted: stopped before finishing; the server rolls back whatever \
+                     transaction was open"
                 );
                 Ok(output::exit_code(output::INTERRUPTED))
             }

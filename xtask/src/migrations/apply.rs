@@ -22,6 +22,7 @@ use crate::output::out;
 use crate::postgres::Target;
 use crate::postgres::script::{self, Failure, Pace};
 use crate::postgres::sql_error::{self, Rerun};
+use crate::postgres::statements;
 
 /// Applies what is pending. With `dry_run`, only says what would run. `applied` is the
 /// database's history when the caller has already read it.
@@ -98,10 +99,22 @@ async fn apply(conn: &mut PgConnection, file: &MigrationFile, database: &str) ->
     }
     if let Err(failure) = script::run(conn, sql, "BEGIN;", Pace::Whole).await {
         rollback(conn).await;
-        let context = format!(
-            "migration {version} failed on database {database}; it was rolled back, nothing of it stays applied"
-        );
-        return Err(sql_error::explain(conn, &failure, &file.shown, sql, Rerun::After(&[])).await.context(context));
+        // A file that ends its own transaction committed (or dropped) what came before that
+        // statement; running it again to find the line would commit that a second time.
+        let (outcome, rerun) = match statements::transaction_end(sql) {
+            Some(offset) => (
+                format!(
+                    "it ends its own transaction (line {} `{}`), so what ran before that statement may stay \
+                     applied, and what ran after it was rolled back",
+                    line_of(sql, offset),
+                    script::excerpt(sql, offset)
+                ),
+                Rerun::Never,
+            ),
+            None => ("it was rolled back, nothing of it stays applied".to_owned(), Rerun::After(&[])),
+        };
+        let context = format!("migration {version} failed on database {database}; {outcome}");
+        return Err(sql_error::explain(conn, &failure, &file.shown, sql, rerun).await.context(context));
     }
     let elapsed = start.elapsed();
     let row_and_commit = record(file, elapsed) + ";COMMIT";
@@ -150,7 +163,7 @@ fn what_stayed(failure: &Failure, sql: &str) -> String {
     }
     let listed: Vec<String> = completed
         .iter()
-        .map(|&offset| format!("line {}: {}", sql[..offset].matches('\n').count() + 1, script::excerpt(sql, offset)))
+        .map(|&offset| format!("line {} `{}`", line_of(sql, offset), script::excerpt(sql, offset)))
         .collect();
     format!(
         "it ran outside a transaction (-- no-transaction), statement by statement, so {} statement(s) before \
@@ -158,6 +171,11 @@ fn what_stayed(failure: &Failure, sql: &str) -> String {
         completed.len(),
         listed.join("; ")
     )
+}
+
+/// The 1-based line of byte `offset`.
+fn line_of(sql: &str, offset: usize) -> usize {
+    sql[..offset].matches('\n').count() + 1
 }
 
 /// sqlx-cli's line: `Applied 20261125150000/migrate create gateways (12.3ms)`.

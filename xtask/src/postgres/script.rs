@@ -110,7 +110,7 @@ async fn copy_in(conn: &mut PgConnection, statement: &str, data: &str) -> Result
 /// Only a file with COPY data or a psql command needs to be read statement by statement; the
 /// check is a plain substring search, cheap even for a 50 MB file.
 fn needs_splitting(sql: &str) -> bool {
-    sql.contains('\\') || ["stdin", "STDIN", "Stdin"].iter().any(|word| sql.contains(word))
+    sql.contains('\\') || sql.to_ascii_lowercase().contains("stdin")
 }
 
 /// A statement's first line, shortened: how a statement is named in a message.

@@ -162,7 +162,9 @@ fn copy_data_line(sql: &str, copy_at: usize, context: Option<&str>) -> Option<(u
         return None;
     }
     let row: usize = context?.split(", line ").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
-    let data_start = copy_at + copy.find('\n')? + 1;
+    // The rows start on the line after the statement's `;`, however many lines it spans.
+    let statement_end = copy_at + super::statements::split(copy).ok()?.first()?.text.len();
+    let data_start = statement_end + sql[statement_end..].find('\n')? + 1;
     let (line, _) = line_and_column(sql, sql[..data_start].chars().count() + 1);
     Some((line + row - 1, 1))
 }
@@ -233,6 +235,8 @@ mod tests {
         let copy_at = sql.find("COPY").unwrap();
         assert_eq!(super::copy_data_line(sql, copy_at, Some("COPY t, line 2, column a: \"x\"")), Some((4, 1)));
         assert_eq!(super::copy_data_line(sql, 0, Some("COPY t, line 2")), None);
+        let spread = "COPY t (\n  a\n) FROM stdin;\n1\nx\n\\.\n";
+        assert_eq!(super::copy_data_line(spread, 0, Some("COPY t, line 2, column a")), Some((5, 1)));
     }
 
     #[test]

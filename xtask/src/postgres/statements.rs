@@ -69,9 +69,13 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, MetaCommand<'_>> {
                 statements.push(Statement { offset: begin, text, copy_data: None });
                 1
             }
-            b'\'' => quoted_len(rest, b'\'', i > 0 && matches!(bytes[i - 1], b'E' | b'e')),
+            // `E'…'`, but not `ELSE'…'`: the E must be a token of its own.
+            b'\'' => {
+                quoted_len(rest, b'\'', i > 0 && matches!(bytes[i - 1], b'E' | b'e') && !continues_word(bytes, i - 1))
+            }
             b'"' => quoted_len(rest, b'"', false),
-            b'$' => dollar_quoted_len(rest),
+            // `$` inside a word (`price$usd`) is part of an identifier, not a dollar quote.
+            b'$' if !continues_word(bytes, i) => dollar_quoted_len(rest),
             _ => rest.chars().next().map_or(1, char::len_utf8),
         };
     }
@@ -79,6 +83,27 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, MetaCommand<'_>> {
         statements.push(Statement { offset: begin, text: &sql[begin..], copy_data: None });
     }
     Ok(statements)
+}
+
+/// The offset of the first statement that ends the transaction it runs in (`COMMIT`, `END`,
+/// `ROLLBACK` but not `ROLLBACK TO`, `ABORT`), if the file has one.
+pub fn transaction_end(sql: &str) -> Option<usize> {
+    split(sql).ok()?.into_iter().find_map(|statement| {
+        let mut words = statement.text.split(|c: char| c.is_whitespace() || c == ';').filter(|w| !w.is_empty());
+        let first = words.next()?.to_ascii_lowercase();
+        let second = words.next().map(str::to_ascii_lowercase);
+        let ends = match first.as_str() {
+            "commit" | "end" | "abort" => true,
+            "rollback" => second.as_deref() != Some("to"),
+            _ => false,
+        };
+        ends.then_some(statement.offset)
+    })
+}
+
+/// True when the byte at `i` follows a letter, digit, `_` or `$`: it continues a word.
+fn continues_word(bytes: &[u8], i: usize) -> bool {
+    i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || matches!(bytes[i - 1], b'_' | b'$') || bytes[i - 1] >= 0x80)
 }
 
 /// True for `COPY <table> [(columns)] FROM STDIN …`, in any case.
@@ -196,6 +221,21 @@ mod tests {
         assert_eq!(open[0].copy_data, Some("1\n"));
         // COPY from a file or to stdout has no inline data.
         assert_eq!(split("COPY t TO STDOUT;\nSELECT 1;").unwrap()[0].copy_data, None);
+    }
+
+    #[test]
+    fn dollars_and_es_inside_words_open_nothing() {
+        let sql = "CREATE TABLE price$usd$x (a int);\nCOPY price$usd$x (a) FROM stdin;\n1\n\\.\n";
+        assert_eq!(split(sql).unwrap()[1].copy_data, Some("1\n"));
+        let sql = "SELECT CASE WHEN false THEN 'x' ELSE'C:\\' END;\nCOPY t FROM stdin;\nrow1\n\\.\n";
+        assert_eq!(split(sql).unwrap()[1].copy_data, Some("row1\n"));
+    }
+
+    #[test]
+    fn finds_where_a_file_ends_its_transaction() {
+        assert_eq!(transaction_end("SELECT 1;\nCOMMIT;\n"), Some(10));
+        assert_eq!(transaction_end("SAVEPOINT a;\nROLLBACK TO a;\nSELECT 'commit';"), None);
+        assert_eq!(transaction_end("select 1; rollback;"), Some(10));
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl TemplateCache {
         seeds: Option<&[SeedFile]>,
     ) -> TemplateCache {
         let mut hash = Fingerprint::new();
-        hash.field(server_version.as_bytes());
+        hash.field(database.as_bytes()).field(server_version.as_bytes());
         for file in files {
             hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
         }
@@ -107,11 +107,13 @@ impl TemplateCache {
 }
 
 /// True when nothing is attached to the database but its settings: the owner is this user, and
-/// it has no comment, no grants and no connection limit (the migrations did not change them).
+/// it has no comment, no grants, no connection limit and is no template (the migrations did not
+/// change them).
 async fn is_plain(admin: &mut PgConnection, database: &str) -> Result<bool> {
     sqlx::query_scalar(
         "SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND datacl IS NULL \
                 AND datconnlimit = -1 AND shobj_description(oid, 'pg_database') IS NULL \
+                AND NOT datistemplate AND datallowconn \
          FROM pg_database WHERE datname = $1",
     )
     .bind(database)
@@ -121,9 +123,8 @@ async fn is_plain(admin: &mut PgConnection, database: &str) -> Result<bool> {
 }
 
 /// Copies every per-database setting of `from` (`ALTER DATABASE … SET`, and `ALTER ROLE … IN
-/// DATABASE … SET`) to `to`. Each value is set in this session first and stored `FROM CURRENT`, so
-/// the server itself parses it as it did the first time (list values such as `search_path`
-/// included).
+/// DATABASE … SET`) to `to`, spelled exactly as stored, the way pg_dump writes them: one literal
+/// for the value, or one per element for the list settings the server stores quoted.
 async fn copy_settings(admin: &mut PgConnection, from: &str, to: &str) -> Result<()> {
     let settings: Vec<(Option<String>, String)> = sqlx::query_as(
         "SELECT r.rolname::text, unnest(s.setconfig) \
@@ -140,29 +141,56 @@ async fn copy_settings(admin: &mut PgConnection, from: &str, to: &str) -> Result
     let mut tx = admin.begin().await?;
     for (role, setting) in &settings {
         let Some((name, value)) = setting.split_once('=') else { continue };
-        sqlx::query("SELECT set_config($1, $2, true)")
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await
-            .with_context(|| format!("copy the setting {name} of database {from} to {to}"))?;
-        let sql = match role {
-            Some(role) => {
-                format!(
-                    "ALTER ROLE {} IN DATABASE {} SET {} FROM CURRENT",
-                    quote_ident(role),
-                    quote_ident(to),
-                    quote_ident(name)
-                )
-            }
-            None => format!("ALTER DATABASE {} SET {} FROM CURRENT", quote_ident(to), quote_ident(name)),
-        };
+        let sql =
+            format!("{} SET {} TO {}", target(role.as_deref(), to), quote_ident(name), setting_value(name, value));
         tx.execute(AssertSqlSafe(sql))
             .await
             .with_context(|| format!("copy the setting {name} of database {from} to {to}"))?;
     }
     tx.commit().await.with_context(|| format!("copy the settings of database {from} to {to}"))?;
     Ok(())
+}
+
+fn target(role: Option<&str>, database: &str) -> String {
+    match role {
+        Some(role) => format!("ALTER ROLE {} IN DATABASE {}", quote_ident(role), quote_ident(database)),
+        None => format!("ALTER DATABASE {}", quote_ident(database)),
+    }
+}
+
+/// The settings whose stored value is a list of quoted elements (PostgreSQL's GUC_LIST_QUOTE).
+const LIST_SETTINGS: [&str; 6] = [
+    "local_preload_libraries",
+    "search_path",
+    "session_preload_libraries",
+    "shared_preload_libraries",
+    "temp_tablespaces",
+    "unix_socket_directories",
+];
+
+/// The value as SQL literals that the server stores back exactly as `value`.
+fn setting_value(name: &str, value: &str) -> String {
+    let literal = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    if !LIST_SETTINGS.contains(&name.to_ascii_lowercase().as_str()) {
+        return literal(value);
+    }
+    // `app, "my schema", public`: split on commas outside double quotes, unquote each.
+    let mut elements = Vec::new();
+    let (mut current, mut quoted, mut chars) = (String::new(), false, value.chars().peekable());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => elements.push(std::mem::take(&mut current)),
+            c if c.is_whitespace() && !quoted => {}
+            c => current.push(c),
+        }
+    }
+    elements.push(current);
+    elements.iter().map(|e| literal(e)).collect::<Vec<_>>().join(", ")
 }
 
 /// `<database>__xtask_tpl_`, shortened to leave room for the hash within 63 bytes.
@@ -177,4 +205,18 @@ pub async fn remove_all(admin: &mut PgConnection, prefix: &str) -> Result<Vec<St
         admin::drop_force(admin, template).await?;
     }
     Ok(templates)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_settings_back_as_stored() {
+        assert_eq!(super::setting_value("statement_timeout", "60000"), "'60000'");
+        assert_eq!(super::setting_value("DateStyle", "iso, dmy"), "'iso, dmy'");
+        assert_eq!(
+            super::setting_value("search_path", "app, \"my \"\"x\"\" schema\", public"),
+            "'app', 'my \"x\" schema', 'public'"
+        );
+        assert_eq!(super::setting_value("app.note", "it's"), "'it''s'");
+    }
 }

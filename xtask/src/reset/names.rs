@@ -28,6 +28,9 @@ mod tests {
         assert_eq!(super::scratch("fleet_dev"), "fleet_dev__xtask_reset");
         assert_eq!(super::previous("fleet_dev"), "fleet_dev__xtask_old");
         let long = "é".repeat(40);
+        let (a, b) = (format!("{}_a", "x".repeat(60)), format!("{}_b", "x".repeat(60)));
+        assert_ne!(super::scratch(&a), super::scratch(&b), "long names that start alike must not collide");
+        assert!(super::scratch(&a).len() <= 63);
         assert!(super::scratch(&long).len() <= 63);
         assert!(super::previous(&long).len() <= 63);
     }

@@ -236,7 +236,9 @@ async fn per_database_settings_are_kept_by_the_cache() {
          DO $$ BEGIN\n\
            EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'Asia/Kathmandu');\n\
            EXECUTE format('ALTER DATABASE %I SET search_path TO app, public', current_database());\n\
-           EXECUTE format('ALTER ROLE %I IN DATABASE %I SET work_mem TO %L', current_user, current_database(), '8MB');\n\
+           EXECUTE format('ALTER ROLE %I IN DATABASE %I SET work_mem TO %L', current_user, current_database(), '8192');\n\
+           EXECUTE format('ALTER DATABASE %I SET statement_timeout = 60000', current_database());\n\
+           EXECUTE format('ALTER DATABASE %I SET DateStyle = %L', current_database(), 'iso, dmy');\n\
          END $$;\n",
     );
     let cached = assert_same_database(&fx).await;
@@ -264,6 +266,37 @@ async fn a_database_comment_is_never_lost_to_the_cache() {
         "DO $$ BEGIN EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(), 'the fleet'); END $$;\n",
     );
     assert_same_database(&fx).await.never_says("copied from the reset cache").says("not cached");
+}
+
+/// A migration that makes its database a template is not cached either.
+#[tokio::test]
+async fn a_template_database_is_never_lost_to_the_cache() {
+    let fx = Fixture::new("eq");
+    fx.migration(
+        20260101000001,
+        "template",
+        "CREATE TABLE t (a int);\n\
+         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I IS_TEMPLATE true', current_database()); END $$;\n",
+    );
+    assert_same_database(&fx).await.never_says("copied from the reset cache");
+}
+
+/// A failing migration that commits part of itself says so, and is not run again to find its
+/// line (which would commit that part a second time).
+#[tokio::test]
+async fn a_failing_migration_that_commits_part_of_itself_says_so() {
+    let fx = Fixture::new("eq");
+    fx.migration(20260101000001, "a", "CREATE TABLE audit (x int);\nCREATE SEQUENCE s;\n");
+    fx.migration(
+        20260101000002,
+        "b",
+        "INSERT INTO audit VALUES (nextval('s'));\nCOMMIT;\nINSERT INTO missing VALUES (1);\n",
+    );
+    fx.xtask(&["db-migrate"])
+        .failure()
+        .says("it ends its own transaction (line 2 `COMMIT;`), so what ran before that statement may stay applied")
+        .never_says("nothing of it stays applied");
+    assert_eq!(fx.count("audit").await, 1, "the migration ran again to find its line");
 }
 
 /// Case 5: a migration's own BEGIN … COMMIT; the failing migration after it is the one named.
@@ -343,7 +376,7 @@ async fn no_transaction_files_run_statement_by_statement() {
     fx.xtask(&["db-migrate"])
         .failure()
         .says("db/migrations/20260101000002_indexes.sql:3:1: column \"c\" does not exist")
-        .says("1 statement(s) before the failing one stay applied (line 2: CREATE INDEX CONCURRENTLY t_a ON t (a);)");
+        .says("1 statement(s) before the failing one stay applied (line 2 `CREATE INDEX CONCURRENTLY t_a ON t (a);`)");
     assert!(fx.table_exists("t_a").await, "the first index stays, as the message says");
 
     let fx = Fixture::new("eq");
