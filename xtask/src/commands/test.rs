@@ -32,10 +32,48 @@ impl Args {
         note!("Testing against {} ({})", target.maintenance(), server.describe());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let args = &self.cargo_args;
-        cmd!(sh, "{cargo} test --workspace {args...}")
-            .env("DATABASE_URL", target.maintenance().url_with_password())
-            .run()
-            .context("the tests failed (see above)")?;
+        let mut test = cmd!(sh, "{cargo} test --workspace {args...}")
+            .env("DATABASE_URL", target.maintenance().url_with_password());
+        for (key, value) in cargo_run_environment() {
+            test = match value {
+                Some(value) => test.env(key, value),
+                None => test.env_remove(key),
+            };
+        }
+        test.run().context("the tests failed (see above)")?;
         Ok(())
     }
+}
+
+/// What `cargo run` added to this process's environment, undone for the inner `cargo test`:
+/// build scripts that watch such a variable (ring's watches `CARGO_MANIFEST_DIR`) would otherwise
+/// see it change between `cargo xtask test` and every other `cargo xtask` command, and half the
+/// dependency graph would be rebuilt each time one follows the other. `None` removes a variable.
+fn cargo_run_environment() -> Vec<(String, Option<String>)> {
+    let mut changes = Vec::new();
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let added_by_cargo_run = key.starts_with("CARGO_PKG_")
+            || matches!(
+                key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            );
+        if added_by_cargo_run {
+            changes.push((key.to_owned(), None));
+        }
+    }
+    // `cargo run` puts the target folder and the toolchain's libraries in front of the library
+    // path; whatever the user had stays.
+    if let Ok(paths) = std::env::var("LD_LIBRARY_PATH") {
+        let kept: Vec<&str> = paths
+            .split(':')
+            .filter(|path| !path.contains("/target/") && !path.contains("/rustlib/") && !path.contains("/toolchains/"))
+            .collect();
+        changes.push(("LD_LIBRARY_PATH".to_owned(), (!kept.is_empty()).then(|| kept.join(":"))));
+    }
+    changes
 }
