@@ -45,7 +45,7 @@ struct Workload {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project)?;
+        let server = Server::select(&self.server, sh, project, true)?;
         let Running { target, session } = server.up(sh, "bench").await?;
         let (mut admin_conn, _) = session.into_maintenance(&target, "bench").await?;
         let psql = install::psql(sh)?;

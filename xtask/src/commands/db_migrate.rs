@@ -35,7 +35,7 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let loading = folder::load_in_background(project.migrations_dir());
-        let running = async { Server::select(&self.server, sh, project)?.up(sh, "db-migrate").await }.await;
+        let running = async { Server::select(&self.server, sh, project, true)?.up(sh, "db-migrate").await }.await;
         let Start { files, running: Running { target, session }, applied } =
             migrations::start(loading, running).await?;
         let database = target.database();

@@ -29,7 +29,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
-        let server = Server::select(&self.server, sh, project)?;
+        let server = Server::select(&self.server, sh, project, true)?;
         let Running { target, session } = server.up(sh, "db-psql").await?;
         // psql opens its own session; this one only proved the server is up.
         drop(session);

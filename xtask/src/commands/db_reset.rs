@@ -70,7 +70,7 @@ impl Args {
             Ok((files, seeds))
         });
         let running = async {
-            let server = Server::select(&self.server, sh, project)?;
+            let server = Server::select(&self.server, sh, project, true)?;
             if let Some(target) = server.target_if_known() {
                 refuse_remote(target, "db-reset", self.allow_remote)?;
             }

@@ -22,7 +22,7 @@ pub struct UpArgs {
 
 impl UpArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project)?;
+        let server = Server::select(&self.server, sh, project, true)?;
         let Running { target, .. } = server.up(sh, "db-up").await?;
         if target.has_socket() {
             // The xtask came in through the local cluster's private socket; the address printed
@@ -54,7 +54,7 @@ pub struct DownArgs {
 
 impl DownArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project)?;
+        let server = Server::select(&self.server, sh, project, false)?;
         if !self.purge {
             return server.down(sh);
         }

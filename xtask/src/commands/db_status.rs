@@ -32,7 +32,7 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let loading = folder::load_in_background(project.migrations_dir());
-        let running = async { Server::select(&self.server, sh, project)?.up(sh, "db-status").await }.await;
+        let running = async { Server::select(&self.server, sh, project, false)?.up(sh, "db-status").await }.await;
         let Start { files, running: Running { target, .. }, applied } = migrations::start(loading, running).await?;
         let database = target.database();
         let applied = applied.unwrap_or_else(|| {

@@ -27,7 +27,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project)?;
+        let server = Server::select(&self.server, sh, project, true)?;
         let Running { target, .. } = server.up(sh, "test").await?;
         note!("Testing against {} ({})", target.maintenance(), server.describe());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());

@@ -63,6 +63,13 @@ impl Session {
         }
     }
 
+    /// The open connection, whichever database it is in.
+    pub fn connection(&mut self) -> &mut PgConnection {
+        match self {
+            Session::Dev(conn) | Session::Maintenance(conn) => conn,
+        }
+    }
+
     /// A connection to the maintenance database: this one, or a new one.
     pub async fn into_maintenance(
         self,

@@ -83,6 +83,10 @@ impl Target {
         Ok(Target { options, password, statement_timeout: None, unflushed_commits: false, socket: None })
     }
 
+    pub fn port(&self) -> u16 {
+        self.options.get_port()
+    }
+
     pub fn database(&self) -> &str {
         self.options.get_database().unwrap_or_default()
     }

@@ -27,6 +27,9 @@ pub struct ComposeServer {
     project_name: String,
     image: String,
     port_file: PathBuf,
+    /// `<port> <system identifier> <project>` of the server this checkout's container runs,
+    /// written once it answered: the next command connects there at once, with no docker process.
+    server_file: PathBuf,
     fingerprint: u64,
     settings: ComposeSettings,
     ready_timeout: Duration,
@@ -58,6 +61,7 @@ impl ComposeServer {
                 None => default_image(project)?,
             },
             port_file: project.state_dir().join("docker-port"),
+            server_file: project.state_dir().join("docker-server"),
             fingerprint: project.fingerprint(),
             settings: ComposeSettings {
                 user: settings.user.clone(),
@@ -75,12 +79,15 @@ impl ComposeServer {
 
     /// Why Docker can't serve this checkout right now, or `None` when it can: the engine answers
     /// and the image is here or can be pulled. `auto` falls back to the local cluster otherwise.
-    pub fn unavailable_because(&self, sh: &Shell) -> Option<String> {
+    pub fn unavailable_because(&self, sh: &Shell, may_pull: bool) -> Option<String> {
         if let Err(why) = engine_answers(sh) {
             return Some(why);
         }
         let image = &self.image;
         let present = cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+        if !present && !may_pull {
+            return Some(format!("the image {image} is not here"));
+        }
         // Shown, not quiet: a first pull can take a while, and the user should see why.
         if !present && cmd!(sh, "docker pull {image}").ignore_stderr().run().is_err() {
             return Some(format!("the image {image} is not here and cannot be pulled (offline?)"));
@@ -90,6 +97,46 @@ impl ComposeServer {
     }
 
     pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
+        // The common case: the server this checkout's container ran last time answers at the
+        // same address and is the same cluster (its system identifier): one connection, no
+        // docker or compose process.
+        if let Some(running) = self.remembered(purpose).await {
+            return Ok(running);
+        }
+        let running = self.start(sh, purpose).await?;
+        self.remember(running).await
+    }
+
+    async fn remembered(&self, purpose: &str) -> Option<Running> {
+        let text = std::fs::read_to_string(&self.server_file).ok()?;
+        let mut fields = text.split_whitespace();
+        let port: u16 = fields.next()?.parse().ok()?;
+        let (identifier, project) = (fields.next()?, fields.next()?);
+        if project != self.project_name || self.settings.pinned_port.is_some_and(|pinned| pinned != port) {
+            return None;
+        }
+        let target = self.target(port);
+        let mut session = Session::open(&target, purpose).await.ok()?;
+        (system_identifier(session.connection()).await.ok()? == identifier).then_some(Running { target, session })
+    }
+
+    async fn remember(&self, mut running: Running) -> Result<Running> {
+        let identifier = system_identifier(running.session.connection()).await?;
+        let port = running.target.port();
+        if let Some(dir) = self.server_file.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        std::fs::write(&self.server_file, format!("{port} {identifier} {}\n", self.project_name))
+            .with_context(|| format!("write {}", self.server_file.display()))?;
+        Ok(running)
+    }
+
+    fn target(&self, port: u16) -> Target {
+        Target::new("127.0.0.1", port, &self.settings.user, &self.settings.password, &self.settings.database)
+    }
+
+    /// Starts (or finds) the container through Compose and waits until it answers.
+    async fn start(&self, sh: &Shell, purpose: &str) -> Result<Running> {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         let compose = compose_tool(sh)?;
         let reused = self.running_container(sh, compose)?;
@@ -106,8 +153,7 @@ impl ComposeServer {
                 port
             }
         };
-        let target =
-            Target::new("127.0.0.1", port, &self.settings.user, &self.settings.password, &self.settings.database);
+        let target = self.target(port);
         // A running container usually answers at once; only a starting one needs the wait.
         if reused.is_some()
             && let Ok(session) = Session::open(&target, purpose).await
@@ -121,6 +167,7 @@ impl ComposeServer {
 
     pub fn down(&self, sh: &Shell) -> Result<()> {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
+        std::fs::remove_file(&self.server_file).ok();
         let compose = compose_tool(sh)?;
         self.compose(sh, compose, self.remembered_port()).arg("down").run().context("stop the container")?;
         out!("Stopped the {} container; its data stays in the volume {}_db-data", self.project_name, self.project_name);
@@ -129,6 +176,7 @@ impl ComposeServer {
 
     pub fn purge(&self, sh: &Shell) -> Result<()> {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
+        std::fs::remove_file(&self.server_file).ok();
         let compose = compose_tool(sh)?;
         let volume = format!("{}_db-data", self.project_name);
         let had_volume =
@@ -245,6 +293,15 @@ impl ComposeServer {
             }
         }
     }
+}
+
+/// The cluster's identity, fixed when initdb made it: a port taken over by another server (another
+/// checkout's container) answers with another one.
+async fn system_identifier(conn: &mut sqlx::PgConnection) -> Result<String> {
+    sqlx::query_scalar("SELECT system_identifier::text FROM pg_control_system()")
+        .fetch_one(conn)
+        .await
+        .context("read the server's system identifier")
 }
 
 fn engine_answers(sh: &Shell) -> Result<(), String> {

@@ -4,6 +4,7 @@
 //! server and the dev database's address (`up`), how to stop it keeping its data (`down`), and how
 //! to delete its data (`purge`). Commands never ask which backend they got.
 
+mod choice;
 mod docker;
 mod native;
 mod port;
@@ -38,9 +39,11 @@ pub enum Server {
 
 impl Server {
     /// The backend the flags, `XTASK_DB_BACKEND` and `DATABASE_URL` ask for. `auto` takes
-    /// `DATABASE_URL` when set, else Docker when it can run the image, else the local cluster,
-    /// and says in one line why it fell back.
-    pub fn select(args: &ServerArgs, sh: &Shell, project: &Project) -> Result<Server> {
+    /// `DATABASE_URL` when set, else the backend this checkout chose before (remembered in
+    /// `target/xtask/backend`), else decides once: Docker when it can run the image, else the local
+    /// cluster, saying in one line why it fell back. Only a command that builds (`may_pull`) may
+    /// pull the image, and only its choice is remembered: `db-status` or `db-down` never pull.
+    pub fn select(args: &ServerArgs, sh: &Shell, project: &Project, may_pull: bool) -> Result<Server> {
         let settings = Settings::load(&project.root)?;
         let choice = match (args.backend, &settings.backend) {
             (Some(choice), _) => choice,
@@ -50,6 +53,7 @@ impl Server {
             },
             (None, None) => Backend::Auto,
         };
+        let remembered = choice::read(project);
         Ok(match (choice, &settings.database_url) {
             (Backend::Url | Backend::Auto, Some(database_url)) => {
                 Server::Url(Box::new(url::UrlServer::new(database_url)?))
@@ -57,29 +61,51 @@ impl Server {
             (Backend::Url, None) => {
                 bail!("the url backend needs DATABASE_URL: set it in the environment or in .env")
             }
-            (Backend::Docker, _) => Server::Docker(docker::ComposeServer::new(project, &settings)?),
-            (Backend::Native, _) => Server::Native(native::NativeCluster::new(project, &settings)),
-            (Backend::Auto, None) => {
-                let no_docker = match docker::ComposeServer::new(project, &settings) {
-                    Ok(docker) => match docker.unavailable_because(sh) {
-                        None => return Ok(Server::Docker(docker)),
-                        Some(why) => why,
-                    },
-                    Err(err) => format!("{err:#}"),
-                };
-                let native = native::NativeCluster::new(project, &settings);
-                if let Some(no_native) = native::NativeCluster::unavailable_because(sh) {
-                    bail!(
-                        "no PostgreSQL server to use:\n  \
-                         - Docker: {no_docker}\n  \
-                         - local cluster: {no_native}\n  \
-                         - or set DATABASE_URL (environment or .env) to a server you already have"
-                    );
-                }
-                note!("Using the local cluster: {no_docker}");
-                Server::Native(native)
+            (Backend::Docker, _) => {
+                choice::switch(project, remembered, Backend::Docker)?;
+                Server::Docker(docker::ComposeServer::new(project, &settings)?)
             }
+            (Backend::Native, _) => {
+                choice::switch(project, remembered, Backend::Native)?;
+                Server::Native(native::NativeCluster::new(project, &settings))
+            }
+            (Backend::Auto, None) => match remembered {
+                Some(Backend::Docker) => Server::Docker(docker::ComposeServer::new(project, &settings)?),
+                Some(_) => Server::Native(native::NativeCluster::new(project, &settings)),
+                None => {
+                    let server = Self::decide(sh, project, &settings, may_pull)?;
+                    if may_pull {
+                        choice::remember(
+                            project,
+                            if matches!(server, Server::Docker(_)) { Backend::Docker } else { Backend::Native },
+                        )?;
+                    }
+                    server
+                }
+            },
         })
+    }
+
+    /// `auto`'s first decision for a checkout.
+    fn decide(sh: &Shell, project: &Project, settings: &Settings, may_pull: bool) -> Result<Server> {
+        let no_docker = match docker::ComposeServer::new(project, settings) {
+            Ok(docker) => match docker.unavailable_because(sh, may_pull) {
+                None => return Ok(Server::Docker(docker)),
+                Some(why) => why,
+            },
+            Err(err) => format!("{err:#}"),
+        };
+        let native = native::NativeCluster::new(project, settings);
+        if let Some(no_native) = native::NativeCluster::unavailable_because(sh) {
+            bail!(
+                "no PostgreSQL server to use:\n  \
+                 - Docker: {no_docker}\n  \
+                 - local cluster: {no_native}\n  \
+                 - or set DATABASE_URL (environment or .env) to a server you already have"
+            );
+        }
+        note!("Using the local cluster: {no_docker}");
+        Ok(Server::Native(native))
     }
 
     /// One line for messages: which server this is.

@@ -114,8 +114,7 @@ async fn resets_through_the_container_and_reuses_it() {
     let Some(image) = docker_image("resets_through_the_container_and_reuses_it") else { return };
     let checkout = DockerCheckout::new("docker_reset", &image);
     checkout.xtask(&["db-reset"]).success().says("Seeded db/seeds/001_orgs.sql").says("Reset fleet_dev");
-    let (project, port, run) = checkout.up();
-    run.says(&format!("Reusing container {}", &container_of(&project)[..12]));
+    let (project, port, _) = checkout.up();
     assert_eq!(checkout.names(port).await, ["Acme", "Globex"]);
     let published = docker(&["port", &container_of(&project), "5432"]);
     assert_eq!(published, format!("127.0.0.1:{port}"), "the port must be published on loopback only");
@@ -260,4 +259,59 @@ fn compose_project_name_overrides_the_per_checkout_name() {
     let (project, _, _) = checkout.up();
     assert_eq!(project, name);
     assert_ne!(container_of(&name), "", "the container should carry the chosen project name");
+}
+
+/// A log of every docker and docker-compose process a command starts: wrappers first on `PATH`
+/// that write their arguments to a file, then run the real program.
+pub struct DockerSpy {
+    dir: tempfile::TempDir,
+}
+
+impl DockerSpy {
+    pub fn new() -> DockerSpy {
+        let dir = tempfile::tempdir().unwrap();
+        for program in ["docker", "docker-compose"] {
+            let real =
+                Command::new("sh").args(["-c", &format!("command -v {program} || echo /bin/false")]).output().unwrap();
+            let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+            let script = format!(
+                "#!/bin/sh\necho \"{program} $*\" >> '{}'\nexec '{real}' \"$@\"\n",
+                dir.path().join("log").display()
+            );
+            let path = dir.path().join(program);
+            std::fs::write(&path, script).unwrap();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&path).unwrap().permissions(), 0o755);
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        }
+        DockerSpy { dir }
+    }
+
+    /// `PATH` with the wrappers first.
+    pub fn path(&self) -> String {
+        format!("{}:{}", self.dir.path().display(), std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// The commands started so far, one per line.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+}
+
+/// With the container running, a command connects to the address remembered with the server's
+/// identity: no docker or compose process at all (issue 11).
+#[test]
+fn a_running_container_is_reached_without_any_docker_process() {
+    let Some(image) = docker_image("a_running_container_is_reached_without_any_docker_process") else { return };
+    let mut checkout = DockerCheckout::new("docker_fast", &image);
+    checkout.xtask(&["db-reset"]).success();
+    let spy = DockerSpy::new();
+    checkout.env.push(("PATH", spy.path()));
+    checkout.xtask(&["db-status"]).success().says("1 applied");
+    checkout.xtask(&["db-migrate"]).success().says("up to date");
+    assert_eq!(spy.log(), "", "commands on a running container started docker processes");
+    // Stopped behind the xtask's back: the remembered address no longer answers, Compose starts it.
+    let (project, _, _) = checkout.up();
+    docker(&["stop", &container_of(&project)]);
+    checkout.xtask(&["db-status"]).success().says("1 applied");
+    assert!(spy.log().contains("up --detach"), "{}", spy.log());
 }

@@ -155,3 +155,38 @@ fn first_resets_started_together_share_one_new_cluster() {
     assert_eq!(all.matches("Created a local PostgreSQL cluster").count(), 1, "{all}");
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+/// `auto` decides once per checkout and remembers it: later commands never probe Docker or pull
+/// an image, and a read-only first command never pulls (issue 11).
+#[test]
+fn auto_decides_once_and_never_pulls_again() {
+    let fx = Fixture::new("auto_once");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml"), fx.root().join("docker-compose.yml"))
+        .unwrap();
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
+    let spy = crate::docker::DockerSpy::new();
+    let path = spy.path();
+    let mut env = settings();
+    env.retain(|(key, _)| *key != "XTASK_DB_BACKEND");
+    env.push(("POSTGRES_IMAGE", "xtask-no-such-image:1"));
+    env.push(("PATH", &path));
+
+    // A read-only command in a checkout with no choice yet: no pull, and nothing remembered.
+    let _ = fx.xtask_with(&["db-status"], &env);
+    assert!(!spy.log().contains("pull"), "db-status pulled:\n{}", spy.log());
+    assert!(!fx.root().join("target/xtask/backend").exists());
+
+    fx.xtask_with(&["db-up"], &env).success().says("Using the local cluster");
+    assert_eq!(std::fs::read_to_string(fx.root().join("target/xtask/backend")).unwrap().trim(), "native");
+    let before = spy.log();
+    fx.xtask_with(&["db-migrate"], &env).success().never_says("Using the local cluster");
+    fx.xtask_with(&["db-status"], &env).success();
+    fx.xtask_with(&["db-down"], &env).success();
+    assert_eq!(spy.log(), before, "commands after the first choice started docker processes");
+
+    // Asking for another backend by name says where the old data stays.
+    let mut docker_env = env.clone();
+    docker_env.push(("XTASK_DB_BACKEND", "docker"));
+    fx.xtask_with(&["db-down"], &docker_env).says("the native backend's databases stay in the local cluster's folder");
+    fx.xtask_with(&["db-down", "--purge", "--backend", "native"], &env).success();
+}
