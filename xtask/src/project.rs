@@ -51,9 +51,15 @@ impl Project {
         self.root.join("db").join("seeds")
     }
 
-    /// The checkout's own `target/` folder, even when `CARGO_TARGET_DIR` points elsewhere: state
-    /// kept here (the local cluster, the chosen port) belongs to this checkout alone.
+    /// `.xtask/` at the checkout's root (git-ignored): state that belongs to this checkout alone
+    /// (the local cluster, the chosen port and backend), outside `target/` so that `cargo clean`
+    /// never deletes the dev database, and never in a shared `CARGO_TARGET_DIR`.
     pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".xtask")
+    }
+
+    /// Where that state lived before: `target/xtask/`.
+    pub fn legacy_state_dir(&self) -> PathBuf {
         self.root.join("target").join("xtask")
     }
 

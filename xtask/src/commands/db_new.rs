@@ -90,7 +90,7 @@ fn next_version(dir: &std::path::Path) -> Result<i64> {
     Ok(version)
 }
 
-/// An exclusive lock on `target/xtask/db-new.lock`, waited for (it is held for milliseconds).
+/// An exclusive lock on `.xtask/db-new.lock`, waited for (it is held for milliseconds).
 fn lock(project: &Project) -> Result<std::fs::File> {
     let dir = project.state_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", project.show(&dir)))?;

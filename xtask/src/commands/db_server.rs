@@ -11,7 +11,7 @@ use crate::server::{Running, Server, refuse_remote};
 
 /// Start the dev server (if needed) and print its address
 ///
-/// With the local cluster, the first run creates it under target/xtask/postgres. With
+/// With the local cluster, the first run creates it under .xtask/postgres. With
 /// DATABASE_URL, checks that the server answers.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  cargo xtask db-up")]

@@ -40,11 +40,12 @@ pub enum Server {
 impl Server {
     /// The backend the flags, `XTASK_DB_BACKEND` and `DATABASE_URL` ask for. `auto` takes
     /// `DATABASE_URL` when set, else the backend this checkout chose before (remembered in
-    /// `target/xtask/backend`), else decides once: Docker when it can run the image, else the local
+    /// `.xtask/backend`), else decides once: Docker when it can run the image, else the local
     /// cluster, saying in one line why it fell back. Only a command that builds (`may_pull`) may
     /// pull the image, and only its choice is remembered: `db-status` or `db-down` never pull.
     pub fn select(args: &ServerArgs, sh: &Shell, project: &Project, may_pull: bool) -> Result<Server> {
         let settings = Settings::load(&project.root)?;
+        native::move_legacy_state(sh, project)?;
         let choice = match (args.backend, &settings.backend) {
             (Some(choice), _) => choice,
             (None, Some(name)) => match Backend::from_str(name, true) {

@@ -1,6 +1,6 @@
 //! A private PostgreSQL cluster for this checkout, made with the machine's own server binaries.
 //!
-//! It lives in `target/xtask/postgres` (the data folder, its log, the remembered port), listens on
+//! It lives in `.xtask/postgres` (the data folder, its log, the remembered port), listens on
 //! 127.0.0.1 only with password authentication, and keeps running between commands until
 //! `db-down`. The xtask itself connects through a Unix socket in a folder only the cluster's owner
 //! can enter, where the server takes the operating system's word for who connects (peer
@@ -41,7 +41,7 @@ full_page_writes = off
 ";
 
 pub struct NativeCluster {
-    /// `target/xtask/postgres` of this checkout.
+    /// `.xtask/postgres` of this checkout.
     home: PathBuf,
     /// Used instead of `home` when running as root and the `postgres` account can't reach the
     /// checkout (a clone under `/root`, say): a folder of its own under the temp dir.
@@ -379,12 +379,44 @@ impl NativeCluster {
     }
 
     fn stop(&self, sh: &Shell, layout: &Layout) -> Result<()> {
-        let _dir = sh.push_dir(&layout.home);
-        checked(
-            layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=fast", "--pgdata"]).arg(layout.data()),
-            "stop the local cluster (pg_ctl stop)",
-        )
+        stop(sh, layout)
     }
+}
+
+fn stop(sh: &Shell, layout: &Layout) -> Result<()> {
+    let _dir = sh.push_dir(&layout.home);
+    checked(
+        layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=fast", "--pgdata"]).arg(layout.data()),
+        "stop the local cluster (pg_ctl stop)",
+    )
+}
+
+/// Moves a checkout's state from `target/xtask/` (where it lived before) to `.xtask/`, where
+/// `cargo clean` cannot delete it. A local cluster still running there is stopped first: its
+/// data folder's path is fixed while it runs, and the next command starts it in its new place.
+pub fn move_legacy_state(sh: &Shell, project: &Project) -> Result<()> {
+    let (old, new) = (project.legacy_state_dir(), project.state_dir());
+    if !old.is_dir() || new.exists() {
+        return Ok(());
+    }
+    let home = old.join("postgres");
+    if home.join("data").join("postmaster.pid").is_file() {
+        let layout = Layout { home, bin: find_binaries(sh)?, run_as: run_as(sh)? };
+        if layout.is_running(sh)? {
+            stop(sh, &layout)?;
+        }
+    }
+    std::fs::rename(&old, &new).with_context(|| {
+        format!(
+            "move the local cluster from {} to {} (stop it, then move the folder by hand)",
+            old.display(),
+            new.display()
+        )
+    })?;
+    note!(
+        "Moved this checkout's state (local cluster, port, backend) from target/xtask to .xtask, where `cargo clean` cannot delete it"
+    );
+    Ok(())
 }
 
 /// Where a running server listens, from the `postmaster.pid` it writes when it starts: the port

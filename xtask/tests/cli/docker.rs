@@ -221,8 +221,8 @@ fn a_taken_host_port_is_explained_or_avoided() {
 
     // Unpinned, a remembered port that another program took since is given up for a free one.
     let moved = DockerCheckout::new("docker_port_moved", &image);
-    std::fs::create_dir_all(moved.fx.root().join("target/xtask")).unwrap();
-    std::fs::write(moved.fx.root().join("target/xtask/docker-port"), format!("{taken}\n")).unwrap();
+    std::fs::create_dir_all(moved.fx.root().join(".xtask")).unwrap();
+    std::fs::write(moved.fx.root().join(".xtask/docker-port"), format!("{taken}\n")).unwrap();
     let (_, port, run) = moved.up();
     run.says(&format!("Port {taken} is taken by another program now"));
     assert_ne!(port.to_string(), taken);

@@ -27,7 +27,7 @@ async fn lifecycle_of_the_local_cluster() {
     fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
     fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
     let env = settings();
-    let cluster = fx.root().join("target/xtask/postgres");
+    let cluster = fx.root().join(".xtask/postgres");
 
     fx.xtask_with(&["db-reset"], &env).success().says("Created a local PostgreSQL cluster").says("Reset native_dev");
     assert!(cluster.join("data/PG_VERSION").is_file(), "the cluster should live in the project's target/");
@@ -59,7 +59,7 @@ fn a_server_that_cannot_start_shows_its_log() {
     let env = settings();
     fx.xtask_with(&["db-up"], &env).success();
     fx.xtask_with(&["db-down"], &env).success();
-    let conf = fx.root().join("target/xtask/postgres/data/postgresql.conf");
+    let conf = fx.root().join(".xtask/postgres/data/postgresql.conf");
     let mut text = std::fs::read_to_string(&conf).unwrap();
     text.push_str("\nshared_buffers = 'lots'\n");
     std::fs::write(&conf, text).unwrap();
@@ -84,7 +84,7 @@ fn auto_falls_back_to_the_local_cluster_and_says_why() {
         .xtask_with(&["db-up"], &env)
         .success()
         .says("Using the local cluster: ")
-        .says("the local cluster in target/xtask/postgres");
+        .says("the local cluster in .xtask/postgres");
     // With an engine, the reason is the missing image; without one, that no engine answers.
     let engine = std::process::Command::new("docker").arg("info").output().is_ok_and(|out| out.status.success());
     run.says(if engine { "the image fleet-no-such-image:0 is not here and cannot be pulled" } else { "Docker" });
@@ -98,7 +98,7 @@ async fn the_xtask_connects_through_the_private_socket() {
     fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY);\n");
     let env = settings();
     let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
-    let home = fx.root().join("target/xtask/postgres");
+    let home = fx.root().join(".xtask/postgres");
     let socket = home.join("socket");
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "only the cluster's owner may enter the socket's folder");
@@ -174,10 +174,10 @@ fn auto_decides_once_and_never_pulls_again() {
     // A read-only command in a checkout with no choice yet: no pull, and nothing remembered.
     let _ = fx.xtask_with(&["db-status"], &env);
     assert!(!spy.log().contains("pull"), "db-status pulled:\n{}", spy.log());
-    assert!(!fx.root().join("target/xtask/backend").exists());
+    assert!(!fx.root().join(".xtask/backend").exists());
 
     fx.xtask_with(&["db-up"], &env).success().says("Using the local cluster");
-    assert_eq!(std::fs::read_to_string(fx.root().join("target/xtask/backend")).unwrap().trim(), "native");
+    assert_eq!(std::fs::read_to_string(fx.root().join(".xtask/backend")).unwrap().trim(), "native");
     let before = spy.log();
     fx.xtask_with(&["db-migrate"], &env).success().never_says("Using the local cluster");
     fx.xtask_with(&["db-status"], &env).success();
@@ -189,4 +189,33 @@ fn auto_decides_once_and_never_pulls_again() {
     docker_env.push(("XTASK_DB_BACKEND", "docker"));
     fx.xtask_with(&["db-down"], &docker_env).says("the native backend's databases stay in the local cluster's folder");
     fx.xtask_with(&["db-down", "--purge", "--backend", "native"], &env).success();
+}
+
+/// The local cluster lives in `.xtask/`, so `cargo clean` (which deletes `target/`) keeps the dev
+/// database; a cluster made where it lived before (`target/xtask/`) is moved there (issue 11).
+#[tokio::test]
+async fn the_dev_database_outlives_cargo_clean() {
+    let fx = Fixture::new("native_clean");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
+    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let env = settings();
+    fx.xtask_with(&["db-reset"], &env).success();
+    std::fs::create_dir_all(fx.root().join("target/debug")).unwrap();
+    std::fs::remove_dir_all(fx.root().join("target")).unwrap();
+    fx.xtask_with(&["db-status"], &env).success().says("1 applied").never_says("Created a local PostgreSQL cluster");
+    let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs").fetch_one(&mut connect(port).await).await.unwrap();
+    assert_eq!(count, 1);
+
+    // A checkout from before: the cluster in target/xtask, stopped. The next command moves it.
+    fx.xtask_with(&["db-down"], &env).success();
+    std::fs::create_dir_all(fx.root().join("target")).unwrap();
+    std::fs::rename(fx.root().join(".xtask"), fx.root().join("target/xtask")).unwrap();
+    fx.xtask_with(&["db-status"], &env)
+        .success()
+        .says("Moved this checkout's state")
+        .says("1 applied")
+        .never_says("Created a local PostgreSQL cluster");
+    assert!(fx.root().join(".xtask/postgres/data/PG_VERSION").is_file());
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
 }

@@ -47,7 +47,7 @@ fn migrates_over_tls_with_and_without_certificate_checks() {
     server.xtask_with(&["db-down"], &env).success();
 
     // Turn TLS on and refuse every connection without it.
-    let data = server.root().join("target/xtask/postgres/data");
+    let data = server.root().join(".xtask/postgres/data");
     certificates(&data);
     for file in ["server.key", "server.crt"] {
         let status =
