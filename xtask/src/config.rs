@@ -13,7 +13,9 @@ use anyhow::{Context, Result, bail};
 use crate::secrets;
 
 pub const DEFAULT_USER: &str = "fleet";
-pub const DEFAULT_PASSWORD: &str = "fleet-dev-password";
+/// The password dev servers had before each checkout generated its own: kept for servers made
+/// then, so an upgrade does not lock anyone out of their data.
+const FORMER_DEFAULT_PASSWORD: &str = "fleet-dev-password";
 pub const DEFAULT_DATABASE: &str = "fleet_dev";
 /// Long enough for a container to initialise its volume on a slow laptop.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -36,7 +38,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn load(root: &Path) -> Result<Settings> {
+    /// The settings of the checkout at `root`, whose own state is in `state_dir`.
+    pub fn load(root: &Path, state_dir: &Path) -> Result<Settings> {
         let dotenv_path = root.join(".env");
         let dotenv = if dotenv_path.exists() {
             parse_dotenv(&dotenv_path).with_context(|| format!("read {}", dotenv_path.display()))?
@@ -65,7 +68,10 @@ impl Settings {
         let settings = Settings {
             database_url: get("DATABASE_URL"),
             user: get("POSTGRES_USER").unwrap_or_else(|| DEFAULT_USER.to_owned()),
-            password: get("POSTGRES_PASSWORD").unwrap_or_else(|| DEFAULT_PASSWORD.to_owned()),
+            password: match get("POSTGRES_PASSWORD") {
+                Some(password) => password,
+                None => checkout_password(state_dir)?,
+            },
             database: get("POSTGRES_DB").unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             port,
             backend: get("XTASK_DB_BACKEND"),
@@ -76,6 +82,48 @@ impl Settings {
         secrets::register(&settings.password);
         Ok(settings)
     }
+}
+
+/// The dev server's password when `POSTGRES_PASSWORD` is not set: generated for this checkout
+/// when its server is first made, and kept in `.xtask/password`, readable by its owner only. No
+/// well-known password guards a superuser that every local account can reach over 127.0.0.1.
+fn checkout_password(state_dir: &Path) -> Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_dir.join("password");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(|| format!("read {}", path.display()));
+        }
+        _ => {}
+    }
+    // A server made before passwords were generated keeps the one it was made with.
+    let made_before =
+        ["postgres/data/PG_VERSION", "docker-port", "docker-server"].iter().any(|f| state_dir.join(f).exists());
+    let password = if made_before {
+        FORMER_DEFAULT_PASSWORD.to_owned()
+    } else {
+        let mut bytes = [0u8; 18];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+            .map_err(|_| anyhow::anyhow!("the operating system gave no random bytes for a password"))?;
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    std::fs::create_dir_all(state_dir).with_context(|| format!("create {}", state_dir.display()))?;
+    let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        Ok(file) => file,
+        // Another command, started at the same moment, wrote it first: use that one.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return Ok(std::fs::read_to_string(&path)
+                .with_context(|| format!("read {}", path.display()))?
+                .trim()
+                .to_owned());
+        }
+        Err(err) => return Err(err).with_context(|| format!("create {}", path.display())),
+    };
+    writeln!(file, "{password}").with_context(|| format!("write {}", path.display()))?;
+    Ok(password)
 }
 
 /// `.env` as Docker Compose reads it, by dotenvy (already in sqlx's dependency graph): quotes,

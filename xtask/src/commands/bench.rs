@@ -120,13 +120,19 @@ impl Args {
 
             // No-op commands on the database with 1,000 migrations applied, timed before the
             // 200,000-row workload, whose writes keep the server busy for a while after it.
+            // The same commands as a DATABASE_URL server (or Docker) is reached: over TCP, with
+            // a password handshake.
             if workload.database == workloads[1].database {
-                for (label, args) in
-                    [("db-migrate, nothing pending", &["db-migrate"][..]), ("db-status", &["db-status"])]
-                {
+                let tcp_url = target.over_tcp().with_database(&workload.database).url_with_password();
+                for (label, args, url) in [
+                    ("db-migrate, nothing pending", &["db-migrate"][..], &url),
+                    ("db-status", &["db-status"], &url),
+                    ("db-migrate, nothing pending, over TCP", &["db-migrate"], &tcp_url),
+                    ("db-status, over TCP", &["db-status"], &tcp_url),
+                ] {
                     let mut runs = Vec::new();
                     for _ in 0..self.runs.max(5) * 2 {
-                        runs.push(time(|| xtask(sh, &exe, &workload.dir, &url, args))?);
+                        runs.push(time(|| xtask(sh, &exe, &workload.dir, url, args))?);
                     }
                     row(&mut report, "(b) 1,000 applied", label, &runs, None);
                 }

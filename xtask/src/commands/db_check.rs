@@ -36,6 +36,17 @@ pub struct Args {
     base: Option<String>,
 }
 
+/// What the check compares with: the upstream branch's tip and where this branch left it.
+struct Base {
+    /// The upstream branch (or `--base`), as named in messages.
+    name: String,
+    /// Its tip: the newest migration there is the one a new migration must sort after.
+    tip: String,
+    /// The merge base of HEAD with it: the migrations this branch started from, which it must not
+    /// change.
+    fork: String,
+}
+
 impl Args {
     pub fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let inside = cmd!(sh, "git rev-parse --is-inside-work-tree").quiet().ignore_stderr().read();
@@ -45,53 +56,47 @@ impl Args {
                 project.root.display()
             );
         }
-        let (base, shown_base) = self.resolve_base(sh)?;
+        let base = self.resolve_base(sh)?;
         let dir = "db/migrations";
-
-        // What the base has: file name → version, for the migrations directly in the folder.
-        let tree_dir = format!("{dir}/");
-        let listing = cmd!(sh, "git ls-tree --name-only -z {base} -- {tree_dir}")
-            .quiet()
-            .read()
-            .context("list the base's migrations")?;
-        let mut on_base: BTreeMap<String, i64> = BTreeMap::new();
-        for path in listing.split('\0').filter(|p| !p.is_empty()) {
-            let Some(name) = path.strip_prefix("db/migrations/") else { continue };
-            if let Name::Migration { version, kind, .. } = folder::parse_name(name)
-                && kind != sqlx::migrate::MigrationType::ReversibleDown
-            {
-                on_base.insert(name.to_owned(), version);
-            }
-        }
-        let newest_on_base = on_base.iter().max_by_key(|(_, version)| **version);
+        let at_fork = migrations_at(sh, &base.fork)?;
+        let at_tip = migrations_at(sh, &base.tip)?;
+        let newest_at_tip = at_tip.iter().max_by_key(|(_, version)| **version);
+        let fork_commit = &base.fork;
+        let fork = cmd!(sh, "git rev-parse --short {fork_commit}").quiet().read().unwrap_or_else(|_| base.fork.clone());
 
         let mut problems = Problems::default();
         let mut rename_targets = Vec::new();
-        let short = cmd!(sh, "git rev-parse --short {base}").quiet().read().unwrap_or_else(|_| base.clone());
-        // Base migrations changed in the working tree (committed or not).
-        let diff =
-            cmd!(sh, "git diff --name-status -z -M {base} -- {dir}").quiet().read().context("compare with the base")?;
+        // Migrations the branch started from, changed since (committed or not). Paths are taken
+        // relative to the project, which may be a folder of a larger repository.
+        let diff = cmd!(sh, "git diff --name-status --relative -z -M {fork_commit} -- {dir}")
+            .quiet()
+            .read()
+            .context("compare with the base")?;
         let mut fields = diff.split('\0').filter(|f| !f.is_empty());
         while let Some(status) = fields.next() {
             let path = fields.next().unwrap_or_default();
             let renamed_to = if status.starts_with('R') || status.starts_with('C') { fields.next() } else { None };
             let Some(name) = path.strip_prefix("db/migrations/") else { continue };
-            if !on_base.contains_key(name) {
+            if !at_fork.contains_key(name) {
                 continue;
             }
             let (what, fix) = match status.chars().next() {
+                Some('M' | 'T') if !content_changed(sh, &base.fork, path) => continue,
                 Some('M' | 'T') => (
                     "modified",
-                    "restore it (`git checkout {base} -- <file>`) and put the change in a new migration (`cargo xtask db-new <name>`)",
+                    format!(
+                        "restore it (`git checkout {fork} -- <file>`) and put the change in a new migration (`cargo xtask db-new <name>`)"
+                    ),
                 ),
                 Some('D') => (
                     "deleted",
-                    "restore it (`git checkout {base} -- <file>`); to undo what it did, write a new migration",
+                    format!("restore it (`git checkout {fork} -- <file>`); to undo what it did, write a new migration"),
                 ),
-                Some('R') => ("renamed", "give it back its name: databases record migrations by version and checksum"),
+                Some('R') => {
+                    ("renamed", "give it back its name: databases record migrations by version and checksum".to_owned())
+                }
                 _ => continue,
             };
-            let fix = fix.replace("{base}", &short);
             let file = match renamed_to {
                 Some(to) => {
                     rename_targets.push(to.to_owned());
@@ -100,28 +105,31 @@ impl Args {
                 None => format!("db/migrations/{name}"),
             };
             problems.add(
-                format!("{what} though {shown_base} already has it (migrations are append-only once shared): {fix}"),
+                format!("{what} though {} already has it (migrations are append-only once shared): {fix}", base.name),
                 file,
             );
         }
 
-        // The folder as it is now: what sqlx refuses, and the new files.
+        // The folder as it is now: what sqlx refuses, and the branch's new files.
         let (files, folder_problems) = folder::scan(&project.migrations_dir(), dir)?;
         problems.merge(folder_problems);
         let mut unconventional = Vec::new();
+        let mut new = 0;
         for file in &files {
             let name = file.shown.trim_start_matches("db/migrations/");
-            if on_base.contains_key(name) || rename_targets.contains(&file.shown) {
+            if at_fork.contains_key(name) || at_tip.contains_key(name) || rename_targets.contains(&file.shown) {
                 continue;
             }
-            if let Some((newest_name, &newest)) = newest_on_base
+            new += 1;
+            if let Some((newest_name, &newest)) = newest_at_tip
                 && file.version() < newest
             {
                 problems.add(
                     format!(
-                        "new, but sorts before {newest_name}, the newest migration on {shown_base}: databases that \
+                        "new, but sorts before {newest_name}, the newest migration on {}: databases that \
                          already applied that one would apply this one out of order; give it a fresh version \
-                         (`cargo xtask db-new <name>`, then move the SQL there)"
+                         (`cargo xtask db-new <name>`, then move the SQL there)",
+                        base.name
                     ),
                     file.shown.clone(),
                 );
@@ -145,43 +153,78 @@ impl Args {
             );
         }
         if problems.is_empty() {
-            out!(
-                "{dir}: {} migration(s), {} new since {shown_base}; append-only and in order",
-                files.len(),
-                files.len().saturating_sub(on_base.len())
-            );
+            out!("{dir}: {} migration(s), {new} new against {}; append-only and in order", files.len(), base.name);
             return Ok(output::exit_code(output::OK));
         }
-        out!("{dir} breaks {} rule(s) against {shown_base}:{}", problems.count(), problems.render());
+        out!("{dir} has {} problem(s) against {}:{}", problems.count(), base.name, problems.render());
         Ok(output::exit_code(output::FOUND))
     }
 
-    /// The base commit and how to name it in messages.
-    fn resolve_base(&self, sh: &Shell) -> Result<(String, String)> {
-        if let Some(base) = &self.base {
-            let spec = format!("{base}^{{commit}}");
-            let commit = cmd!(sh, "git rev-parse --verify --quiet {spec}")
+    /// The upstream tip and the merge base with it.
+    fn resolve_base(&self, sh: &Shell) -> Result<Base> {
+        const CANDIDATES: [&str; 5] = ["origin/HEAD", "origin/main", "origin/master", "main", "master"];
+        let commit = |name: &str| {
+            let spec = format!("{name}^{{commit}}");
+            cmd!(sh, "git rev-parse --verify --quiet {spec}")
                 .quiet()
+                .ignore_stderr()
                 .read()
                 .ok()
                 .filter(|c| !c.is_empty())
-                .with_context(|| {
+        };
+        let (name, tip) = match &self.base {
+            Some(base) => {
+                let tip = commit(base).with_context(|| {
                     format!("--base {base} names no commit here; fetch it, or name a branch, tag or commit")
                 })?;
-            return Ok((commit, base.clone()));
-        }
-        for candidate in ["origin/HEAD", "origin/main", "origin/master", "main", "master"] {
-            let spec = format!("{candidate}^{{commit}}");
-            if cmd!(sh, "git rev-parse --verify --quiet {spec}").quiet().ignore_stdout().run().is_ok() {
-                let merge_base = cmd!(sh, "git merge-base HEAD {candidate}")
-                    .quiet()
-                    .read()
-                    .with_context(|| format!("find where HEAD left {candidate}"))?;
-                return Ok((merge_base, format!("{candidate} (merge base)")));
+                (base.clone(), tip)
             }
+            None => CANDIDATES
+                .iter()
+                .find_map(|candidate| commit(candidate).map(|tip| (candidate.to_string(), tip)))
+                .with_context(|| {
+                format!(
+                    "no upstream main branch to compare with (tried {}); fetch it, or name the base with --base <REF>",
+                    CANDIDATES.join(", ")
+                )
+            })?,
+        };
+        if commit("HEAD").is_none() {
+            bail!("this repository has no commit yet; commit first, then run db-check");
         }
-        bail!("no upstream main branch to compare with (origin/main, main or master); name one with --base <REF>")
+        let fork = cmd!(sh, "git merge-base HEAD {tip}")
+            .quiet()
+            .read()
+            .with_context(|| format!("find where HEAD left {name} (no common history?)"))?;
+        Ok(Base { name, tip, fork })
     }
+}
+
+/// The migrations directly in `db/migrations` at a commit: file name → version.
+fn migrations_at(sh: &Shell, commit: &str) -> Result<BTreeMap<String, i64>> {
+    let tree_dir = "db/migrations/";
+    let listing = cmd!(sh, "git ls-tree --name-only -z {commit} -- {tree_dir}")
+        .quiet()
+        .read()
+        .context("list the base's migrations")?;
+    let mut migrations = BTreeMap::new();
+    for path in listing.split('\0').filter(|p| !p.is_empty()) {
+        let Some(name) = path.strip_prefix(tree_dir) else { continue };
+        if let Name::Migration { version, kind, .. } = folder::parse_name(name)
+            && kind != sqlx::migrate::MigrationType::ReversibleDown
+        {
+            migrations.insert(name.to_owned(), version);
+        }
+    }
+    Ok(migrations)
+}
+
+/// False when only the file's mode changed (`chmod +x`): its checksum is the same.
+fn content_changed(sh: &Shell, commit: &str, path: &str) -> bool {
+    let spec = format!("{commit}:./{path}");
+    let before = cmd!(sh, "git rev-parse {spec}").quiet().ignore_stderr().read();
+    let now = cmd!(sh, "git hash-object -- {path}").quiet().ignore_stderr().read();
+    !matches!((before, now), (Ok(before), Ok(now)) if before == now)
 }
 
 /// `YYYYMMDDHHMMSS_snake_name.sql`, what `db-new` writes.

@@ -81,6 +81,7 @@ impl Args {
         let Running { target, session } = running?;
         refuse_remote(&target, "db-reset", self.allow_remote)?;
         let database = target.database().to_owned();
+        admin::refuse_system_database(&database, "db-reset")?;
         let (mut admin_conn, mut dev_conn) = session.into_maintenance(&target, "db-reset").await?;
 
         // One reset at a time: a second one waits here. The first one's swap ends every session

@@ -44,8 +44,15 @@ impl Args {
         // One write for the whole listing: a thousand migrations are a thousand lines.
         let mut listing = String::new();
         let width = plan.entries.iter().map(|e| e.description.len()).max().unwrap_or(0);
+        let version_width = plan.entries.iter().map(|e| e.version.to_string().len()).max().unwrap_or(0);
         for entry in &plan.entries {
-            let _ = write!(listing, "{} {:width$}  {}", entry.version, entry.description, entry.state.label());
+            let _ = write!(
+                listing,
+                "{:>version_width$} {:width$}  {}",
+                entry.version,
+                entry.description,
+                entry.state.label()
+            );
             if let (State::Applied, Some(row)) = (entry.state, entry.applied) {
                 let _ = write!(listing, " {}", row.installed_on);
                 if let Ok(nanos) = u64::try_from(row.execution_nanos) {

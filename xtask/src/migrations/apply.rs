@@ -88,10 +88,16 @@ async fn apply(conn: &mut PgConnection, file: &MigrationFile, database: &str) ->
     let version = file.version();
     if file.migration.no_tx {
         if let Err(failure) = script::run(conn, sql, "", Pace::EachStatement).await {
+            // What stayed applied is on record, as a failed row: db-status shows it and
+            // db-migrate refuses to go on until it is cleaned up (sqlx-cli too: a dirty version).
+            if !failure.completed().is_empty() {
+                let row = record(file, false, start.elapsed());
+                conn.execute(sqlx::raw_sql(AssertSqlSafe(row))).await.ok();
+            }
             let context = format!("migration {version} failed on database {database}; {}", what_stayed(&failure, sql));
             return Err(sql_error::explain(conn, &failure, &file.shown, sql, Rerun::Never).await.context(context));
         }
-        let row = record(file, start.elapsed());
+        let row = record(file, true, start.elapsed());
         conn.execute(sqlx::raw_sql(AssertSqlSafe(row)))
             .await
             .with_context(|| format!("record migration {version} in {TABLE} of {database}"))?;
@@ -117,7 +123,7 @@ async fn apply(conn: &mut PgConnection, file: &MigrationFile, database: &str) ->
         return Err(sql_error::explain(conn, &failure, &file.shown, sql, rerun).await.context(context));
     }
     let elapsed = start.elapsed();
-    let row_and_commit = record(file, elapsed) + ";COMMIT";
+    let row_and_commit = record(file, true, elapsed) + ";COMMIT";
     if let Err(err) = conn.execute(sqlx::raw_sql(AssertSqlSafe(row_and_commit))).await {
         rollback(conn).await;
         return Err(anyhow::anyhow!("{}: {}", file.shown, sql_error::describe(&err)).context(format!(
@@ -135,7 +141,7 @@ async fn rollback(conn: &mut PgConnection) {
 
 /// The `INSERT` of the migration's row, as sqlx writes it. Its values are spelled in hex, so no
 /// setting a migration may leave behind (`standard_conforming_strings`) changes how they read.
-fn record(file: &MigrationFile, elapsed: Duration) -> String {
+fn record(file: &MigrationFile, success: bool, elapsed: Duration) -> String {
     let hex = |bytes: &[u8]| {
         bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
             let _ = write!(hex, "{byte:02x}");
@@ -144,7 +150,7 @@ fn record(file: &MigrationFile, elapsed: Duration) -> String {
     };
     format!(
         "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) \
-         VALUES ({}, convert_from(decode('{}', 'hex'), 'UTF8'), TRUE, decode('{}', 'hex'), {})",
+         VALUES ({}, convert_from(decode('{}', 'hex'), 'UTF8'), {success}, decode('{}', 'hex'), {})",
         file.version(),
         hex(file.migration.description.as_bytes()),
         hex(&file.migration.checksum),

@@ -179,14 +179,11 @@ pub fn scan(dir: &Path, shown_dir: &str) -> Result<(Vec<MigrationFile>, Problems
     let mut unique = Vec::with_capacity(by_version.len());
     for (version, same_version) in by_version {
         if same_version.len() > 1 {
-            let names: Vec<_> = same_version.iter().map(|(name, ..)| name.as_str()).collect();
+            let names: Vec<_> = same_version.iter().map(|(name, ..)| format!("{shown_dir}/{name}")).collect();
             problems.add(
-                format!(
-                    "{} files share version {version}; give the newer one a fresh version (`cargo xtask db-new \
-                     <name>` makes one, then move its SQL there)",
-                    names.len()
-                ),
-                names.join(", "),
+                "files share a version; give the newer one a fresh version (`cargo xtask db-new <name>` makes one, \
+                 then move its SQL there)",
+                format!("{version}: {}", names.join(", ")),
             );
             continue;
         }

@@ -32,6 +32,18 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Refuses to drop or replace the databases every server needs: the maintenance database the
+/// xtask works from, and the templates new databases are copied from.
+pub fn refuse_system_database(database: &str, command: &str) -> Result<()> {
+    if matches!(database, "postgres" | "template0" | "template1") {
+        anyhow::bail!(
+            "`{command}` would drop and replace {database}, a database every PostgreSQL server needs; \
+             name your own database in DATABASE_URL (postgres://USER:PASSWORD@HOST:PORT/my_dev_db)"
+        );
+    }
+    Ok(())
+}
+
 pub async fn exists(conn: &mut PgConnection, database: &str) -> Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(database)

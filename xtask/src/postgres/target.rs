@@ -170,6 +170,10 @@ impl Target {
             PgSslMode::VerifyFull => "verify-full",
         };
         env.push(("PGSSLMODE", ssl_mode.to_owned()));
+        // `?options=-c search_path=…` in DATABASE_URL: psql sees what the migrations saw.
+        if let Some(options) = o.get_options() {
+            env.push(("PGOPTIONS", options.to_owned()));
+        }
         if let Some(password) = &self.password {
             env.push(("PGPASSWORD", password.clone()));
         }

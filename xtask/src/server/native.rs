@@ -99,13 +99,42 @@ impl Layout {
         }
     }
 
+    /// True when this cluster's server runs: its `postmaster.pid` names a live process that is a
+    /// postgres started on this data folder. A pid file left by a server that died (a reboot, a
+    /// `kill -9`) may name an unrelated process by now; believing it would mean waiting for a
+    /// server that never starts, or signalling someone else's process.
     fn is_running(&self, sh: &Shell) -> Result<bool> {
         if !self.is_initialised() {
             return Ok(false);
         }
-        let _dir = sh.push_dir(&self.home);
-        let output = self.pg(sh, "pg_ctl").args(["status", "-D"]).arg(self.data()).quiet().ignore_status().output()?;
-        Ok(output.status.success())
+        let Some(pid) = self.postmaster_pid() else { return Ok(false) };
+        match postmaster_of(pid, &self.data()) {
+            Some(ours) => Ok(ours),
+            // No /proc (macOS): ask pg_ctl, which checks that the process exists.
+            None => {
+                let _dir = sh.push_dir(&self.home);
+                let output =
+                    self.pg(sh, "pg_ctl").args(["status", "-D"]).arg(self.data()).quiet().ignore_status().output()?;
+                Ok(output.status.success())
+            }
+        }
+    }
+
+    fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data().join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()
+    }
+
+    /// Removes a `postmaster.pid` whose process is not this cluster's server, so that the server
+    /// can start (it would refuse while the pid file names a live process).
+    fn remove_stale_pid_file(&self, sh: &Shell) -> Result<()> {
+        if let Some(pid) = self.postmaster_pid()
+            && !self.is_running(sh)?
+        {
+            let file = self.data().join("postmaster.pid");
+            std::fs::remove_file(&file).with_context(|| format!("remove the stale {}", file.display()))?;
+            note!("Removed a stale postmaster.pid (process {pid} is not this cluster's server)");
+        }
+        Ok(())
     }
 
     /// The port and socket of a running server, from the `postmaster.pid` it wrote.
@@ -176,6 +205,7 @@ impl NativeCluster {
         let listening = match layout.running().filter(|_| layout.is_running(sh).unwrap_or(false)) {
             Some(listening) => listening,
             None => {
+                layout.remove_stale_pid_file(sh)?;
                 self.start(sh, &layout)?;
                 Listening::read(&layout.data()).context("the local cluster started but wrote no postmaster.pid")?
             }
@@ -417,6 +447,26 @@ pub fn move_legacy_state(sh: &Shell, project: &Project) -> Result<()> {
         "Moved this checkout's state (local cluster, port, backend) from target/xtask to .xtask, where `cargo clean` cannot delete it"
     );
     Ok(())
+}
+
+/// Whether process `pid` is a postgres server on `data`, read from `/proc/<pid>/cmdline` (readable
+/// by every account); `None` where there is no `/proc`.
+fn postmaster_of(pid: u32, data: &Path) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    if !Path::new("/proc/self").exists() {
+        return None;
+    }
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return Some(false) };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let is_postgres =
+        args.first().is_some_and(|program| program.ends_with(b"postgres") || program.ends_with(b"postmaster"));
+    // Compared as real paths: the checkout may be reached through a symbolic link.
+    let data = std::fs::canonicalize(data).unwrap_or_else(|_| data.to_owned());
+    let same_data = |arg: &[u8]| {
+        let arg = Path::new(std::ffi::OsStr::from_bytes(arg));
+        std::fs::canonicalize(arg).map_or(arg == data, |arg| arg == data)
+    };
+    Some(is_postgres && args.windows(2).any(|pair| pair[0] == b"-D" && same_data(pair[1])))
 }
 
 /// Where a running server listens, from the `postmaster.pid` it writes when it starts: the port

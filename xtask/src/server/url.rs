@@ -39,6 +39,7 @@ impl UrlServer {
     pub async fn purge(&self) -> Result<()> {
         let mut conn = connect::connect(&self.target.maintenance(), "db-down").await?;
         let database = self.target.database();
+        admin::refuse_system_database(database, "db-down --purge")?;
         if admin::exists(&mut conn, database).await? {
             admin::drop_force(&mut conn, database).await?;
             out!("Removed database {database} from {}", self.target.maintenance());

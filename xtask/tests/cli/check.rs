@@ -30,7 +30,7 @@ fn a_clean_branch_with_new_migrations_passes() {
     let fx = repository();
     git(&fx, &["checkout", "-q", "-b", "feature"]);
     fx.migration(20260103000000, "create_gateways", "CREATE TABLE gateways (id int);\n");
-    fx.xtask_with(&["db-check"], &[]).success().says("3 migration(s), 1 new since main (merge base)");
+    fx.xtask_with(&["db-check"], &[]).success().says("3 migration(s), 1 new against main");
     git(&fx, &["add", "-A"]);
     git(&fx, &["commit", "-q", "-m", "gateways"]);
     fx.xtask_with(&["db-check"], &[]).success();
@@ -42,7 +42,7 @@ fn a_shared_migration_modified_deleted_or_renamed_fails_named() {
     fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id bigint);\n");
     fx.xtask_with(&["db-check"], &[])
         .found()
-        .says("modified though main (merge base) already has it")
+        .says("modified though main already has it")
         .says("db/migrations/20260101000000_create_orgs.sql")
         .says("cargo xtask db-new");
     git(&fx, &["checkout", "-q", "--", "."]);
@@ -94,4 +94,59 @@ fn it_says_when_it_cannot_run() {
     let run = fx.xtask_with(&["db-check", "--base", "no-such-branch"], &[]);
     assert_eq!(run.code, Some(2), "{}", run.all());
     run.says("--base no-such-branch names no commit");
+}
+
+/// The base moved on after the branch left it: a migration merged there since is newer than the
+/// branch's own, which must get a fresh version; the merged one is not "deleted" by the branch.
+#[test]
+fn a_branch_behind_a_newer_merged_migration_fails_without_bogus_deletions() {
+    let fx = repository();
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(20260103000000, "mine", "CREATE TABLE mine (id int);\n");
+    git(&fx, &["add", "-A"]);
+    git(&fx, &["commit", "-q", "-m", "mine"]);
+    git(&fx, &["checkout", "-q", "main"]);
+    fx.migration(20260104000000, "other", "CREATE TABLE other (id int);\n");
+    git(&fx, &["add", "-A"]);
+    git(&fx, &["commit", "-q", "-m", "other"]);
+    git(&fx, &["checkout", "-q", "feature"]);
+    for args in [&["db-check"][..], &["db-check", "--base", "main"][..]] {
+        fx.xtask_with(args, &[])
+            .found()
+            .says("sorts before 20260104000000_other.sql")
+            .says("db/migrations/20260103000000_mine.sql")
+            .never_says("deleted");
+    }
+}
+
+/// A project in a folder of a larger repository (a monorepo) is checked all the same.
+#[test]
+fn a_project_in_a_subfolder_of_the_repository_is_checked() {
+    let repo = Fixture::new("check_mono");
+    let project = repo.root().join("services/fleet");
+    std::fs::create_dir_all(project.join("db/migrations")).unwrap();
+    std::fs::write(project.join("Cargo.toml"), "[workspace]\n").unwrap();
+    std::fs::write(project.join("db/migrations/20260101000000_a.sql"), "CREATE TABLE a (id int);\n").unwrap();
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    std::fs::write(project.join("db/migrations/20260101000000_a.sql"), "CREATE TABLE a (id bigint);\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("db-check")
+        .current_dir(&project)
+        .env_remove("CARGO_MANIFEST_DIR")
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(all.contains("modified though main already has it") && all.contains("20260101000000_a.sql"), "{all}");
+}
+
+/// `chmod +x` changes no checksum: not an edit.
+#[test]
+fn a_mode_change_is_not_an_edit() {
+    let fx = repository();
+    let path = fx.migrations().join("20260101000000_create_orgs.sql");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    fx.xtask_with(&["db-check"], &[]).success();
 }

@@ -378,6 +378,9 @@ async fn no_transaction_files_run_statement_by_statement() {
         .says("db/migrations/20260101000002_indexes.sql:3:1: column \"c\" does not exist")
         .says("1 statement(s) before the failing one stay applied (line 2 `CREATE INDEX CONCURRENTLY t_a ON t (a);`)");
     assert!(fx.table_exists("t_a").await, "the first index stays, as the message says");
+    // On record as a failed migration: db-status shows it, db-migrate refuses until it is fixed.
+    fx.xtask(&["db-status"]).found().says("failed");
+    fx.xtask(&["db-migrate"]).failure().says("failed");
 
     let fx = Fixture::new("eq");
     fx.migration(20260101000001, "bad", "-- no-transaction\nCREATE INDEX CONCURRENTLY t_a ON nope (a);\n");

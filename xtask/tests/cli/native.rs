@@ -219,3 +219,47 @@ async fn the_dev_database_outlives_cargo_clean() {
     assert!(fx.root().join(".xtask/postgres/data/PG_VERSION").is_file());
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+/// With no POSTGRES_PASSWORD, a new cluster gets a password of its own, readable by its owner
+/// only; the password once printed in the README opens nothing (issue 14).
+#[tokio::test]
+async fn a_new_cluster_gets_a_generated_password() {
+    let fx = Fixture::new("native_password");
+    let mut env = settings();
+    env.retain(|(key, _)| *key != "POSTGRES_PASSWORD");
+    let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
+    let file = fx.root().join(".xtask/password");
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(password.len() >= 32 && password != "fleet-dev-password", "{password}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o077, 0, "the password file is readable by others: {mode:o}");
+    let url = |pw: &str| format!("postgres://tester:{pw}@127.0.0.1:{port}/postgres");
+    assert!(PgConnection::connect(&url(&password)).await.is_ok());
+    assert!(PgConnection::connect(&url("fleet-dev-password")).await.is_err());
+    fx.xtask_with(&["db-status"], &env).success();
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
+
+/// A `postmaster.pid` left by a server that died, naming a process that now is something else
+/// (as after a reboot): not believed, removed, and that process is never signalled (issue 14).
+#[test]
+fn a_stale_pid_file_naming_a_live_process_is_not_believed() {
+    let fx = Fixture::new("native_stale");
+    let env = settings();
+    let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
+    fx.xtask_with(&["db-down"], &env).success();
+    let mut bystander = std::process::Command::new("sleep").arg("120").spawn().unwrap();
+    let data = fx.root().join(".xtask/postgres/data");
+    std::fs::write(
+        data.join("postmaster.pid"),
+        format!("{}\n{}\n1700000000\n{port}\n\n127.0.0.1\n  0 0\nready   \n", bystander.id(), data.display()),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    fx.xtask_with(&["db-up"], &env).success().says("Removed a stale postmaster.pid");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "db-up waited for a server that was never there");
+    fx.xtask_with(&["db-down"], &env).success().says("Stopped the local cluster");
+    assert!(bystander.try_wait().unwrap().is_none(), "the unrelated process was signalled");
+    bystander.kill().ok();
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}

@@ -106,8 +106,8 @@ async fn refuses_two_files_with_one_version() {
     for command in ["db-migrate", "db-reset"] {
         fx.xtask(&[command])
             .failure()
-            .says("2 files share version 20260201000000")
-            .says("20260201000000_create_other.sql, 20260201000000_create_sites.sql");
+            .says("files share a version")
+            .says("20260201000000: db/migrations/20260201000000_create_other.sql, db/migrations/20260201000000_create_sites.sql");
         assert_unchanged(&fx).await;
     }
 }
@@ -138,4 +138,15 @@ async fn an_empty_or_comment_only_migration_is_refused_until_it_has_sql() {
     std::fs::write(path, "-- now real\nCREATE TABLE todo (id int);\n").unwrap();
     fx.xtask(&["db-migrate"]).success();
     assert!(fx.table_exists("todo").await);
+}
+
+#[tokio::test]
+async fn the_servers_own_databases_are_never_reset() {
+    let fx = Fixture::new("refuse_system");
+    for database in ["postgres", "template1"] {
+        fx.xtask_with(&["db-reset"], &[("DATABASE_URL", &fx.url_for(database))])
+            .failure()
+            .says(&format!("would drop and replace {database}, a database every PostgreSQL server needs"));
+        assert!(!fx.database_exists(&format!("{database}__xtask_reset")).await);
+    }
 }
