@@ -37,3 +37,28 @@ async fn fails_on_changed_missing_and_out_of_order_migrations() {
         .says("20260103000000 create gateways  applied")
         .says("1 applied, 0 pending, 3 problem(s)");
 }
+
+/// The output contract: results on stdout, notes on stderr, and a reader that goes away early
+/// (`db-status | head -1`) ends the output quietly (issue 12).
+#[tokio::test]
+async fn a_closed_pipe_ends_the_output_quietly_and_notes_go_to_stderr() {
+    let fx = Fixture::new("status_pipe");
+    for n in 0..1500u64 {
+        fx.migration(20260101000000 + n, &format!("m{n}"), "SELECT 1;\n");
+    }
+    std::fs::write(fx.migrations().join("README.md"), "notes\n").unwrap();
+    fx.xtask(&["db-migrate"]).success();
+    let run = fx.xtask(&["db-status"]).success();
+    assert!(run.stderr.contains("Skipped 1 entry") && !run.stdout.contains("Skipped"), "a note went to stdout");
+    assert!(run.stdout.contains("1500 applied"), "{}", run.stdout);
+
+    let mut child = fx.spawn(&["db-status"]);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}
