@@ -80,6 +80,8 @@ impl Settings {
             ready_timeout,
         };
         secrets::register(&settings.password);
+        secrets::register_public(&settings.user);
+        secrets::register_public(&settings.database);
         Ok(settings)
     }
 }

@@ -63,19 +63,25 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     sh.change_dir(&project.root);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        tokio::select! {
+        // Listening from the start, so a Ctrl-C that lands while a child process (initdb, Compose)
+        // holds the thread is still seen when the command comes back with that child's failure.
+        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let interrupted = || {
+            eprintln!("interrupted: stopped before finishing; the server rolls back whatever transaction was open");
+            Ok(output::exit_code(output::INTERRUPTED))
+        };
+        let result = tokio::select! {
             biased;
             // Dropping the command's future closes its connections, and the server rolls back
             // whatever transaction was open: no migration or seed run is left half applied.
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!(
-                    "interrupted: stopped before finishing; the server rolls back whatever \
-                     transaction was open"
-                );
-                Ok(output::exit_code(output::INTERRUPTED))
-            }
+            _ = interrupt.recv() => return interrupted(),
             result = commands::run(cli.command, &sh, &project) => result,
             never = postgres::waits::watch() => match never {},
+        };
+        if result.is_err() && tokio::time::timeout(std::time::Duration::from_millis(20), interrupt.recv()).await.is_ok()
+        {
+            return interrupted();
         }
+        result
     })
 }

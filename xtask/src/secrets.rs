@@ -9,6 +9,13 @@ use std::sync::{LazyLock, Mutex};
 const MASK: &str = "***";
 
 static SECRETS: LazyLock<Mutex<Vec<String>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+/// Names shown in every message anyway (user and database names): a password equal to one of
+/// them is no secret, and masking it would hide the name wherever it appears.
+static PUBLIC: LazyLock<Mutex<Vec<String>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+
+pub fn register_public(name: &str) {
+    PUBLIC.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(name.to_owned());
+}
 
 /// Remembers a secret in both its plain and its percent-encoded spelling, the two forms in which
 /// it can appear in a URL.
@@ -28,7 +35,11 @@ pub fn register(secret: &str) {
 
 pub fn redact(text: &str) -> String {
     let secrets = SECRETS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    secrets.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+    let public = PUBLIC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    secrets
+        .iter()
+        .filter(|secret| !public.contains(secret))
+        .fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
 }
 
 /// Encodes everything but RFC 3986's unreserved characters, as a careful user would when putting

@@ -17,6 +17,7 @@ use crate::elapsed::since;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, apply, folder, history, lock};
 use crate::output::{note, out};
+use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
 use crate::reset::{self, cache::TemplateCache};
@@ -82,7 +83,16 @@ impl Args {
         refuse_remote(&target, "db-reset", self.allow_remote)?;
         let database = target.database().to_owned();
         admin::refuse_system_database(&database, "db-reset")?;
-        let (mut admin_conn, mut dev_conn) = session.into_maintenance(&target, "db-reset").await?;
+        // The maintenance session connects while the dev database's history is read.
+        let (mut admin_conn, mut dev_conn, mut applied) = match session {
+            Session::Maintenance(admin_conn) => (admin_conn, None, None),
+            Session::Dev(mut dev) => {
+                let maintenance = target.maintenance();
+                let (admin_conn, applied) =
+                    tokio::join!(connect::connect(&maintenance, "db-reset"), history::read(&mut dev));
+                (admin_conn?, Some(dev), Some(applied?))
+            }
+        };
 
         // One reset at a time: a second one waits here. The first one's swap ends every session
         // in the dev database, so the waiting one reconnects there afterwards.
@@ -91,17 +101,19 @@ impl Args {
                 conn.close().await.ok();
             }
             reset::lock::acquire(&mut admin_conn, &database).await?;
+            applied = None;
             if admin::exists(&mut admin_conn, &database).await? {
-                dev_conn = Some(connect::connect(&target, "db-reset").await?);
+                let mut dev = connect::connect(&target, "db-reset").await?;
+                applied = Some(history::read(&mut dev).await?);
+                dev_conn = Some(dev);
             }
         }
         // The files are checked before anything is created. The dev database is disposable:
         // where its history disagrees with them (a migration edited before it was shared, a
         // branch switched), the reset rebuilds from the files and says what it replaces.
         Plan::new(&files, &[]).refuse_problems(&database)?;
-        if let Some(conn) = dev_conn.as_mut() {
-            let applied = history::read(conn).await?;
-            report_replaced(&Plan::new(&files, &applied), &database);
+        if let Some(applied) = &applied {
+            report_replaced(&Plan::new(&files, applied), &database);
         }
 
         let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));

@@ -80,6 +80,8 @@ impl Target {
         }
         let database = options.get_database().unwrap_or_default().to_owned();
         options = options.database(&database);
+        secrets::register_public(options.get_username());
+        secrets::register_public(&database);
         Ok(Target { options, password, statement_timeout: None, unflushed_commits: false, socket: None })
     }
 

@@ -55,7 +55,12 @@ impl ComposeServer {
     pub fn new(project: &Project, settings: &Settings) -> Result<ComposeServer> {
         Ok(ComposeServer {
             root: project.root.clone(),
-            project_name: settings.compose_project.clone().unwrap_or_else(|| default_project_name(project)),
+            // Compose lower-cases a project name and allows only [a-z0-9_-]: the same name here,
+            // or volumes and containers would be looked for under a name they do not have.
+            project_name: match &settings.compose_project {
+                Some(name) => compose_name(name)?,
+                None => default_project_name(project),
+            },
             image: match &settings.image {
                 Some(image) => image.clone(),
                 None => default_image(project)?,
@@ -330,6 +335,19 @@ fn compose_tool(sh: &Shell) -> Result<Compose> {
         return Ok(Compose::V1);
     }
     bail!("Docker Compose is not installed: install the compose plugin (`docker compose`) or docker-compose")
+}
+
+/// `COMPOSE_PROJECT_NAME` as Compose uses it: lower case; refused when Compose would refuse it.
+fn compose_name(name: &str) -> Result<String> {
+    let lower = name.to_lowercase();
+    let valid = lower.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && lower.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid {
+        bail!(
+            "COMPOSE_PROJECT_NAME is {name:?}; Compose accepts letters, digits, `_` and `-`, starting with a letter or digit"
+        );
+    }
+    Ok(lower)
 }
 
 /// `fleet-3f2a9c1b`: the folder's name, made valid for Compose (`^[a-z0-9][a-z0-9_-]*$`), plus

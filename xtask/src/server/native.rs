@@ -43,9 +43,13 @@ full_page_writes = off
 pub struct NativeCluster {
     /// `.xtask/postgres` of this checkout.
     home: PathBuf,
-    /// Used instead of `home` when running as root and the `postgres` account can't reach the
-    /// checkout (a clone under `/root`, say): a folder of its own under the temp dir.
-    fallback_home: PathBuf,
+    /// Where the path of the cluster's folder is kept when running as root and the `postgres`
+    /// account can't reach the checkout (a clone under `/root`, say): then the cluster lives in a
+    /// folder made with an unpredictable name under the temp dir, and only this file, in the
+    /// checkout, says which. No other account can plant what the xtask would trust there.
+    fallback_pointer: PathBuf,
+    /// `.xtask/native-port`: the remembered port, outside the folder the service account owns.
+    port_file: PathBuf,
     shown_home: String,
     user: String,
     password: String,
@@ -66,6 +70,7 @@ struct Layout {
     home: PathBuf,
     bin: PathBuf,
     run_as: RunAs,
+    port_file: PathBuf,
 }
 
 impl Layout {
@@ -77,16 +82,56 @@ impl Layout {
         self.home.join("server.log")
     }
 
-    fn port_file(&self) -> PathBuf {
-        self.home.join("port")
-    }
-
     fn socket_dir(&self) -> PathBuf {
         self.home.join("socket")
     }
 
     fn is_initialised(&self) -> bool {
         self.data().join("PG_VERSION").is_file()
+    }
+
+    /// Writes (or with `append`, appends) a file inside the cluster's folder as the account that
+    /// owns it: as root, anything written there goes through `runuser … tee`, so a link that
+    /// account planted can never make root write somewhere else.
+    fn write(&self, sh: &Shell, path: &Path, text: &str, append: bool) -> Result<()> {
+        match &self.run_as {
+            RunAs::Me => {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(append)
+                    .write(true)
+                    .truncate(!append)
+                    .open(path)
+                    .with_context(|| format!("open {}", path.display()))?;
+                std::io::Write::write_all(&mut file, text.as_bytes())
+                    .with_context(|| format!("write {}", path.display()))
+            }
+            RunAs::Account(account) => {
+                let append = if append { Some("--append") } else { None };
+                cmd!(sh, "runuser -u {account} -- tee {append...} {path}")
+                    .stdin(text)
+                    .quiet()
+                    .ignore_stdout()
+                    .run()
+                    .with_context(|| format!("write {} as {account}", path.display()))
+            }
+        }
+    }
+
+    /// A folder only the cluster's owner may enter, made by that owner.
+    fn make_private_dir(&self, sh: &Shell, dir: &Path) -> Result<()> {
+        match &self.run_as {
+            RunAs::Me => create_private_dir(dir),
+            RunAs::Account(account) => {
+                if std::fs::symlink_metadata(dir).is_ok_and(|meta| meta.is_dir()) {
+                    return Ok(());
+                }
+                cmd!(sh, "runuser -u {account} -- mkdir -m 0700 -- {dir}")
+                    .quiet()
+                    .run()
+                    .with_context(|| format!("create {} as {account}", dir.display()))
+            }
+        }
     }
 
     /// A PostgreSQL program from the chosen bin folder, run as the right account, in the
@@ -156,7 +201,8 @@ impl NativeCluster {
         NativeCluster {
             shown_home: project.show(&home),
             home,
-            fallback_home: std::env::temp_dir().join(format!("xtask-postgres-{fingerprint:016x}")),
+            fallback_pointer: project.state_dir().join("native-home"),
+            port_file: project.state_dir().join("native-port"),
             user: settings.user.clone(),
             password: settings.password.clone(),
             database: settings.database.clone(),
@@ -164,6 +210,44 @@ impl NativeCluster {
             fingerprint,
             ready_timeout: settings.ready_timeout,
         }
+    }
+
+    /// The folders a cluster of this checkout may be in: `.xtask/postgres`, and the one the
+    /// pointer file names, if it is still a real folder (not a link).
+    fn homes(&self) -> Vec<PathBuf> {
+        let mut homes = vec![self.home.clone()];
+        if let Ok(text) = std::fs::read_to_string(&self.fallback_pointer) {
+            let path = PathBuf::from(text.trim());
+            if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir()) {
+                homes.push(path);
+            }
+        }
+        homes
+    }
+
+    /// A new folder for the cluster under the temp dir, with a name nobody can guess, made
+    /// exclusively (never one that someone else made first), private, and handed to `account`;
+    /// its path is written to the pointer file.
+    fn make_fallback_home(&self, sh: &Shell, account: &str) -> Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut random = [0u8; 12];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
+            .map_err(|_| anyhow::anyhow!("the operating system gave no random bytes for a folder name"))?;
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let home = std::env::temp_dir().join(format!("xtask-postgres-{name}"));
+        std::fs::create_dir(&home).with_context(|| format!("create {}", home.display()))?;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("make {} private", home.display()))?;
+        cmd!(sh, "chown {account}: {home}")
+            .quiet()
+            .run()
+            .with_context(|| format!("hand {} to {account}", home.display()))?;
+        if let Some(dir) = self.fallback_pointer.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        std::fs::write(&self.fallback_pointer, format!("{}\n", home.display()))
+            .with_context(|| format!("write {}", self.fallback_pointer.display()))?;
+        Ok(home)
     }
 
     pub fn describe(&self) -> String {
@@ -178,8 +262,8 @@ impl NativeCluster {
     pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
         // The common case costs one connection and no child process: the server this checkout
         // started is still running.
-        for home in [&self.home, &self.fallback_home] {
-            if let Some(listening) = Listening::read(&home.join("data")) {
+        for home in self.homes() {
+            if let Some(listening) = Listening::read_verified(&home.join("data")) {
                 let target = self.target(&listening);
                 if let Ok(session) = Session::open(&target, purpose).await {
                     return Ok(Running { target, session });
@@ -190,8 +274,8 @@ impl NativeCluster {
         // started together in a fresh checkout would race in initdb and pg_ctl. The others wait,
         // then find the server the first one started.
         let _starting = self.lock_start().await?;
-        for home in [&self.home, &self.fallback_home] {
-            if let Some(listening) = Listening::read(&home.join("data")) {
+        for home in self.homes() {
+            if let Some(listening) = Listening::read_verified(&home.join("data")) {
                 let target = self.target(&listening);
                 if let Ok(session) = Session::open(&target, purpose).await {
                     return Ok(Running { target, session });
@@ -278,7 +362,7 @@ impl NativeCluster {
 
     pub fn purge(&self, sh: &Shell) -> Result<()> {
         let mut removed = false;
-        for home in [&self.home, &self.fallback_home] {
+        for home in self.homes() {
             if !home.exists() {
                 continue;
             }
@@ -287,10 +371,12 @@ impl NativeCluster {
             {
                 self.stop(sh, &layout)?;
             }
-            std::fs::remove_dir_all(home).with_context(|| format!("remove {}", home.display()))?;
+            std::fs::remove_dir_all(&home).with_context(|| format!("remove {}", home.display()))?;
             out!("Removed the local cluster in {} (every database in it, its log and its port)", home.display());
             removed = true;
         }
+        std::fs::remove_file(&self.fallback_pointer).ok();
+        std::fs::remove_file(&self.port_file).ok();
         if !removed {
             out!("Nothing to remove: there is no local cluster in {}", self.shown_home);
         }
@@ -300,9 +386,9 @@ impl NativeCluster {
     /// Picks the cluster's folder: the one that already holds a cluster, else `home`, unless the
     /// service account can't reach it.
     fn locate(&self, sh: &Shell, creating: bool) -> Result<Layout> {
-        for home in [&self.home, &self.fallback_home] {
+        for home in self.homes() {
             if home.join("data").join("PG_VERSION").is_file() {
-                return self.locate_at(sh, home.clone());
+                return self.locate_at(sh, home);
             }
         }
         let layout = self.locate_at(sh, self.home.clone())?;
@@ -313,29 +399,38 @@ impl NativeCluster {
             let home = &self.home;
             let reachable = cmd!(sh, "runuser -u {account} -- test -x {home}").quiet().ignore_stderr().run().is_ok();
             if !reachable {
+                std::fs::remove_dir(&self.home).ok();
+                let fallback = match self.homes().get(1) {
+                    Some(existing) => existing.clone(),
+                    None => self.make_fallback_home(sh, account)?,
+                };
                 note!(
                     "The {account} account cannot reach {} (a parent folder is private), so the local cluster goes in {}",
                     self.shown_home,
-                    self.fallback_home.display()
+                    fallback.display()
                 );
-                std::fs::remove_dir(&self.home).ok();
-                return self.locate_at(sh, self.fallback_home.clone());
+                return self.locate_at(sh, fallback);
             }
         }
         Ok(layout)
     }
 
     fn locate_at(&self, sh: &Shell, home: PathBuf) -> Result<Layout> {
-        Ok(Layout { home, bin: find_binaries(sh)?, run_as: run_as(sh)? })
+        Ok(Layout { home, bin: find_binaries(sh)?, run_as: run_as(sh)?, port_file: self.port_file.clone() })
     }
 
     fn init(&self, sh: &Shell, layout: &Layout) -> Result<()> {
         std::fs::create_dir_all(&layout.home).with_context(|| format!("create {}", layout.home.display()))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&layout.home, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("make {} private", layout.home.display()))?;
+        }
         give_to_account(sh, &layout.run_as, &layout.home)?;
-        // The password reaches initdb through a file, never the command line (which `ps` shows).
+        // The password reaches initdb through a file in the cluster's private folder, written as
+        // its owner: never a command line, which `ps` shows to every account.
         let password_file = layout.home.join("initial-password");
-        write_private(&password_file, &self.password)?;
-        give_to_account(sh, &layout.run_as, &password_file)?;
+        layout.write(sh, &password_file, &format!("{}\n", self.password), false)?;
         let _dir = sh.push_dir(&layout.home);
         let locale = if cfg!(target_os = "linux") { "C.UTF-8" } else { "en_US.UTF-8" };
         let result = checked(
@@ -350,10 +445,7 @@ impl NativeCluster {
         );
         std::fs::remove_file(&password_file).ok();
         result?;
-        let conf = layout.data().join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf).with_context(|| format!("read {}", conf.display()))?;
-        text.push_str(SERVER_CONFIG);
-        std::fs::write(&conf, text).with_context(|| format!("write {}", conf.display()))?;
+        layout.write(sh, &layout.data().join("postgresql.conf"), SERVER_CONFIG, true)?;
         self.write_access_rules(sh, layout)?;
         note!("Created a local PostgreSQL cluster in {} (user {})", layout.home.display(), self.user);
         Ok(())
@@ -369,23 +461,22 @@ impl NativeCluster {
                      # connects there (peer authentication, see pg_ident.conf). TCP asks for the password.\n\
                      local all all peer map=xtask\n\
                      host all all 127.0.0.1/32 scram-sha-256\n";
-        std::fs::write(&hba, rules).with_context(|| format!("write {}", hba.display()))?;
+        layout.write(sh, &hba, rules, false)?;
         let ident = layout.data().join("pg_ident.conf");
         let map = format!(
             "# Written by cargo xtask: the account that created the cluster connects as its user.\nxtask {} {}\n",
             quote_conf(os_user.trim()),
             quote_conf(&self.user)
         );
-        std::fs::write(&ident, map).with_context(|| format!("write {}", ident.display()))
+        layout.write(sh, &ident, &map, false)
     }
 
     /// Starts the server on this checkout's port.
     fn start(&self, sh: &Shell, layout: &Layout) -> Result<()> {
-        let port = port::choose(self.pinned_port, &layout.port_file(), self.fingerprint)?;
+        let port = port::choose(self.pinned_port, &layout.port_file, self.fingerprint)?;
         let mut options = format!("-p {port}");
         if let Some(dir) = usable_socket_dir(&layout.socket_dir(), port) {
-            create_private_dir(&dir)?;
-            give_to_account(sh, &layout.run_as, &dir)?;
+            layout.make_private_dir(sh, &dir)?;
             // pg_ctl hands these options to a shell; `usable_socket_dir` rules out quotes.
             options += &format!(" -k '{}'", dir.display());
         }
@@ -431,7 +522,7 @@ pub fn move_legacy_state(sh: &Shell, project: &Project) -> Result<()> {
     }
     let home = old.join("postgres");
     if home.join("data").join("postmaster.pid").is_file() {
-        let layout = Layout { home, bin: find_binaries(sh)?, run_as: run_as(sh)? };
+        let layout = Layout { home, bin: find_binaries(sh)?, run_as: run_as(sh)?, port_file: PathBuf::new() };
         if layout.is_running(sh)? {
             stop(sh, &layout)?;
         }
@@ -477,6 +568,17 @@ struct Listening {
 }
 
 impl Listening {
+    /// `read`, believed only when the pid file's process is a postgres on this data folder: a
+    /// planted or stale pid file must not send a connection, with its password, anywhere.
+    fn read_verified(data: &Path) -> Option<Listening> {
+        let pid: u32 =
+            std::fs::read_to_string(data.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()?;
+        if postmaster_of(pid, data) == Some(false) {
+            return None;
+        }
+        Listening::read(data)
+    }
+
     fn read(data: &Path) -> Option<Listening> {
         let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
         let mut lines = pid_file.lines().skip(3);
@@ -553,19 +655,6 @@ fn give_to_account(sh: &Shell, run_as: &RunAs, path: &Path) -> Result<()> {
             .with_context(|| format!("hand {} to {account}", path.display()))?;
     }
     Ok(())
-}
-
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("create {}", path.display()))?;
-    writeln!(file, "{text}").with_context(|| format!("write {}", path.display()))
 }
 
 /// Runs a command with its output captured; on failure, the error carries what it printed.

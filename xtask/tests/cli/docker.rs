@@ -315,3 +315,16 @@ fn a_running_container_is_reached_without_any_docker_process() {
     checkout.xtask(&["db-status"]).success().says("1 applied");
     assert!(spy.log().contains("up --detach"), "{}", spy.log());
 }
+
+/// Compose lower-cases a project name: the xtask names the same project, so `--purge` removes
+/// the volume it says it removes (issue 14).
+#[test]
+fn a_capitalised_compose_project_name_is_the_one_compose_uses() {
+    let Some(image) = docker_image("a_capitalised_compose_project_name_is_the_one_compose_uses") else { return };
+    let mut checkout = DockerCheckout::new("docker_upper", &image);
+    let name = format!("XT-Upper-{}", std::process::id());
+    checkout.env.push(("COMPOSE_PROJECT_NAME", name.clone()));
+    let (project, _, _) = checkout.up();
+    assert_eq!(project, name.to_lowercase());
+    checkout.xtask(&["db-down", "--purge"]).success().says(&format!("its volume {}_db-data", name.to_lowercase()));
+}

@@ -263,3 +263,54 @@ fn a_stale_pid_file_naming_a_live_process_is_not_believed() {
     bystander.kill().ok();
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+/// FNV-1a of the checkout's path: how the folder name was once derived (`fingerprint.rs`).
+fn old_fingerprint(path: &std::path::Path) -> u64 {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |hash: u64, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// As root, in a checkout the `postgres` account cannot enter, the cluster goes to a folder with
+/// a name nobody can guess, made exclusively and kept private; a folder planted at the name it
+/// once had (with a pid file naming a fake server) is never consulted, and no connection goes
+/// there (issue 14). As another user the server runs as that user, inside the checkout.
+#[test]
+fn a_private_checkout_gets_an_unpredictable_cluster_folder() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let fx = Fixture::new("native_private");
+    let env = settings();
+    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0\n");
+    if !is_root {
+        fx.xtask_with(&["db-up"], &env).success();
+        assert!(fx.root().join(".xtask/postgres/data/PG_VERSION").is_file());
+        fx.xtask_with(&["db-down", "--purge"], &env).success();
+        return;
+    }
+    std::fs::set_permissions(fx.root(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let fake_server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    fake_server.set_nonblocking(true).unwrap();
+    let planted = std::env::temp_dir().join(format!("xtask-postgres-{:016x}", old_fingerprint(fx.root())));
+    std::fs::create_dir_all(planted.join("data")).unwrap();
+    std::fs::write(planted.join("data/PG_VERSION"), "15\n").unwrap();
+    std::fs::write(
+        planted.join("data/postmaster.pid"),
+        format!("1\n/x\n0\n{}\n\n127.0.0.1\n", fake_server.local_addr().unwrap().port()),
+    )
+    .unwrap();
+
+    fx.xtask_with(&["db-up"], &env).success().says("cannot reach");
+    let home = std::fs::read_to_string(fx.root().join(".xtask/native-home")).unwrap().trim().to_owned();
+    assert_ne!(std::path::Path::new(&home), planted, "the predictable folder was used");
+    let meta = std::fs::symlink_metadata(&home).unwrap();
+    let postgres_uid =
+        String::from_utf8(std::process::Command::new("id").args(["-u", "postgres"]).output().unwrap().stdout).unwrap();
+    assert_eq!(meta.uid().to_string(), postgres_uid.trim(), "the folder belongs to the server's account");
+    assert_eq!(meta.mode() & 0o077, 0, "the folder is private");
+    fx.xtask_with(&["db-status"], &env).success();
+    assert!(fake_server.accept().is_err(), "a command connected to the server a planted pid file named");
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+    assert!(!std::path::Path::new(&home).exists());
+    std::fs::remove_dir_all(&planted).ok();
+}

@@ -114,3 +114,12 @@ async fn passwords_with_url_characters_work_when_percent_encoded() {
         .never_says("w/rd")
         .never_says(encoded);
 }
+
+/// A password equal to the user or database name is no secret: masking it must not hide the
+/// names in messages (issue 14).
+#[test]
+fn a_password_equal_to_a_name_does_not_mask_the_name() {
+    let fx = Fixture::new("secret_name");
+    let run = fx.xtask_with(&["db-status"], &[("DATABASE_URL", "postgres://fleet:fleet@127.0.0.1:1/fleet")]).failure();
+    run.says("postgres://fleet:***@127.0.0.1:1/fleet");
+}
