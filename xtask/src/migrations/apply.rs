@@ -6,7 +6,6 @@
 //! names its file, line and column. `db-migrate` and `db-reset` both build through `migrate`, so a
 //! reset means exactly what a migration run means: same transactions, same session, same errors.
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -142,11 +141,15 @@ async fn rollback(conn: &mut PgConnection) {
 /// The `INSERT` of the migration's row, as sqlx writes it. Its values are spelled in hex, so no
 /// setting a migration may leave behind (`standard_conforming_strings`) changes how they read.
 fn record(file: &MigrationFile, success: bool, elapsed: Duration) -> String {
+    // A table rather than `write!` per byte: a thousand rows are built in the unoptimised build.
     let hex = |bytes: &[u8]| {
-        bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(bytes.len() * 2);
+        for byte in bytes {
+            hex.push(DIGITS[usize::from(byte >> 4)] as char);
+            hex.push(DIGITS[usize::from(byte & 15)] as char);
+        }
+        hex
     };
     format!(
         "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) \

@@ -31,6 +31,8 @@ pub struct MigrationFile {
     /// As shown to the user: `db/migrations/20261125150000_create_gateways.sql`.
     pub shown: String,
     pub migration: Migration,
+    /// False when the file holds only comments and blank lines; found once, when it is read.
+    has_statement: bool,
 }
 
 impl MigrationFile {
@@ -41,7 +43,7 @@ impl MigrationFile {
     /// True when the file holds no SQL statement at all (only comments and blank lines), as a
     /// file fresh from `db-new` does: applied, it would stay in the history as a no-op for good.
     pub fn is_empty(&self) -> bool {
-        crate::postgres::statements::split(self.migration.sql.as_str()).is_ok_and(|statements| statements.is_empty())
+        !self.has_statement
     }
 }
 
@@ -219,7 +221,12 @@ fn read_migration(
 ) -> Result<MigrationFile, (String, String)> {
     match read(path) {
         Ok(Some(text)) => {
-            Ok(MigrationFile { shown: shown.clone(), migration: migration(*version, description.clone(), *kind, text) })
+            let has_statement = has_statement(&text);
+            Ok(MigrationFile {
+                shown: shown.clone(),
+                migration: migration(*version, description.clone(), *kind, text),
+                has_statement,
+            })
         }
         Ok(None) => Err(("not valid UTF-8; save it as UTF-8".to_owned(), shown.clone())),
         Err(err) => Err((format!("cannot be read ({err})"), shown.clone())),
@@ -260,6 +267,18 @@ pub fn entries(dir: &Path) -> Result<Vec<Entry>> {
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
+}
+
+/// True when `sql` holds a statement. The first line that is neither blank nor a `--` comment
+/// usually answers it; only a file whose first such line opens a block comment needs the lexer.
+fn has_statement(sql: &str) -> bool {
+    match sql.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("--")) {
+        None => false,
+        Some(line) if line.starts_with("/*") => {
+            crate::postgres::statements::split(sql).map_or(true, |statements| !statements.is_empty())
+        }
+        Some(_) => true,
+    }
 }
 
 /// Lower snake_case ASCII, 1 to 64 characters: the convention `db-new` follows and `db-check`
