@@ -23,7 +23,9 @@ const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Settings {
     pub database_url: Option<String>,
     pub user: String,
-    pub password: String,
+    /// `POSTGRES_PASSWORD`, when set; see [`Settings::password`].
+    explicit_password: Option<String>,
+    state_dir: std::path::PathBuf,
     pub database: String,
     /// `POSTGRES_PORT`: the host port of the dev server, when the user pins one.
     pub port: Option<u16>,
@@ -68,10 +70,8 @@ impl Settings {
         let settings = Settings {
             database_url: get("DATABASE_URL"),
             user: get("POSTGRES_USER").unwrap_or_else(|| DEFAULT_USER.to_owned()),
-            password: match get("POSTGRES_PASSWORD") {
-                Some(password) => password,
-                None => checkout_password(state_dir)?,
-            },
+            explicit_password: get("POSTGRES_PASSWORD"),
+            state_dir: state_dir.to_owned(),
             database: get("POSTGRES_DB").unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             port,
             backend: get("XTASK_DB_BACKEND"),
@@ -79,10 +79,26 @@ impl Settings {
             compose_project: get("COMPOSE_PROJECT_NAME"),
             ready_timeout,
         };
-        secrets::register(&settings.password);
+        if let Some(password) = &settings.explicit_password {
+            secrets::register(password);
+        }
         secrets::register_public(&settings.user);
         secrets::register_public(&settings.database);
         Ok(settings)
+    }
+}
+
+impl Settings {
+    /// The dev server's password (docker and native): `POSTGRES_PASSWORD`, else the checkout's
+    /// own (see `checkout_password`). Asked only by the backends that start a server, so a
+    /// `DATABASE_URL` checkout never gets a password file.
+    pub fn password(&self) -> Result<String> {
+        let password = match &self.explicit_password {
+            Some(password) => password.clone(),
+            None => checkout_password(&self.state_dir)?,
+        };
+        secrets::register(&password);
+        Ok(password)
     }
 }
 

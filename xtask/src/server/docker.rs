@@ -70,7 +70,7 @@ impl ComposeServer {
             fingerprint: project.fingerprint(),
             settings: ComposeSettings {
                 user: settings.user.clone(),
-                password: settings.password.clone(),
+                password: settings.password()?,
                 database: settings.database.clone(),
                 pinned_port: settings.port,
             },

@@ -68,11 +68,11 @@ impl Server {
             }
             (Backend::Native, _) => {
                 choice::switch(project, remembered, Backend::Native)?;
-                Server::Native(native::NativeCluster::new(project, &settings))
+                Server::Native(native::NativeCluster::new(project, &settings)?)
             }
             (Backend::Auto, None) => match remembered {
                 Some(Backend::Docker) => Server::Docker(docker::ComposeServer::new(project, &settings)?),
-                Some(_) => Server::Native(native::NativeCluster::new(project, &settings)),
+                Some(_) => Server::Native(native::NativeCluster::new(project, &settings)?),
                 None => {
                     let server = Self::decide(sh, project, &settings, may_pull)?;
                     if may_pull {
@@ -96,7 +96,7 @@ impl Server {
             },
             Err(err) => format!("{err:#}"),
         };
-        let native = native::NativeCluster::new(project, settings);
+        let native = native::NativeCluster::new(project, settings)?;
         if let Some(no_native) = native::NativeCluster::unavailable_because(sh) {
             bail!(
                 "no PostgreSQL server to use:\n  \

@@ -195,21 +195,21 @@ impl Layout {
 }
 
 impl NativeCluster {
-    pub fn new(project: &Project, settings: &Settings) -> NativeCluster {
+    pub fn new(project: &Project, settings: &Settings) -> Result<NativeCluster> {
         let home = project.state_dir().join("postgres");
         let fingerprint = project.fingerprint();
-        NativeCluster {
+        Ok(NativeCluster {
             shown_home: project.show(&home),
             home,
             fallback_pointer: project.state_dir().join("native-home"),
             port_file: project.state_dir().join("native-port"),
             user: settings.user.clone(),
-            password: settings.password.clone(),
+            password: settings.password()?,
             database: settings.database.clone(),
             pinned_port: settings.port,
             fingerprint,
             ready_timeout: settings.ready_timeout,
-        }
+        })
     }
 
     /// The folders a cluster of this checkout may be in: `.xtask/postgres`, and the one the

@@ -59,4 +59,5 @@ async fn dotenv_inline_comments_and_variables_read_as_compose_reads_them() {
     .unwrap();
     fx.xtask_with(&["db-migrate"], &[]).success().says(&format!("Created database {}", fx.database));
     assert!(fx.table_exists("t").await);
+    assert!(!fx.root().join(".xtask/password").exists(), "a DATABASE_URL checkout needs no password of its own");
 }
