@@ -16,11 +16,14 @@ const UNKNOWN_DATABASE: &str = "3D000";
 /// that connects in between makes the rename fail, and the step is tried again.
 pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, previous: &str) -> Result<()> {
     const ATTEMPTS: u32 = 5;
-    // Both renames in one simple query: one implicit transaction, one round trip. Its commit
-    // waits for the write-ahead log whatever the server's default (the local cluster runs with
-    // synchronous_commit = off), so a reset reported done survives a crash of the server.
+    // The swap's commit waits for the write-ahead log whatever the server's default (the local
+    // cluster runs with synchronous_commit = off), so a reset reported done survives a crash of
+    // the server, or its immediate stop. Set for the session, so the first reset's single rename
+    // (after the pair failed) waits too.
+    conn.execute("SET synchronous_commit = on").await.context("make the swap durable")?;
+    // Both renames in one simple query: one implicit transaction, one round trip.
     let renames = format!(
-        "SET synchronous_commit = on; ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} RENAME TO {}",
+        "ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} RENAME TO {}",
         quote_ident(database),
         quote_ident(previous),
         quote_ident(replacement),

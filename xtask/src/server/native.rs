@@ -154,7 +154,7 @@ impl Layout {
         }
         let Some(pid) = self.postmaster_pid() else { return Ok(false) };
         match postmaster_of(pid, &self.data()) {
-            Some(ours) => Ok(ours),
+            Some(postmaster) => Ok(postmaster != Postmaster::Other),
             // No /proc (macOS): ask pg_ctl, which checks that the process exists.
             None => {
                 let _dir = sh.push_dir(&self.home);
@@ -162,6 +162,14 @@ impl Layout {
                     self.pg(sh, "pg_ctl").args(["status", "-D"]).arg(self.data()).quiet().ignore_status().output()?;
                 Ok(output.status.success())
             }
+        }
+    }
+
+    /// The path the running server was started on, when the checkout has moved since.
+    fn moved_from(&self) -> Option<PathBuf> {
+        match postmaster_of(self.postmaster_pid()?, &self.data())? {
+            Postmaster::Moved(old) => Some(old),
+            _ => None,
         }
     }
 
@@ -283,6 +291,29 @@ impl NativeCluster {
             }
         }
         let layout = self.locate(sh, true)?;
+        // Moved or renamed while its server ran: that server still writes to the old path (its
+        // socket, its lock files) and would fail on the next of them. It is stopped through the
+        // folder's new path before anything else touches it, then started here.
+        if let Some(old) = layout.moved_from() {
+            // Immediately: a clean shutdown would write its last checkpoint to the old path and
+            // fail. The next start recovers from the write-ahead log, as after a crash of the
+            // server alone.
+            let _dir = sh.push_dir(&layout.home);
+            checked(
+                layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=immediate", "--pgdata"]).arg(layout.data()),
+                "stop the local cluster where it was started (pg_ctl stop)",
+            )?;
+            // Its socket's lock file moved with the folder, and still names it.
+            for entry in std::fs::read_dir(layout.socket_dir()).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
+                    std::fs::remove_file(entry.path()).ok();
+                }
+            }
+            note!(
+                "This checkout moved while its local cluster ran (it was started in {}); stopped it there, starting it here",
+                old.display()
+            );
+        }
         if !layout.is_initialised() {
             self.init(sh, &layout)?;
         }
@@ -540,24 +571,44 @@ pub fn move_legacy_state(sh: &Shell, project: &Project) -> Result<()> {
     Ok(())
 }
 
-/// Whether process `pid` is a postgres server on `data`, read from `/proc/<pid>/cmdline` (readable
-/// by every account); `None` where there is no `/proc`.
-fn postmaster_of(pid: u32, data: &Path) -> Option<bool> {
+/// What the process a `postmaster.pid` names is, to this cluster.
+#[derive(Debug, PartialEq)]
+enum Postmaster {
+    /// This cluster's server, started on this very path.
+    Ours,
+    /// This cluster's server, started before the checkout was moved or renamed: its working
+    /// folder is this data folder, while its command line names the old path.
+    Moved(PathBuf),
+    /// Anything else: a process that took over the pid after the server died, or none.
+    Other,
+}
+
+/// What process `pid` is to the cluster in `data`, read from `/proc` (`None` where there is
+/// none): a postgres whose working folder is this data folder is this cluster's server, wherever
+/// the folder has moved since; where the working folder cannot be read (another account's
+/// process), its `-D` argument must name this folder.
+fn postmaster_of(pid: u32, data: &Path) -> Option<Postmaster> {
     use std::os::unix::ffi::OsStrExt;
     if !Path::new("/proc/self").exists() {
         return None;
     }
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return Some(false) };
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return Some(Postmaster::Other) };
     let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
     let is_postgres =
         args.first().is_some_and(|program| program.ends_with(b"postgres") || program.ends_with(b"postmaster"));
+    let started_on =
+        args.windows(2).find(|pair| pair[0] == b"-D").map(|pair| PathBuf::from(std::ffi::OsStr::from_bytes(pair[1])));
+    let (true, Some(started_on)) = (is_postgres, started_on) else { return Some(Postmaster::Other) };
     // Compared as real paths: the checkout may be reached through a symbolic link.
     let data = std::fs::canonicalize(data).unwrap_or_else(|_| data.to_owned());
-    let same_data = |arg: &[u8]| {
-        let arg = Path::new(std::ffi::OsStr::from_bytes(arg));
-        std::fs::canonicalize(arg).map_or(arg == data, |arg| arg == data)
-    };
-    Some(is_postgres && args.windows(2).any(|pair| pair[0] == b"-D" && same_data(pair[1])))
+    let started_here = std::fs::canonicalize(&started_on).is_ok_and(|path| path == data);
+    Some(match std::fs::read_link(format!("/proc/{pid}/cwd")) {
+        Ok(cwd) if cwd == data && started_here => Postmaster::Ours,
+        Ok(cwd) if cwd == data => Postmaster::Moved(started_on),
+        Ok(_) => Postmaster::Other,
+        Err(_) if started_here => Postmaster::Ours,
+        Err(_) => Postmaster::Other,
+    })
 }
 
 /// Where a running server listens, from the `postmaster.pid` it writes when it starts: the port
@@ -573,7 +624,7 @@ impl Listening {
     fn read_verified(data: &Path) -> Option<Listening> {
         let pid: u32 =
             std::fs::read_to_string(data.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()?;
-        if postmaster_of(pid, data) == Some(false) {
+        if matches!(postmaster_of(pid, data), Some(Postmaster::Other | Postmaster::Moved(_))) {
             return None;
         }
         Listening::read(data)

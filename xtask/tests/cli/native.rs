@@ -314,3 +314,40 @@ fn a_private_checkout_gets_an_unpredictable_cluster_folder() {
     assert!(!std::path::Path::new(&home).exists());
     std::fs::remove_dir_all(&planted).ok();
 }
+
+/// A checkout moved or renamed while its local cluster runs: the server, still bound to the old
+/// path, is stopped through the new one before anything touches it, then started where the
+/// checkout is now; the data is intact (issue 14).
+#[tokio::test]
+async fn a_checkout_moved_while_its_cluster_runs_is_restarted_in_its_new_place() {
+    let fx = Fixture::new("native_moved");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
+    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let env = settings();
+    fx.xtask_with(&["db-reset"], &env).success();
+    let moved = fx.root().with_file_name(format!("{}-moved", fx.root().file_name().unwrap().to_string_lossy()));
+    std::fs::rename(fx.root(), &moved).unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .current_dir(&moved)
+            .env_remove("CARGO_MANIFEST_DIR")
+            .env_remove("DATABASE_URL")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+        )
+    };
+    let (code, all) = run(&["db-reset"]);
+    std::fs::rename(&moved, fx.root()).ok();
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains("This checkout moved while its local cluster ran"), "{all}");
+    assert!(all.contains("Reset native_dev"), "{all}");
+    let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs").fetch_one(&mut connect(port).await).await.unwrap();
+    assert_eq!(count, 1);
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
