@@ -3,7 +3,7 @@
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
@@ -141,8 +141,9 @@ fn explain(err: sqlx::Error, target: &Target) -> anyhow::Error {
         }
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some(INVALID_PASSWORD) => {
-                "the password was refused: check DATABASE_URL, or POSTGRES_PASSWORD in .env (a local cluster keeps the \
-                 password it was created with; `cargo xtask db-down --purge` recreates it)"
+                "the password was refused: check DATABASE_URL, or POSTGRES_PASSWORD in .env (the local cluster and \
+                 the Docker volume keep the password they were created with; `cargo xtask db-down --purge` \
+                 recreates them)"
             }
             Some(INVALID_AUTHORIZATION) => {
                 "the server refused this user: check the user name in DATABASE_URL or POSTGRES_USER"
@@ -154,5 +155,13 @@ fn explain(err: sqlx::Error, target: &Target) -> anyhow::Error {
         sqlx::Error::Tls(_) => "the TLS handshake failed: check sslmode and sslrootcert in DATABASE_URL",
         _ => "check DATABASE_URL",
     };
-    anyhow!("cannot connect to {target}: {}; {what_to_do}", super::sql_error::describe(&err))
+    anyhow::Error::new(err).context(format!("cannot connect to {target}; {what_to_do}"))
+}
+
+/// True when the server refused the user or the password: waiting would not change its mind.
+pub fn is_refused_login(err: &anyhow::Error) -> bool {
+    err.chain().filter_map(|cause| cause.downcast_ref::<sqlx::Error>()).any(|err| {
+        let code = err.as_database_error().and_then(|db| db.code());
+        matches!(code.as_deref(), Some(INVALID_PASSWORD | INVALID_AUTHORIZATION))
+    })
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::{Running, port};
+use super::{Running, port, start_lock};
 use crate::config::Settings;
 use crate::output::{note, out};
 use crate::postgres::connect::Session;
@@ -108,8 +108,28 @@ impl ComposeServer {
         if let Some(running) = self.remembered(purpose).await {
             return Ok(running);
         }
+        let _starting = start_lock::take(&self.server_file.with_extension("lock"), "the container").await?;
+        if let Some(running) = self.remembered(purpose).await {
+            return Ok(running);
+        }
         let running = self.start(sh, purpose).await?;
         self.remember(running).await
+    }
+
+    /// The image is here, or is pulled now; else an error that says what to do.
+    fn have_image(&self, sh: &Shell) -> Result<()> {
+        let image = &self.image;
+        if cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+            return Ok(());
+        }
+        if cmd!(sh, "docker pull {image}").ignore_stderr().run().is_ok() {
+            return Ok(());
+        }
+        bail!(
+            "the image {image} is not here and cannot be pulled (offline, or no registry): pull or build it \
+             (`docker pull {image}`), set POSTGRES_IMAGE in .env to an image you have, or use the local cluster \
+             (`--backend native`, with PostgreSQL's server binaries installed)"
+        )
     }
 
     async fn remembered(&self, purpose: &str) -> Option<Running> {
@@ -152,9 +172,27 @@ impl ComposeServer {
                 port
             }
             None => {
+                self.have_image(sh)?;
                 let port = port::choose(self.settings.pinned_port, &self.port_file, self.fingerprint)?;
-                let started = self.compose(sh, compose, port).args(["up", "--detach", SERVICE]).run();
-                started.with_context(|| format!("start the {SERVICE} container of {}", self.project_name))?;
+                let volume = format!("{}_db-data", self.project_name);
+                let had_volume =
+                    cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+                if let Err(err) = self.compose(sh, compose, port).args(["up", "--detach", SERVICE]).run() {
+                    // A failed start leaves nothing behind: the container and network it made,
+                    // and the volume when it made that too.
+                    let mut down = self.compose(sh, compose, port).arg("down");
+                    if !had_volume {
+                        down = down.arg("--volumes");
+                    }
+                    down.quiet().ignore_stdout().ignore_stderr().run().ok();
+                    return Err(err).with_context(|| {
+                        format!(
+                            "start the {SERVICE} container of {} (Compose's output above says why; a port or \
+                             container name in use by something else is the usual cause)",
+                            self.project_name
+                        )
+                    });
+                }
                 port
             }
         };
@@ -265,6 +303,15 @@ impl ComposeServer {
             let last_error =
                 match connect::wait_until_ready(&target.maintenance(), purpose, Duration::from_secs(2)).await {
                     Ok(_) => return Ok(()),
+                    Err(err) if connect::is_refused_login(&err) => {
+                        return Err(err.context(format!(
+                            "the Docker volume {}_db-data keeps the user and password it was created with, and \
+                             they are not POSTGRES_USER and the password now (.env, or .xtask/password): put the \
+                             old ones back, or `cargo xtask db-down --purge` to make the volume anew (its data \
+                             is lost)",
+                            self.project_name
+                        )));
+                    }
                     Err(err) => err,
                 };
             let container = self.container(sh, compose)?;

@@ -8,6 +8,7 @@ mod choice;
 mod docker;
 mod native;
 mod port;
+mod start_lock;
 mod url;
 
 use anyhow::{Result, bail};

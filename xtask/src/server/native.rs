@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::{Running, port};
+use super::{Running, port, start_lock};
 use crate::config::Settings;
 use crate::output::{note, out};
 use crate::postgres::connect::Session;
@@ -281,7 +281,7 @@ impl NativeCluster {
         // Creating and starting the cluster is one command's job at a time: several commands
         // started together in a fresh checkout would race in initdb and pg_ctl. The others wait,
         // then find the server the first one started.
-        let _starting = self.lock_start().await?;
+        let _starting = start_lock::take(&self.home.with_extension("lock"), "the local cluster").await?;
         for home in self.homes() {
             if let Some(listening) = Listening::read_verified(&home.join("data")) {
                 let target = self.target(&listening);
@@ -337,38 +337,6 @@ impl NativeCluster {
         })?;
         let session = Session::open(&target, purpose).await?;
         Ok(Running { target, session })
-    }
-
-    /// An exclusive lock on `<home>.lock`, held while the returned file stays open, taken
-    /// without blocking the runtime (Ctrl-C still works while waiting).
-    async fn lock_start(&self) -> Result<std::fs::File> {
-        let path = self.home.with_extension("lock");
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
-        let started = std::time::Instant::now();
-        let mut said = false;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(file),
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if !said && started.elapsed() > std::time::Duration::from_secs(3) {
-                        note!("Waiting for another command that is starting the local cluster");
-                        said = true;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                Err(std::fs::TryLockError::Error(err)) => {
-                    return Err(err).with_context(|| format!("lock {}", path.display()));
-                }
-            }
-        }
     }
 
     /// The dev database on a running server: through its socket when this account can reach it.

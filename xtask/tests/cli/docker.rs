@@ -328,3 +328,61 @@ fn a_capitalised_compose_project_name_is_the_one_compose_uses() {
     assert_eq!(project, name.to_lowercase());
     checkout.xtask(&["db-down", "--purge"]).success().says(&format!("its volume {}_db-data", name.to_lowercase()));
 }
+
+/// With no image and no registry, `--backend docker` says what to do, and leaves no container,
+/// network or volume behind (issue 11).
+#[test]
+fn a_missing_image_is_explained_and_leaves_nothing_behind() {
+    let Some(image) = docker_image("a_missing_image_is_explained_and_leaves_nothing_behind") else { return };
+    let mut checkout = DockerCheckout::new("docker_noimage", &image);
+    checkout.env.retain(|(key, _)| *key != "POSTGRES_IMAGE");
+    checkout.env.push(("POSTGRES_IMAGE", "xtask-no-such-image:1".to_owned()));
+    let project = format!("xt-noimage-{}", std::process::id());
+    checkout.env.push(("COMPOSE_PROJECT_NAME", project.clone()));
+    checkout
+        .xtask(&["db-up"])
+        .failure()
+        .says("the image xtask-no-such-image:1 is not here and cannot be pulled")
+        .says("POSTGRES_IMAGE")
+        .says("--backend native");
+    for (kind, name) in [("volume", format!("{project}_db-data")), ("network", format!("{project}_default"))] {
+        let found = Command::new("docker").args([kind, "inspect", &name]).output().unwrap().status.success();
+        assert!(!found, "a failed start left the {kind} {name}");
+    }
+    assert_eq!(container_of(&project), "", "a failed start left a container");
+}
+
+/// A password changed after the volume was made: a clear error within seconds, naming the Docker
+/// volume and `db-down --purge`, not a minute of retries (issue 14).
+#[test]
+fn a_changed_password_fails_at_once_naming_the_volume() {
+    let Some(image) = docker_image("a_changed_password_fails_at_once_naming_the_volume") else { return };
+    let mut checkout = DockerCheckout::new("docker_repass", &image);
+    checkout.up();
+    checkout.xtask(&["db-down"]).success();
+    checkout.env.retain(|(key, _)| *key != "POSTGRES_PASSWORD");
+    checkout.env.push(("POSTGRES_PASSWORD", "another-password".to_owned()));
+    let started = std::time::Instant::now();
+    checkout.xtask(&["db-up"]).failure().says("Docker volume").says("db-down --purge").never_says("another-password");
+    assert!(started.elapsed() < std::time::Duration::from_secs(45), "took {:?}", started.elapsed());
+    checkout.env.retain(|(key, _)| *key != "POSTGRES_PASSWORD");
+    checkout.env.push(("POSTGRES_PASSWORD", PASSWORD.to_owned()));
+}
+
+/// Three first commands at once: one starts the container, the others wait and use it (issue 14).
+#[test]
+fn first_starts_together_share_one_container() {
+    let Some(image) = docker_image("first_starts_together_share_one_container") else { return };
+    let checkout = DockerCheckout::new("docker_race", &image);
+    let env: Vec<(&str, &str)> = checkout.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let children: Vec<_> = (0..3).map(|_| checkout.fx.spawn_with(&["db-migrate"], &env)).collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
