@@ -183,8 +183,11 @@ impl Layout {
         if let Some(pid) = self.postmaster_pid()
             && !self.is_running(sh)?
         {
-            let file = self.data().join("postmaster.pid");
-            std::fs::remove_file(&file).with_context(|| format!("remove the stale {}", file.display()))?;
+            let mut stale = vec![self.data().join("postmaster.pid")];
+            if let Some(listening) = self.running() {
+                stale.extend(self.socket_leftovers(listening.port));
+            }
+            self.remove(sh, &stale)?;
             note!("Removed a stale postmaster.pid (process {pid} is not this cluster's server)");
         }
         Ok(())
@@ -195,10 +198,47 @@ impl Layout {
         Listening::read(&self.data())
     }
 
-    fn log_tail(&self, lines: usize) -> String {
-        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+    /// The log's last lines, read as the cluster's owner: as root, a link planted in its place
+    /// must not make root read (and print) a file only root may read.
+    fn log_tail(&self, sh: &Shell, lines: usize) -> String {
+        let log = match &self.run_as {
+            RunAs::Me => std::fs::read_to_string(self.log()).unwrap_or_default(),
+            RunAs::Account(account) => {
+                let path = self.log();
+                cmd!(sh, "runuser -u {account} -- cat -- {path}").quiet().ignore_stderr().read().unwrap_or_default()
+            }
+        };
         let all: Vec<&str> = log.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n    ")
+    }
+
+    /// Removes files inside the cluster's folder as its owner (never as root through a link the
+    /// owner planted).
+    fn remove(&self, sh: &Shell, paths: &[PathBuf]) -> Result<()> {
+        match &self.run_as {
+            RunAs::Me => {
+                for path in paths {
+                    match std::fs::remove_file(path) {
+                        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(err).with_context(|| format!("remove {}", path.display()));
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            RunAs::Account(account) => cmd!(sh, "runuser -u {account} -- rm -f -- {paths...}")
+                .quiet()
+                .run()
+                .with_context(|| format!("remove files of the local cluster as {account}")),
+        }
+    }
+
+    /// The socket files a server that is gone may have left (its lock file names its pid, and a
+    /// server that finds it, with that pid still a zombie, refuses to start).
+    fn socket_leftovers(&self, port: u16) -> Vec<PathBuf> {
+        let dir = self.socket_dir();
+        vec![dir.join(format!(".s.PGSQL.{port}.lock")), dir.join(format!(".s.PGSQL.{port}"))]
     }
 }
 
@@ -223,11 +263,16 @@ impl NativeCluster {
     /// The folders a cluster of this checkout may be in: `.xtask/postgres`, and the one the
     /// pointer file names, if it is still a real folder (not a link).
     fn homes(&self) -> Vec<PathBuf> {
+        use std::os::unix::fs::MetadataExt;
         let mut homes = vec![self.home.clone()];
         if let Ok(text) = std::fs::read_to_string(&self.fallback_pointer) {
-            let path = PathBuf::from(text.trim());
-            if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir()) {
-                homes.push(path);
+            // The folder the pointer names must be ours and no link: then its `cluster` folder
+            // can be neither renamed nor replaced by the account that owns that.
+            let folder = PathBuf::from(text.trim());
+            let ours =
+                std::fs::symlink_metadata(&folder).is_ok_and(|meta| meta.is_dir() && meta.uid() == current_uid());
+            if ours {
+                homes.push(folder.join("cluster"));
             }
         }
         homes
@@ -242,10 +287,14 @@ impl NativeCluster {
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
             .map_err(|_| anyhow::anyhow!("the operating system gave no random bytes for a folder name"))?;
         let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let home = std::env::temp_dir().join(format!("xtask-postgres-{name}"));
+        // Root keeps the folder (0711: the account may pass through, not list or rename), and
+        // hands the account only `cluster` inside it.
+        let folder = std::env::temp_dir().join(format!("xtask-postgres-{name}"));
+        std::fs::create_dir(&folder).with_context(|| format!("create {}", folder.display()))?;
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o711))
+            .with_context(|| format!("set the permissions of {}", folder.display()))?;
+        let home = folder.join("cluster");
         std::fs::create_dir(&home).with_context(|| format!("create {}", home.display()))?;
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("make {} private", home.display()))?;
         cmd!(sh, "chown {account}: {home}")
             .quiet()
             .run()
@@ -253,7 +302,7 @@ impl NativeCluster {
         if let Some(dir) = self.fallback_pointer.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         }
-        std::fs::write(&self.fallback_pointer, format!("{}\n", home.display()))
+        std::fs::write(&self.fallback_pointer, format!("{}\n", folder.display()))
             .with_context(|| format!("write {}", self.fallback_pointer.display()))?;
         Ok(home)
     }
@@ -295,20 +344,7 @@ impl NativeCluster {
         // socket, its lock files) and would fail on the next of them. It is stopped through the
         // folder's new path before anything else touches it, then started here.
         if let Some(old) = layout.moved_from() {
-            // Immediately: a clean shutdown would write its last checkpoint to the old path and
-            // fail. The next start recovers from the write-ahead log, as after a crash of the
-            // server alone.
-            let _dir = sh.push_dir(&layout.home);
-            checked(
-                layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=immediate", "--pgdata"]).arg(layout.data()),
-                "stop the local cluster where it was started (pg_ctl stop)",
-            )?;
-            // Its socket's lock file moved with the folder, and still names it.
-            for entry in std::fs::read_dir(layout.socket_dir()).into_iter().flatten().flatten() {
-                if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
-                    std::fs::remove_file(entry.path()).ok();
-                }
-            }
+            stop_moved(sh, &layout)?;
             note!(
                 "This checkout moved while its local cluster ran (it was started in {}); stopped it there, starting it here",
                 old.display()
@@ -332,7 +368,7 @@ impl NativeCluster {
             format!(
                 "the local cluster started but does not accept connections; last lines of {}:\n    {}",
                 layout.log().display(),
-                layout.log_tail(20)
+                layout.log_tail(sh, 20)
             )
         })?;
         let session = Session::open(&target, purpose).await?;
@@ -371,6 +407,11 @@ impl NativeCluster {
                 self.stop(sh, &layout)?;
             }
             std::fs::remove_dir_all(&home).with_context(|| format!("remove {}", home.display()))?;
+            if home != self.home
+                && let Some(folder) = home.parent()
+            {
+                std::fs::remove_dir(folder).ok();
+            }
             out!("Removed the local cluster in {} (every database in it, its log and its port)", home.display());
             removed = true;
         }
@@ -492,7 +533,7 @@ impl NativeCluster {
             "start the local cluster (pg_ctl start)",
         );
         if let Err(err) = started {
-            bail!("{err:#}\n  last lines of {}:\n    {}", layout.log().display(), layout.log_tail(20));
+            bail!("{err:#}\n  last lines of {}:\n    {}", layout.log().display(), layout.log_tail(sh, 20));
         }
         note!("Started the local cluster on 127.0.0.1:{port}");
         Ok(())
@@ -503,7 +544,29 @@ impl NativeCluster {
     }
 }
 
+/// Stops a server whose checkout moved while it ran. Immediately: a clean shutdown would write its
+/// last checkpoint to the old path and fail (PANIC). The next start recovers from the write-ahead
+/// log, as after a crash of the server alone.
+fn stop_moved(sh: &Shell, layout: &Layout) -> Result<()> {
+    let port = layout.running().map(|listening| listening.port);
+    {
+        let _dir = sh.push_dir(&layout.home);
+        checked(
+            layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=immediate", "--pgdata"]).arg(layout.data()),
+            "stop the local cluster where it was started (pg_ctl stop)",
+        )?;
+    }
+    // Its socket's lock file moved with the folder, and still names it.
+    match port {
+        Some(port) => layout.remove(sh, &layout.socket_leftovers(port)),
+        None => Ok(()),
+    }
+}
+
 fn stop(sh: &Shell, layout: &Layout) -> Result<()> {
+    if layout.moved_from().is_some() {
+        return stop_moved(sh, layout);
+    }
     let _dir = sh.push_dir(&layout.home);
     checked(
         layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=fast", "--pgdata"]).arg(layout.data()),
@@ -664,6 +727,12 @@ fn run_as(sh: &Shell) -> Result<RunAs> {
         );
     }
     Ok(RunAs::Account(SERVICE_ACCOUNT.to_owned()))
+}
+
+/// This process's user id.
+fn current_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(u32::MAX, |meta| meta.uid())
 }
 
 fn give_to_account(sh: &Shell, run_as: &RunAs, path: &Path) -> Result<()> {

@@ -301,8 +301,13 @@ fn a_private_checkout_gets_an_unpredictable_cluster_folder() {
     .unwrap();
 
     fx.xtask_with(&["db-up"], &env).success().says("cannot reach");
-    let home = std::fs::read_to_string(fx.root().join(".xtask/native-home")).unwrap().trim().to_owned();
-    assert_ne!(std::path::Path::new(&home), planted, "the predictable folder was used");
+    let folder = std::fs::read_to_string(fx.root().join(".xtask/native-home")).unwrap().trim().to_owned();
+    assert_ne!(std::path::Path::new(&folder), planted, "the predictable folder was used");
+    // Root keeps the folder, so the server's account can neither rename nor replace what is in it.
+    let outer = std::fs::symlink_metadata(&folder).unwrap();
+    assert_eq!(outer.uid(), 0, "the folder under the temp dir belongs to root");
+    assert_eq!(outer.mode() & 0o777, 0o711);
+    let home = format!("{folder}/cluster");
     let meta = std::fs::symlink_metadata(&home).unwrap();
     let postgres_uid =
         String::from_utf8(std::process::Command::new("id").args(["-u", "postgres"]).output().unwrap().stdout).unwrap();
@@ -311,7 +316,7 @@ fn a_private_checkout_gets_an_unpredictable_cluster_folder() {
     fx.xtask_with(&["db-status"], &env).success();
     assert!(fake_server.accept().is_err(), "a command connected to the server a planted pid file named");
     fx.xtask_with(&["db-down", "--purge"], &env).success();
-    assert!(!std::path::Path::new(&home).exists());
+    assert!(!std::path::Path::new(&folder).exists());
     std::fs::remove_dir_all(&planted).ok();
 }
 
@@ -349,5 +354,46 @@ async fn a_checkout_moved_while_its_cluster_runs_is_restarted_in_its_new_place()
     let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs").fetch_one(&mut connect(port).await).await.unwrap();
     assert_eq!(count, 1);
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
+
+/// As root, files the server's account planted in the cluster's folder are never followed by
+/// root: a `server.log` linked to a root-only file is not printed, and a `data` folder replaced by
+/// a link to a root-owned one loses nothing (issue 14).
+#[test]
+fn root_never_follows_links_the_server_account_planted() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new("native_links");
+    let env = settings();
+    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0\n");
+    fx.xtask_with(&["db-up"], &env).success();
+    fx.xtask_with(&["db-down"], &env).success();
+    if !is_root {
+        fx.xtask_with(&["db-down", "--purge"], &env).success();
+        return;
+    }
+    let home = fx.root().join(".xtask/postgres");
+    let canary = std::env::temp_dir().join(format!("xtask-canary-{}", std::process::id()));
+    std::fs::create_dir_all(&canary).unwrap();
+    std::fs::set_permissions(&canary, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(canary.join("secret"), "canary-SECRET-line\n").unwrap();
+    std::fs::write(canary.join("postmaster.pid"), "1\n/x\n0\n5432\n").unwrap();
+    std::fs::write(canary.join("PG_VERSION"), "15\n").unwrap();
+    let as_postgres = |args: &[&str]| {
+        let status = std::process::Command::new("runuser").args(["-u", "postgres", "--"]).args(args).status().unwrap();
+        assert!(status.success(), "{args:?}");
+    };
+    // server.log → a root-only file: a failing start must not print it.
+    as_postgres(&["mv", home.join("data").to_str().unwrap(), home.join("data.real").to_str().unwrap()]);
+    as_postgres(&["ln", "-s", canary.to_str().unwrap(), home.join("data").to_str().unwrap()]);
+    as_postgres(&["ln", "-sf", canary.join("secret").to_str().unwrap(), home.join("server.log").to_str().unwrap()]);
+    let run = fx.xtask_with(&["db-up"], &env);
+    assert_ne!(run.code, Some(0));
+    run.never_says("canary-SECRET-line");
+    assert!(canary.join("postmaster.pid").exists(), "root removed a file through the planted data link");
+    assert!(canary.join("secret").exists());
+    std::fs::remove_dir_all(&canary).ok();
+    as_postgres(&["rm", "-f", home.join("data").to_str().unwrap(), home.join("server.log").to_str().unwrap()]);
+    as_postgres(&["mv", home.join("data.real").to_str().unwrap(), home.join("data").to_str().unwrap()]);
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
