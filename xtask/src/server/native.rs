@@ -308,7 +308,11 @@ impl NativeCluster {
     }
 
     pub fn describe(&self) -> String {
-        format!("the local cluster in {}", self.shown_home)
+        // The folder under the temp dir, when the cluster lives there.
+        match self.homes().get(1).filter(|home| home.join("data").join("PG_VERSION").exists()) {
+            Some(fallback) => format!("the local cluster in {}", fallback.display()),
+            None => format!("the local cluster in {}", self.shown_home),
+        }
     }
 
     /// Why no local cluster can be made here, or `None` when one can.
