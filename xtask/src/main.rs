@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod elapsed;
 mod fingerprint;
+mod lock_file;
 mod migrations;
 mod output;
 mod postgres;

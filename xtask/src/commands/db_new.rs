@@ -92,15 +92,8 @@ fn next_version(dir: &std::path::Path) -> Result<i64> {
 
 /// An exclusive lock on `.xtask/db-new.lock`, waited for (it is held for milliseconds).
 fn lock(project: &Project) -> Result<std::fs::File> {
-    let dir = project.state_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", project.show(&dir)))?;
-    let path = dir.join("db-new.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("open {}", project.show(&path)))?;
+    let path = project.state_dir().join("db-new.lock");
+    let file = crate::lock_file::open(&path)?;
     file.lock().with_context(|| format!("lock {}", project.show(&path)))?;
     Ok(file)
 }

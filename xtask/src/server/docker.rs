@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::{Running, port, start_lock};
+use super::{Running, port};
 use crate::config::Settings;
+use crate::lock_file;
 use crate::output::{note, out};
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, connect};
@@ -108,7 +109,7 @@ impl ComposeServer {
         if let Some(running) = self.remembered(purpose).await {
             return Ok(running);
         }
-        let _starting = start_lock::take(&self.server_file.with_extension("lock"), "the container").await?;
+        let _starting = lock_file::take(&self.server_file.with_extension("lock"), "the container").await?;
         if let Some(running) = self.remembered(purpose).await {
             return Ok(running);
         }

@@ -8,7 +8,6 @@ mod choice;
 mod docker;
 mod native;
 mod port;
-mod start_lock;
 mod url;
 
 use anyhow::{Result, bail};

@@ -14,8 +14,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::{Running, port, start_lock};
+use super::{Running, port};
 use crate::config::Settings;
+use crate::lock_file;
 use crate::output::{note, out};
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, connect, install};
@@ -334,7 +335,7 @@ impl NativeCluster {
         // Creating and starting the cluster is one command's job at a time: several commands
         // started together in a fresh checkout would race in initdb and pg_ctl. The others wait,
         // then find the server the first one started.
-        let _starting = start_lock::take(&self.home.with_extension("lock"), "the local cluster").await?;
+        let _starting = lock_file::take(&self.home.with_extension("lock"), "the local cluster").await?;
         for home in self.homes() {
             if let Some(listening) = Listening::read_verified(&home.join("data")) {
                 let target = self.target(&listening);

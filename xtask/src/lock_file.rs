@@ -1,6 +1,6 @@
-//! One command at a time starts a checkout's server: several commands started together in a
-//! fresh checkout would otherwise race in initdb or `docker compose up` ("directory exists but
-//! is not empty", "container name already in use"). The others wait, then find it running.
+//! Lock files in `.xtask/`: one command at a time starts a checkout's server (several commands
+//! started together in a fresh checkout would otherwise race in initdb or `docker compose up`),
+//! and one `db-new` at a time picks a version.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -9,18 +9,24 @@ use anyhow::{Context, Result};
 
 use crate::output::note;
 
-/// An exclusive lock on `path`, held while the returned file stays open. Taken without blocking
-/// the runtime, so Ctrl-C still works while waiting; after a few seconds the wait is announced.
-pub async fn take(path: &Path, what: &str) -> Result<std::fs::File> {
+/// The lock file at `path`, made with its folder if needed; `File::lock` on it takes the lock,
+/// held while the file stays open.
+pub fn open(path: &Path) -> Result<std::fs::File> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
     }
-    let file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .with_context(|| format!("open {}", path.display()))?;
+        .with_context(|| format!("open {}", path.display()))
+}
+
+/// An exclusive lock on `path`, held while the returned file stays open. Taken without blocking
+/// the runtime, so Ctrl-C still works while waiting; after a few seconds the wait is announced.
+pub async fn take(path: &Path, what: &str) -> Result<std::fs::File> {
+    let file = open(path)?;
     let started = Instant::now();
     let mut said = false;
     loop {
