@@ -122,10 +122,7 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
     let password = if made_before {
         FORMER_DEFAULT_PASSWORD.to_owned()
     } else {
-        let mut bytes = [0u8; 18];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-            .map_err(|_| anyhow::anyhow!("the operating system gave no random bytes for a password"))?;
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        secrets::unguessable(18).context("generate the dev server's password")?
     };
     std::fs::create_dir_all(state_dir).with_context(|| format!("create {}", state_dir.display()))?;
     let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {

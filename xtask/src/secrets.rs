@@ -33,6 +33,15 @@ pub fn register(secret: &str) {
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
+/// `bytes` random bytes from the operating system, as hex: a generated password, or a folder
+/// name nobody can guess.
+pub fn unguessable(bytes: usize) -> anyhow::Result<String> {
+    let mut random = vec![0u8; bytes];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
+        .map_err(|_| anyhow::anyhow!("the operating system gave no random bytes"))?;
+    Ok(random.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 pub fn redact(text: &str) -> String {
     let secrets = SECRETS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let public = PUBLIC.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -21,6 +21,7 @@ use crate::output::{note, out};
 use crate::postgres::connect::Session;
 use crate::postgres::{Target, connect, install};
 use crate::project::Project;
+use crate::secrets;
 
 const SERVICE_ACCOUNT: &str = "postgres";
 
@@ -284,10 +285,7 @@ impl NativeCluster {
     /// its path is written to the pointer file.
     fn make_fallback_home(&self, sh: &Shell, account: &str) -> Result<PathBuf> {
         use std::os::unix::fs::PermissionsExt;
-        let mut random = [0u8; 12];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
-            .map_err(|_| anyhow::anyhow!("the operating system gave no random bytes for a folder name"))?;
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let name = secrets::unguessable(12).context("name the local cluster's folder")?;
         // Root keeps the folder (0711: the account may pass through, not list or rename), and
         // hands the account only `cluster` inside it.
         let folder = std::env::temp_dir().join(format!("xtask-postgres-{name}"));
