@@ -89,14 +89,8 @@ impl ComposeServer {
         if let Err(why) = engine_answers(sh) {
             return Some(why);
         }
-        let image = &self.image;
-        let present = cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
-        if !present && !may_pull {
-            return Some(format!("the image {image} is not here"));
-        }
-        // Shown, not quiet: a first pull can take a while, and the user should see why.
-        if !present && cmd!(sh, "docker pull {image}").ignore_stderr().run().is_err() {
-            return Some(format!("the image {image} is not here and cannot be pulled (offline?)"));
+        if let Err(why) = self.find_image(sh, may_pull) {
+            return Some(why);
         }
         // Last, as the legacy docker-compose takes half a second just to print its version.
         compose_tool(sh).err().map(|_| "Docker Compose is not installed".to_owned())
@@ -117,20 +111,31 @@ impl ComposeServer {
         self.remember(running).await
     }
 
-    /// The image is here, or is pulled now; else an error that says what to do.
-    fn have_image(&self, sh: &Shell) -> Result<()> {
+    /// The image is here, or (with `may_pull`) is pulled now; else why not, in a few words.
+    fn find_image(&self, sh: &Shell, may_pull: bool) -> Result<(), String> {
         let image = &self.image;
         if cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
             return Ok(());
         }
-        if cmd!(sh, "docker pull {image}").ignore_stderr().run().is_ok() {
-            return Ok(());
+        if !may_pull {
+            return Err(format!("the image {image} is not here"));
         }
-        bail!(
-            "the image {image} is not here and cannot be pulled (offline, or no registry): pull or build it \
-             (`docker pull {image}`), set POSTGRES_IMAGE in .env to an image you have, or use the local cluster \
-             (`--backend native`, with PostgreSQL's server binaries installed)"
-        )
+        // Shown, not quiet: a first pull can take a while, and the user should see why.
+        if cmd!(sh, "docker pull {image}").ignore_stderr().run().is_err() {
+            return Err(format!("the image {image} is not here and cannot be pulled (offline?)"));
+        }
+        Ok(())
+    }
+
+    /// The image is here, or is pulled now; else an error that says what to do.
+    fn have_image(&self, sh: &Shell) -> Result<()> {
+        self.find_image(sh, true).map_err(|why| {
+            anyhow::anyhow!(
+                "{why}: pull or build it (`docker pull {}`), set POSTGRES_IMAGE in .env to an image you have, or \
+                 use the local cluster (`--backend native`, with PostgreSQL's server binaries installed)",
+                self.image
+            )
+        })
     }
 
     async fn remembered(&self, purpose: &str) -> Option<Running> {
