@@ -645,9 +645,10 @@ fn postmaster_of(pid: u32, data: &Path) -> Option<Postmaster> {
     })
 }
 
-/// Where a running server listens, from the `postmaster.pid` it writes when it starts: the port
-/// on its fourth line, the socket's folder (or nothing) on its fifth.
+/// Where a running server listens, from the `postmaster.pid` it writes when it starts: its pid
+/// on the first line, the port on its fourth, the socket's folder (or nothing) on its fifth.
 struct Listening {
+    pid: u32,
     port: u16,
     socket_dir: Option<PathBuf>,
 }
@@ -656,20 +657,21 @@ impl Listening {
     /// `read`, believed only when the pid file's process is a postgres on this data folder: a
     /// planted or stale pid file must not send a connection, with its password, anywhere.
     fn read_verified(data: &Path) -> Option<Listening> {
-        let pid: u32 =
-            std::fs::read_to_string(data.join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()?;
-        if matches!(postmaster_of(pid, data), Some(Postmaster::Other | Postmaster::Moved(_))) {
-            return None;
+        let listening = Listening::read(data)?;
+        match postmaster_of(listening.pid, data) {
+            Some(Postmaster::Other | Postmaster::Moved(_)) => None,
+            Some(Postmaster::Ours) | None => Some(listening),
         }
-        Listening::read(data)
     }
 
     fn read(data: &Path) -> Option<Listening> {
         let pid_file = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
-        let mut lines = pid_file.lines().skip(3);
+        let mut lines = pid_file.lines();
+        let pid = lines.next()?.trim().parse().ok()?;
+        let mut lines = lines.skip(2);
         let port = lines.next()?.trim().parse().ok()?;
         let socket_dir = lines.next().map(str::trim).filter(|dir| !dir.is_empty()).map(PathBuf::from);
-        Some(Listening { port, socket_dir })
+        Some(Listening { pid, port, socket_dir })
     }
 }
 
