@@ -17,15 +17,26 @@ fn settings() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A project with one table and one seeded row: what the cluster's life-cycle tests reset.
+fn orgs_project(name: &str) -> Fixture {
+    let fx = Fixture::new(name);
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
+    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    fx
+}
+
+/// True when the tests run as root, as CI does: then the server runs as the `postgres` account.
+fn is_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0\n")
+}
+
 async fn connect(port: u16) -> PgConnection {
     PgConnection::connect(&format!("postgres://tester:{PASSWORD}@127.0.0.1:{port}/native_dev")).await.unwrap()
 }
 
 #[tokio::test]
 async fn lifecycle_of_the_local_cluster() {
-    let fx = Fixture::new("native");
-    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
-    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let fx = orgs_project("native");
     let env = settings();
     let cluster = fx.root().join(".xtask/postgres");
 
@@ -139,9 +150,7 @@ async fn the_xtask_connects_through_the_private_socket() {
 /// wait for it and use it (issue 10, case 9).
 #[test]
 fn first_resets_started_together_share_one_new_cluster() {
-    let fx = Fixture::new("native_race");
-    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
-    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let fx = orgs_project("native_race");
     let env = settings();
     let children: Vec<_> = (0..3).map(|_| fx.spawn_with(&["db-reset"], &env)).collect();
     let outputs: Vec<_> = children.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
@@ -195,9 +204,7 @@ fn auto_decides_once_and_never_pulls_again() {
 /// database; a cluster made where it lived before (`target/xtask/`) is moved there (issue 11).
 #[tokio::test]
 async fn the_dev_database_outlives_cargo_clean() {
-    let fx = Fixture::new("native_clean");
-    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
-    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let fx = orgs_project("native_clean");
     let env = settings();
     fx.xtask_with(&["db-reset"], &env).success();
     std::fs::create_dir_all(fx.root().join("target/debug")).unwrap();
@@ -281,8 +288,7 @@ fn a_private_checkout_gets_an_unpredictable_cluster_folder() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let fx = Fixture::new("native_private");
     let env = settings();
-    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0\n");
-    if !is_root {
+    if !is_root() {
         fx.xtask_with(&["db-up"], &env).success();
         assert!(fx.root().join(".xtask/postgres/data/PG_VERSION").is_file());
         fx.xtask_with(&["db-down", "--purge"], &env).success();
@@ -325,9 +331,7 @@ fn a_private_checkout_gets_an_unpredictable_cluster_folder() {
 /// checkout is now; the data is intact (issue 14).
 #[tokio::test]
 async fn a_checkout_moved_while_its_cluster_runs_is_restarted_in_its_new_place() {
-    let fx = Fixture::new("native_moved");
-    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int PRIMARY KEY, name text);\n");
-    fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    let fx = orgs_project("native_moved");
     let env = settings();
     fx.xtask_with(&["db-reset"], &env).success();
     let moved = fx.root().with_file_name(format!("{}-moved", fx.root().file_name().unwrap().to_string_lossy()));
@@ -365,10 +369,9 @@ fn root_never_follows_links_the_server_account_planted() {
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::new("native_links");
     let env = settings();
-    let is_root = std::process::Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0\n");
     fx.xtask_with(&["db-up"], &env).success();
     fx.xtask_with(&["db-down"], &env).success();
-    if !is_root {
+    if !is_root() {
         fx.xtask_with(&["db-down", "--purge"], &env).success();
         return;
     }
