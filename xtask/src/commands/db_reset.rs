@@ -159,7 +159,7 @@ impl Args {
             match cache.save_from(&mut admin_conn, &scratch).await {
                 Ok(true) => {}
                 Ok(false) => note!(
-                    "Note: not cached: the migrations change the database itself (owner, comment, grants or \
+                    "Note: not cached: the migrations change the database itself (owner, comment, grants, template flag or \
                      connection limit), which a copy would lose; every reset builds from the files"
                 ),
                 // The reset itself worked; only the next one will be slower.
