@@ -94,14 +94,23 @@ impl Args {
             }
         };
 
-        // One reset at a time: a second one waits here. The first one's swap ends every session
-        // in the dev database, so the waiting one reconnects there afterwards.
-        if !reset::lock::try_acquire(&mut admin_conn, &database).await? {
+        // One reset at a time: a second one waits here. Another reset's swap ends every session
+        // in the dev database, this one's included, whether it ran while this one waited or just
+        // before this one asked: the dev session is then opened anew (and the history read
+        // again), else checked to be alive, which proves no swap happened since it was read.
+        let waited = !reset::lock::try_acquire(&mut admin_conn, &database).await?;
+        if waited {
             if let Some(conn) = dev_conn.take() {
                 conn.close().await.ok();
             }
             reset::lock::acquire(&mut admin_conn, &database).await?;
-            applied = None;
+        }
+        let alive = match dev_conn.as_mut() {
+            Some(conn) => conn.ping().await.is_ok(),
+            None => false,
+        };
+        if !alive {
+            (dev_conn, applied) = (None, None);
             if admin::exists(&mut admin_conn, &database).await? {
                 let mut dev = connect::connect(&target, "db-reset").await?;
                 applied = Some(history::read(&mut dev).await?);
