@@ -24,10 +24,13 @@ mod timestamp;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let matches = <cli::Cli as clap::CommandFactory>::command().get_matches();
+    // The server shows each session's command (`pg_stat_activity`), as named on the command line.
+    postgres::waits::name_sessions_after(matches.subcommand_name().unwrap_or("xtask"));
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     match run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -30,10 +30,10 @@ pub fn result(args: fmt::Arguments) {
         return;
     }
     let mut stdout = std::io::stdout().lock();
-    if let Err(err) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
-        if err.kind() == std::io::ErrorKind::BrokenPipe {
-            STDOUT_CLOSED.store(true, Ordering::Relaxed);
-        }
+    if let Err(err) = stdout.write_fmt(args).and_then(|()| stdout.flush())
+        && err.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
     }
 }
 

@@ -15,7 +15,7 @@ use crate::postgres::admin::{self, quote_ident};
 use crate::postgres::install;
 use crate::project::Project;
 use crate::reset::{cache as template_cache, names as reset_copies};
-use crate::server::{Running, Server};
+use crate::server::Server;
 use crate::timestamp;
 
 /// Time resets, migrations and status against a psql floor, and print the figures
@@ -46,10 +46,11 @@ struct Workload {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project, true)?;
-        let Running { target, session } = server.up(sh, "bench").await?;
-        let (mut admin_conn, _) = session.into_maintenance(&target, "bench").await?;
+        let mut database = server.up(sh).await?;
+        let target = database.target().clone();
+        let admin_conn = database.maintenance().await?;
         let psql = install::psql(sh)?;
-        let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut admin_conn).await?;
+        let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut *admin_conn).await?;
         print_machine(sh, &version, &server.describe());
 
         let root = project.state_dir().join("bench");
@@ -100,23 +101,23 @@ impl Args {
                 // left dirty, and each pair runs in alternating order, so whatever else one
                 // leaves behind for the next (files just deleted) weighs on both sides alike.
                 if run % 2 == 0 {
-                    admin::checkpoint(&mut admin_conn).await?;
+                    admin::checkpoint(admin_conn).await?;
                     floors.push(run_floor()?);
-                    admin::checkpoint(&mut admin_conn).await?;
+                    admin::checkpoint(admin_conn).await?;
                     resets.push(run_reset()?);
                 } else {
-                    admin::checkpoint(&mut admin_conn).await?;
+                    admin::checkpoint(admin_conn).await?;
                     resets.push(run_reset()?);
-                    admin::checkpoint(&mut admin_conn).await?;
+                    admin::checkpoint(admin_conn).await?;
                     floors.push(run_floor()?);
                 }
-                admin::checkpoint(&mut admin_conn).await?;
+                admin::checkpoint(admin_conn).await?;
                 cached.push(time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset"]))?);
             }
             row(&mut report, workload.label, "psql floor (drop, create, run the files)", &floors, None);
             row(&mut report, workload.label, "db-reset --no-cache", &resets, Some(&floors));
             row(&mut report, workload.label, "db-reset (cached)", &cached, Some(&floors));
-            admin::drop_force(&mut admin_conn, &floor_db).await?;
+            admin::drop_force(admin_conn, &floor_db).await?;
 
             // No-op commands on the database with 1,000 migrations applied, timed before the
             // 200,000-row workload, whose writes keep the server busy for a while after it.
@@ -146,9 +147,9 @@ impl Args {
         out!("{report}");
 
         for workload in &workloads {
-            admin::drop_force(&mut admin_conn, &workload.database).await?;
-            admin::drop_force(&mut admin_conn, &reset_copies::previous(&workload.database)).await?;
-            template_cache::remove_all(&mut admin_conn, &template_cache::prefix(&workload.database)).await?;
+            admin::drop_force(admin_conn, &workload.database).await?;
+            admin::drop_force(admin_conn, &reset_copies::previous(&workload.database)).await?;
+            template_cache::remove_all(admin_conn, &template_cache::prefix(&workload.database)).await?;
         }
         std::fs::remove_dir_all(&root).ok();
         Ok(())

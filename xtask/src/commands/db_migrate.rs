@@ -5,12 +5,11 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::migrations::plan::Plan;
-use crate::migrations::{self, Start, apply, folder};
+use crate::migrations::{self, Sides, apply, folder};
 use crate::output::out;
-use crate::postgres::connect::Session;
-use crate::postgres::{StatementTimeout, admin, connect};
+use crate::postgres::StatementTimeout;
 use crate::project::Project;
-use crate::server::{Running, Server};
+use crate::server::Server;
 
 /// Apply pending migrations to the dev database, creating it if missing
 ///
@@ -35,32 +34,24 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let loading = folder::load_in_background(project.migrations_dir());
-        let running = async { Server::select(&self.server, sh, project, true)?.up(sh, "db-migrate").await }.await;
-        let Start { files, running: Running { target, session }, applied } =
-            migrations::start(loading, running).await?;
-        let database = target.database();
-        let target = target.with_statement_timeout(self.statement_timeout.as_ref());
-        let mut conn = match session {
-            // The common case: one session does everything.
-            Session::Dev(conn) if self.statement_timeout.is_none() => conn,
-            Session::Dev(_) => connect::connect(&target, "db-migrate").await?,
-            Session::Maintenance(_) if self.dry_run => {
-                out!("Database {database} does not exist yet; db-migrate would create it");
+        let database = async { Server::select(&self.server, sh, project, true)?.up(sh).await }.await;
+        let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
+        let name = database.name().to_owned();
+        if applied.is_none() {
+            if self.dry_run {
+                out!("Database {name} does not exist yet; db-migrate would create it");
                 for file in &files {
                     out!("Can apply {}/migrate {}", file.version(), file.migration.description);
                 }
                 return Ok(());
             }
-            Session::Maintenance(mut admin_conn) => {
-                // Nothing is applied yet, so only the files can be wrong: say so before creating.
-                Plan::new(&files, &[]).refuse_problems(database)?;
-                if admin::create_if_missing(&mut admin_conn, database).await? {
-                    out!("Created database {database}");
-                }
-                connect::connect(&target, "db-migrate").await?
+            // Nothing is applied yet, so only the files can be wrong: say so before creating.
+            Plan::new(&files, &[]).refuse_problems(&name)?;
+            if database.create_if_missing().await? {
+                out!("Created database {name}");
             }
-        };
-        apply::migrate(&mut conn, &target, &files, applied, self.dry_run).await?;
-        Ok(())
+        }
+        database.set_statement_timeout(self.statement_timeout.as_ref()).await;
+        apply::migrate(database.dev().await?, &name, &files, applied, self.dry_run).await
     }
 }

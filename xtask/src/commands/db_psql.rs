@@ -7,7 +7,7 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::project::Project;
-use crate::server::{Running, Server};
+use crate::server::Server;
 
 /// Open psql on the dev database
 ///
@@ -30,10 +30,10 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let server = Server::select(&self.server, sh, project, true)?;
-        let Running { target, session } = server.up(sh, "db-psql").await?;
-        // psql opens its own session; this one only proved the server is up.
-        drop(session);
-        let psql = server.psql(sh, &target, &self.psql_args)?;
+        let database = server.up(sh).await?;
+        let psql = server.psql(sh, database.target(), &self.psql_args)?;
+        // psql opens its own session; ours only proved the server is up.
+        drop(database);
         let status = std::process::Command::from(psql).status().context("run psql")?;
         // psql's own status: 0 ok, 1 a fatal error of its own, 2 a lost connection, 3 a failed
         // script with ON_ERROR_STOP.

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 use xshell::Shell;
 
 use crate::background::Background;
@@ -17,12 +17,11 @@ use crate::elapsed::since;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, apply, folder, history, lock};
 use crate::output::{note, out};
-use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
 use crate::reset::{self, cache::TemplateCache};
 use crate::seeds::{self, SeedFile};
-use crate::server::{Running, Server, refuse_remote};
+use crate::server::{Server, refuse_remote};
 
 /// Drop the dev database and rebuild it: create, migrate, seed
 ///
@@ -70,52 +69,32 @@ impl Args {
             let seeds = if no_seed { Vec::new() } else { seeds::load(&seeds_dir, "db/seeds")? };
             Ok((files, seeds))
         });
-        let running = async {
+        let database = async {
             let server = Server::select(&self.server, sh, project, true)?;
             if let Some(target) = server.target_if_known() {
                 refuse_remote(target, "db-reset", self.allow_remote)?;
             }
-            server.up(sh, "db-reset").await
+            server.up(sh).await
         }
         .await;
         let (files, seeds) = loading.join()?;
-        let Running { target, session } = running?;
-        refuse_remote(&target, "db-reset", self.allow_remote)?;
-        let database = target.database().to_owned();
+        let mut db = database?;
+        refuse_remote(db.target(), "db-reset", self.allow_remote)?;
+        let database = db.name().to_owned();
         admin::refuse_system_database(&database, "db-reset")?;
         // The maintenance session connects while the dev database's history is read.
-        let (mut admin_conn, mut dev_conn, mut applied) = match session {
-            Session::Maintenance(admin_conn) => (admin_conn, None, None),
-            Session::Dev(mut dev) => {
-                let maintenance = target.maintenance();
-                let (admin_conn, applied) =
-                    tokio::join!(connect::connect(&maintenance, "db-reset"), history::read(&mut dev));
-                (admin_conn?, Some(dev), Some(applied?))
-            }
-        };
+        let mut applied = db.open_maintenance_alongside(async |dev| history::read(dev).await).await?;
 
         // One reset at a time: a second one waits here. Another reset's swap ends every session
         // in the dev database, this one's included, whether it ran while this one waited or just
         // before this one asked: the dev session is then opened anew (and the history read
         // again), else checked to be alive, which proves no swap happened since it was read.
-        let waited = !reset::lock::try_acquire(&mut admin_conn, &database).await?;
-        if waited {
-            if let Some(conn) = dev_conn.take() {
-                conn.close().await.ok();
-            }
-            reset::lock::acquire(&mut admin_conn, &database).await?;
+        if !reset::lock::try_acquire(db.maintenance().await?, &database).await? {
+            db.close_dev().await;
+            reset::lock::acquire(db.maintenance().await?, &database).await?;
         }
-        let alive = match dev_conn.as_mut() {
-            Some(conn) => conn.ping().await.is_ok(),
-            None => false,
-        };
-        if !alive {
-            (dev_conn, applied) = (None, None);
-            if admin::exists(&mut admin_conn, &database).await? {
-                let mut dev = connect::connect(&target, "db-reset").await?;
-                applied = Some(history::read(&mut dev).await?);
-                dev_conn = Some(dev);
-            }
+        if !db.dev_session_is_alive().await {
+            applied = if db.reopen_dev().await? { db.history().await? } else { None };
         }
         // The files are checked before anything is created. The dev database is disposable:
         // where its history disagrees with them (a migration edited before it was shared, a
@@ -126,7 +105,8 @@ impl Args {
         }
 
         let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));
-        let Scratch { name: scratch, cache, cached } = make_scratch(&mut admin_conn, &database, &files, cache).await?;
+        let Scratch { name: scratch, cache, cached } =
+            make_scratch(db.maintenance().await?, &database, &files, cache).await?;
 
         // While the scratch database is built, the dev database's session takes the migration
         // lock (a db-migrate still running there finishes first), and the maintenance session
@@ -134,28 +114,30 @@ impl Args {
         // the next reset runs on this one's previous copy, waits for a checkpoint that would
         // otherwise write them then. (Only a superuser or a pg_checkpoint member may
         // checkpoint; for anyone else it is skipped.)
+        let scratch_target = db
+            .target()
+            .with_database(&scratch)
+            .with_statement_timeout(self.statement_timeout.as_ref())
+            .with_unflushed_commits();
+        let (admin_conn, dev_conn) = db.maintenance_and_dev().await?;
         let locked = async {
-            match dev_conn.as_mut() {
-                Some(conn) => lock::acquire(conn, &target).await,
+            match dev_conn {
+                Some(conn) => lock::acquire(conn, &database).await,
                 None => Ok(()),
             }
         };
+        // Commits on the scratch database need not wait for the disk: the swap's own commit,
+        // which waits, makes everything before it durable.
         let built = async {
             if cached {
                 return Ok(());
             }
-            // Commits on the scratch database need not wait for the disk: the swap's own commit,
-            // which waits, makes everything before it durable.
-            let scratch_target = target
-                .with_database(&scratch)
-                .with_statement_timeout(self.statement_timeout.as_ref())
-                .with_unflushed_commits();
-            let (built, _) = tokio::join!(build(&scratch_target, &files, &seeds), admin::checkpoint(&mut admin_conn));
+            let (built, _) = tokio::join!(build(&scratch_target, &files, &seeds), admin::checkpoint(&mut *admin_conn));
             built
         };
         let (locked, built) = tokio::join!(locked, built);
         if let Err(err) = built.and(locked) {
-            let cleanup = admin::drop_force(&mut admin_conn, &scratch).await;
+            let cleanup = admin::drop_force(admin_conn, &scratch).await;
             let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
             return Err(match cleanup {
                 Ok(()) => err,
@@ -165,7 +147,7 @@ impl Args {
             });
         }
         if let Some(cache) = cache.filter(|_| !cached) {
-            match cache.save_from(&mut admin_conn, &scratch).await {
+            match cache.save_from(db.maintenance().await?, &scratch).await {
                 Ok(true) => {}
                 Ok(false) => note!(
                     "Note: not cached: the migrations change the database itself (owner, comment, grants, template flag or \
@@ -179,10 +161,8 @@ impl Args {
         // The swap: the dev database's session leaves (releasing the lock), every other session
         // there is ended, and one transaction renames the old database to its previous-copy name
         // and the new one into place.
-        if let Some(conn) = dev_conn {
-            conn.close().await.ok();
-        }
-        reset::swap::swap(&mut admin_conn, &database, &scratch, &reset::names::previous(&database))
+        db.close_dev().await;
+        reset::swap::swap(db.maintenance().await?, &database, &scratch, &reset::names::previous(&database))
             .await
             .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
         out!(
@@ -259,8 +239,8 @@ async fn make_scratch(
 /// Builds the scratch database exactly as `db-migrate` builds an empty database, on one session,
 /// then runs the seeds on that session.
 async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile]) -> Result<()> {
-    let mut conn = connect::connect(scratch, "db-reset").await?;
-    apply::migrate(&mut conn, scratch, files, None, false).await?;
+    let mut conn = connect::connect(scratch).await?;
+    apply::migrate(&mut conn, scratch.database(), files, None, false).await?;
     if !seeds.is_empty() {
         seeds::apply(&mut conn, scratch.database(), seeds).await?;
     }

@@ -5,9 +5,8 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::output::out;
-use crate::postgres::connect;
 use crate::project::Project;
-use crate::server::{Running, Server, refuse_remote};
+use crate::server::{Server, refuse_remote};
 
 /// Start the dev server (if needed) and print its address
 ///
@@ -23,13 +22,10 @@ pub struct UpArgs {
 impl UpArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project, true)?;
-        let Running { target, .. } = server.up(sh, "db-up").await?;
-        if target.has_socket() {
-            // The xtask came in through the local cluster's private socket; the address printed
-            // here is for everything else, so its password must work too.
-            connect::connect(&target.over_tcp().maintenance(), "db-up").await?;
-        }
-        out!("PostgreSQL is up: {target} ({})", server.describe());
+        let database = server.up(sh).await?;
+        // The address printed here is for everything else: its password must work.
+        database.check_password_login().await?;
+        out!("PostgreSQL is up: {} ({})", database.target(), server.describe());
         Ok(())
     }
 }

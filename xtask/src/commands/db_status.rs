@@ -10,10 +10,10 @@ use xshell::Shell;
 use crate::cli::ServerArgs;
 use crate::elapsed::duration;
 use crate::migrations::plan::{Plan, State};
-use crate::migrations::{self, Start, folder};
+use crate::migrations::{self, Sides, folder};
 use crate::output::{self, note};
 use crate::project::Project;
-use crate::server::{Running, Server};
+use crate::server::Server;
 
 /// Show every migration and its state: applied, pending or wrong
 ///
@@ -32,9 +32,9 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let loading = folder::load_in_background(project.migrations_dir());
-        let running = async { Server::select(&self.server, sh, project, false)?.up(sh, "db-status").await }.await;
-        let Start { files, running: Running { target, .. }, applied } = migrations::start(loading, running).await?;
-        let database = target.database();
+        let database = async { Server::select(&self.server, sh, project, false)?.up(sh).await }.await;
+        let (database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
+        let database = database.name();
         let applied = applied.unwrap_or_else(|| {
             note!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
             Vec::new()

@@ -6,7 +6,7 @@ use xshell::{Shell, cmd};
 use crate::cli::ServerArgs;
 use crate::output::note;
 use crate::project::Project;
-use crate::server::{Running, Server};
+use crate::server::Server;
 
 /// Run the workspace's tests against the dev server
 ///
@@ -28,13 +28,11 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project, true)?;
-        let Running { target, .. } = server.up(sh, "test").await?;
-        // The tests connect over TCP with the password, not through the local cluster's socket
-        // the xtask used: a password changed since the cluster was made is said here, once, not
-        // by every test.
-        if target.has_socket() {
-            crate::postgres::connect::connect(&target.over_tcp().maintenance(), "test").await?;
-        }
+        let database = server.up(sh).await?;
+        // The tests log in with the password: a password changed since the cluster was made is
+        // said here, once, not by every test.
+        database.check_password_login().await?;
+        let target = database.target();
         note!("Testing against {} ({})", target.maintenance(), server.describe());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let args = &self.cargo_args;

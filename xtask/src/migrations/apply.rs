@@ -18,7 +18,6 @@ use super::lock;
 use super::plan::Plan;
 use crate::elapsed::duration;
 use crate::output::out;
-use crate::postgres::Target;
 use crate::postgres::script::{self, Failure, Pace};
 use crate::postgres::sql_error::{self, Rerun};
 use crate::postgres::statements;
@@ -27,12 +26,11 @@ use crate::postgres::statements;
 /// database's history when the caller has already read it.
 pub async fn migrate(
     conn: &mut PgConnection,
-    target: &Target,
+    database: &str,
     files: &[MigrationFile],
     applied: Option<Vec<AppliedMigration>>,
     dry_run: bool,
 ) -> Result<()> {
-    let database = target.database();
     // A dry run, and the common case of nothing to do, are answered from one read without the
     // lock: another migrator can only add rows, so what is applied now stays applied.
     let applied = match applied {
@@ -59,7 +57,7 @@ pub async fn migrate(
     // The lock is sqlx's (keyed on the database name), so sqlx-cli, `Migrator::run` in the
     // application and other xtask runs all wait for each other. Everything is read again once it
     // is held: another process may have applied migrations while we waited.
-    lock::acquire(conn, target).await?;
+    lock::acquire(conn, database).await?;
     conn.ensure_migrations_table(TABLE).await.with_context(|| format!("create {TABLE} in {database}"))?;
     let applied = history::read(conn).await?;
     let plan = Plan::new(files, &applied);

@@ -6,10 +6,7 @@ use anyhow::{Context, Result};
 use sqlx::PgConnection;
 use sqlx::migrate::Migrate;
 
-use crate::postgres::Target;
-
-/// Takes the lock on the database `conn` is connected to (`target`).
-pub async fn acquire(conn: &mut PgConnection, target: &Target) -> Result<()> {
-    let database = target.database();
+/// Takes the lock on `database`, the database `conn` is connected to.
+pub async fn acquire(conn: &mut PgConnection, database: &str) -> Result<()> {
     conn.lock().await.with_context(|| format!("take the migration lock on {database}"))
 }

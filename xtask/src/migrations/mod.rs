@@ -12,27 +12,27 @@ pub use folder::MigrationFile;
 use anyhow::Result;
 
 use crate::background::Background;
-use crate::postgres::connect::Session;
-use crate::server::Running;
+use crate::postgres::Database;
 use history::AppliedMigration;
 
-/// Where db-migrate and db-status start from: the files, the running server, and what the dev
-/// database has applied (`None` when it does not exist yet).
-pub struct Start {
+/// The two sides db-migrate and db-status compare: the files, and what the dev database has
+/// applied (`None` when it does not exist yet).
+pub struct Sides {
     pub files: Vec<MigrationFile>,
-    pub running: Running,
     pub applied: Option<Vec<AppliedMigration>>,
 }
 
-/// Waits for the files, which load on their own thread while the server is reached, and
-/// meanwhile reads the dev database's history. A problem in the files is reported before a
-/// problem with the server.
-pub async fn start(loading: Background<Result<Vec<MigrationFile>>>, running: Result<Running>) -> Result<Start> {
-    let mut running = running;
-    let applied = match &mut running {
-        Ok(Running { session: Session::Dev(conn), .. }) => Some(history::read(conn).await),
-        _ => None,
+/// Reads the dev database's history while the files finish loading on their own thread. A
+/// problem in the files is reported before a problem with the server.
+pub async fn read_sides(
+    loading: Background<Result<Vec<MigrationFile>>>,
+    database: Result<Database>,
+) -> Result<(Database, Sides)> {
+    let mut database = database;
+    let applied = match &mut database {
+        Ok(database) => database.history().await,
+        Err(_) => Ok(None),
     };
     let files = loading.join()?;
-    Ok(Start { files, running: running?, applied: applied.transpose()? })
+    Ok((database?, Sides { files, applied: applied? }))
 }

@@ -78,33 +78,47 @@ pub struct Plan<'a> {
     pub entries: Vec<Entry<'a>>,
 }
 
+/// What one version has: a file, a row in the history, or both.
+#[derive(Clone, Copy)]
+enum Found<'a> {
+    File(&'a MigrationFile),
+    Row(&'a AppliedMigration),
+    Both(&'a MigrationFile, &'a AppliedMigration),
+}
+
 impl<'a> Plan<'a> {
     pub fn new(files: &'a [MigrationFile], applied: &'a [AppliedMigration]) -> Plan<'a> {
         let newest_applied = applied.iter().map(|a| a.version).max();
-        let mut by_version: BTreeMap<i64, (Option<&MigrationFile>, Option<&AppliedMigration>)> = BTreeMap::new();
+        let mut by_version: BTreeMap<i64, Found> = BTreeMap::new();
         for file in files {
-            by_version.entry(file.version()).or_default().0 = Some(file);
+            by_version.insert(file.version(), Found::File(file));
         }
         for row in applied {
-            by_version.entry(row.version).or_default().1 = Some(row);
+            by_version
+                .entry(row.version)
+                .and_modify(|found| {
+                    if let Found::File(file) = *found {
+                        *found = Found::Both(file, row);
+                    }
+                })
+                .or_insert(Found::Row(row));
         }
         let entries = by_version
             .into_iter()
-            .map(|(version, (file, applied))| {
-                let state = match (file, applied) {
-                    (_, Some(row)) if !row.success => State::Failed,
-                    (Some(file), Some(row)) if *file.migration.checksum != *row.checksum => State::Changed,
-                    (Some(_), Some(_)) => State::Applied,
-                    (None, Some(_)) => State::Missing,
-                    (Some(file), None) if file.is_empty() => State::Empty,
-                    (Some(_), None) if newest_applied.is_some_and(|newest| version < newest) => State::OutOfOrder,
-                    (Some(_), None) => State::Pending,
-                    (None, None) => unreachable!("every entry comes from a file or a row"),
+            .map(|(version, found)| {
+                let state = match found {
+                    Found::Row(row) | Found::Both(_, row) if !row.success => State::Failed,
+                    Found::Both(file, row) if *file.migration.checksum != *row.checksum => State::Changed,
+                    Found::Both(..) => State::Applied,
+                    Found::Row(_) => State::Missing,
+                    Found::File(file) if file.is_empty() => State::Empty,
+                    Found::File(_) if newest_applied.is_some_and(|newest| version < newest) => State::OutOfOrder,
+                    Found::File(_) => State::Pending,
                 };
-                let description = match (file, applied) {
-                    (Some(file), _) => file.migration.description.to_string(),
-                    (None, Some(row)) => row.description.clone(),
-                    (None, None) => String::new(),
+                let (file, applied, description) = match found {
+                    Found::File(file) => (Some(file), None, file.migration.description.to_string()),
+                    Found::Both(file, row) => (Some(file), Some(row), file.migration.description.to_string()),
+                    Found::Row(row) => (None, Some(row), row.description.clone()),
                 };
                 Entry { version, description, file, applied, state }
             })

@@ -17,20 +17,20 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 const CANNOT_CONNECT_NOW: &str = "57P03";
 const INVALID_PASSWORD: &str = "28P01";
 const INVALID_AUTHORIZATION: &str = "28000";
-const UNKNOWN_DATABASE: &str = "3D000";
+pub(super) const UNKNOWN_DATABASE: &str = "3D000";
 
-pub async fn connect(target: &Target, purpose: &str) -> Result<PgConnection> {
-    attempt(target, purpose).await.map_err(|err| explain(err, target))
+pub async fn connect(target: &Target) -> Result<PgConnection> {
+    attempt(target).await.map_err(|err| explain(err, target))
 }
 
 /// Connects, retrying while the server is still starting (connection refused or reset, or
 /// PostgreSQL's own "starting up" answer) until `timeout` has passed. Any other error, such as
 /// a wrong password, fails at once: waiting would not fix it.
-pub async fn wait_until_ready(target: &Target, purpose: &str, timeout: Duration) -> Result<PgConnection> {
+pub async fn wait_until_ready(target: &Target, timeout: Duration) -> Result<PgConnection> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(25);
     loop {
-        match attempt(target, purpose).await {
+        match attempt(target).await {
             Ok(conn) => return Ok(conn),
             Err(err) if is_starting_up(&err) && Instant::now() + pause < deadline => {
                 tokio::time::sleep(pause).await;
@@ -45,50 +45,12 @@ pub async fn wait_until_ready(target: &Target, purpose: &str, timeout: Duration)
     }
 }
 
-/// A session for a command: in the dev database when it exists (most commands need nothing
-/// else), else in the maintenance database, from which it can be created.
-pub enum Session {
-    Dev(PgConnection),
-    Maintenance(PgConnection),
-}
-
-impl Session {
-    pub async fn open(target: &Target, purpose: &str) -> Result<Session> {
-        match attempt(target, purpose).await {
-            Ok(conn) => Ok(Session::Dev(conn)),
-            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(UNKNOWN_DATABASE) => {
-                Ok(Session::Maintenance(connect(&target.maintenance(), purpose).await?))
-            }
-            Err(err) => Err(explain(err, target)),
-        }
-    }
-
-    /// The open connection, whichever database it is in.
-    pub fn connection(&mut self) -> &mut PgConnection {
-        match self {
-            Session::Dev(conn) | Session::Maintenance(conn) => conn,
-        }
-    }
-
-    /// A connection to the maintenance database: this one, or a new one.
-    pub async fn into_maintenance(
-        self,
-        target: &Target,
-        purpose: &str,
-    ) -> Result<(PgConnection, Option<PgConnection>)> {
-        match self {
-            Session::Maintenance(admin) => Ok((admin, None)),
-            Session::Dev(dev) => Ok((connect(&target.maintenance(), purpose).await?, Some(dev))),
-        }
-    }
-}
-
 /// One connection attempt. Through a private socket the server trusts the operating system's
 /// word for who connects (peer authentication); when it does not know this account (a checkout
 /// shared between users, a cluster made before sockets were used), the password over TCP still
 /// works.
-async fn attempt(target: &Target, purpose: &str) -> Result<PgConnection, sqlx::Error> {
-    let result = attempt_with(target.options(purpose)).await;
+pub(super) async fn attempt(target: &Target) -> Result<PgConnection, sqlx::Error> {
+    let result = attempt_with(target.options()).await;
     if result.is_ok() {
         waits::register(target);
     }
@@ -96,7 +58,7 @@ async fn attempt(target: &Target, purpose: &str) -> Result<PgConnection, sqlx::E
         Err(sqlx::Error::Database(db))
             if target.has_socket() && db.code().as_deref() == Some(INVALID_AUTHORIZATION) =>
         {
-            attempt_with(target.over_tcp().options(purpose)).await
+            attempt_with(target.over_tcp().options()).await
         }
         result => result,
     }
@@ -128,7 +90,7 @@ fn is_starting_up(err: &sqlx::Error) -> bool {
     }
 }
 
-fn explain(err: sqlx::Error, target: &Target) -> anyhow::Error {
+pub(super) fn explain(err: sqlx::Error, target: &Target) -> anyhow::Error {
     let what_to_do = match &err {
         sqlx::Error::Io(io) if io.kind() == ErrorKind::ConnectionRefused => {
             "nothing listens there: start the dev server with `cargo xtask db-up`, or check the host and port in DATABASE_URL"

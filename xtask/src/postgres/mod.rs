@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod connect;
+pub mod database;
 pub mod install;
 pub mod script;
 pub mod sql_error;
@@ -10,4 +11,5 @@ pub mod statements;
 pub mod target;
 pub mod waits;
 
+pub use database::Database;
 pub use target::{StatementTimeout, Target};

@@ -128,13 +128,13 @@ impl Target {
 
     /// Connection options with `application_name` set, so `pg_stat_activity` shows which
     /// command holds a session or a lock.
-    pub fn options(&self, purpose: &str) -> PgConnectOptions {
+    pub fn options(&self) -> PgConnectOptions {
         // If the xtask dies (SIGKILL, a closed laptop), the server notices within a second and
         // rolls back, instead of finishing a long migration for nobody while holding the lock.
         let options = self
             .options
             .clone()
-            .application_name(&super::waits::application_name(purpose))
+            .application_name(&super::waits::application_name())
             .options([("client_connection_check_interval", "1s"), ("lock_timeout", super::waits::LOCK_TIMEOUT)]);
         let options = match &self.statement_timeout {
             Some(timeout) => options.options([("statement_timeout", timeout.as_str())]),

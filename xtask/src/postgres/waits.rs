@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::convert::Infallible;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -34,9 +34,19 @@ pub fn register(target: &Target) {
     }
 }
 
-/// `application_name` of this process's sessions.
-pub fn application_name(purpose: &str) -> String {
-    format!("cargo xtask {purpose} (process {})", std::process::id())
+/// The command this process runs, as its sessions name it.
+static COMMAND: OnceLock<String> = OnceLock::new();
+
+/// Names every session this process opens after `command` (set once, by `main`).
+pub fn name_sessions_after(command: &str) {
+    COMMAND.set(command.to_owned()).ok();
+}
+
+/// `application_name` of this process's sessions: the command and the process id, so
+/// `pg_stat_activity` shows who holds a lock, and the watcher finds this process's own waits.
+pub fn application_name() -> String {
+    let command = COMMAND.get().map_or("xtask", String::as_str);
+    format!("cargo xtask {command} (process {})", std::process::id())
 }
 
 /// Runs for as long as the command does, reporting each new wait on stderr; never returns.
@@ -73,7 +83,7 @@ type WaitRow = (i32, String, String, Option<i64>, Option<i64>, Option<i16>, Stri
 
 /// This process's sessions that wait for a lock, each with a session that holds it.
 async fn probe(server: &Target) -> Result<Vec<Wait>> {
-    let mut conn = connect::connect(server, "lock probe").await?;
+    let mut conn = connect::connect(server).await?;
     let rows: Vec<WaitRow> = sqlx::query_as(
         "SELECT w.pid, coalesce(w.datname::text, ''), l.locktype, l.relation::int8, l.classid::int8, l.objsubid, \
                 l.mode, b.pid, coalesce(nullif(b.application_name, ''), 'no application_name'), \
@@ -110,6 +120,6 @@ async fn probe(server: &Target) -> Result<Vec<Wait>> {
 
 /// The name of a table or index, asked of its own database.
 async fn relation_name(server: &Target, database: &str, oid: i64) -> Option<String> {
-    let mut conn: PgConnection = connect::connect(&server.with_database(database), "lock probe").await.ok()?;
+    let mut conn: PgConnection = connect::connect(&server.with_database(database)).await.ok()?;
     sqlx::query_scalar("SELECT $1::oid::regclass::text").bind(oid).fetch_one(&mut conn).await.ok()
 }

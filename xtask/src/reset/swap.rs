@@ -29,7 +29,8 @@ pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, pr
         quote_ident(replacement),
         quote_ident(database)
     );
-    for attempt in 1..=ATTEMPTS {
+    let mut attempt = 1;
+    loop {
         end_sessions(conn, database).await?;
         let err = match conn.execute(sqlx::raw_sql(AssertSqlSafe(renames.clone()))).await {
             Ok(_) => return Ok(()),
@@ -38,11 +39,10 @@ pub async fn swap(conn: &mut PgConnection, database: &str, replacement: &str, pr
         match sql_state(&err).as_deref() {
             // Nothing to replace (the first reset): the new database simply takes the name.
             Some(UNKNOWN_DATABASE) => return rename(conn, replacement, database).await,
-            Some(OBJECT_IN_USE) if attempt < ATTEMPTS => continue,
+            Some(OBJECT_IN_USE) if attempt < ATTEMPTS => attempt += 1,
             _ => return Err(err).with_context(|| format!("rename {replacement} to {database}")),
         }
     }
-    unreachable!("the last attempt returns")
 }
 
 /// Ends every other session in `database` and waits (up to two seconds) until they are gone.

@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::{Running, port};
+use super::port;
 use crate::config::Settings;
 use crate::lock_file;
 use crate::output::{note, out};
-use crate::postgres::connect::Session;
-use crate::postgres::{Target, connect};
+use crate::postgres::{Database, Target, connect};
 use crate::project::Project;
 
 const SERVICE: &str = "db";
@@ -96,19 +95,19 @@ impl ComposeServer {
         compose_tool(sh).err().map(|_| "Docker Compose is not installed".to_owned())
     }
 
-    pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
+    pub async fn up(&self, sh: &Shell) -> Result<Database> {
         // The common case: the server this checkout's container ran last time answers at the
         // same address and is the same cluster (its system identifier): one connection, no
         // docker or compose process.
-        if let Some(running) = self.remembered(purpose).await {
-            return Ok(running);
+        if let Some(database) = self.remembered().await {
+            return Ok(database);
         }
         let _starting = lock_file::take(&self.server_file.with_extension("lock"), "the container").await?;
-        if let Some(running) = self.remembered(purpose).await {
-            return Ok(running);
+        if let Some(database) = self.remembered().await {
+            return Ok(database);
         }
-        let running = self.start(sh, purpose).await?;
-        self.remember(running).await
+        let database = self.start(sh).await?;
+        self.remember(database).await
     }
 
     /// The image is here, or (with `may_pull`) is pulled now; else why not, in a few words.
@@ -138,7 +137,7 @@ impl ComposeServer {
         })
     }
 
-    async fn remembered(&self, purpose: &str) -> Option<Running> {
+    async fn remembered(&self) -> Option<Database> {
         let text = std::fs::read_to_string(&self.server_file).ok()?;
         let mut fields = text.split_whitespace();
         let port: u16 = fields.next()?.parse().ok()?;
@@ -147,19 +146,19 @@ impl ComposeServer {
             return None;
         }
         let target = self.target(port);
-        let mut session = Session::open(&target, purpose).await.ok()?;
-        (system_identifier(session.connection()).await.ok()? == identifier).then_some(Running { target, session })
+        let mut database = Database::open(target).await.ok()?;
+        (system_identifier(database.any_session().await.ok()?).await.ok()? == identifier).then_some(database)
     }
 
-    async fn remember(&self, mut running: Running) -> Result<Running> {
-        let identifier = system_identifier(running.session.connection()).await?;
-        let port = running.target.port();
+    async fn remember(&self, mut database: Database) -> Result<Database> {
+        let identifier = system_identifier(database.any_session().await?).await?;
+        let port = database.target().port();
         if let Some(dir) = self.server_file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         }
         std::fs::write(&self.server_file, format!("{port} {identifier} {}\n", self.project_name))
             .with_context(|| format!("write {}", self.server_file.display()))?;
-        Ok(running)
+        Ok(database)
     }
 
     fn target(&self, port: u16) -> Target {
@@ -167,7 +166,7 @@ impl ComposeServer {
     }
 
     /// Starts (or finds) the container through Compose and waits until it answers.
-    async fn start(&self, sh: &Shell, purpose: &str) -> Result<Running> {
+    async fn start(&self, sh: &Shell) -> Result<Database> {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         let compose = compose_tool(sh)?;
         let reused = self.running_container(sh, compose)?;
@@ -205,13 +204,12 @@ impl ComposeServer {
         let target = self.target(port);
         // A running container usually answers at once; only a starting one needs the wait.
         if reused.is_some()
-            && let Ok(session) = Session::open(&target, purpose).await
+            && let Ok(database) = Database::open(target.clone()).await
         {
-            return Ok(Running { target, session });
+            return Ok(database);
         }
-        self.wait_until_ready(sh, compose, &target, purpose).await?;
-        let session = Session::open(&target, purpose).await?;
-        Ok(Running { target, session })
+        self.wait_until_ready(sh, compose, &target).await?;
+        Database::open(target).await
     }
 
     pub fn down(&self, sh: &Shell) -> Result<()> {
@@ -303,23 +301,22 @@ impl ComposeServer {
     /// Waits until the server accepts connections through the published port. The container
     /// may still be initialising its volume, so refused and reset connections are retried; a
     /// container that exits, or a deadline that passes, ends the wait with its last log lines.
-    async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target, purpose: &str) -> Result<()> {
+    async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target) -> Result<()> {
         let deadline = Instant::now() + self.ready_timeout;
         loop {
-            let last_error =
-                match connect::wait_until_ready(&target.maintenance(), purpose, Duration::from_secs(2)).await {
-                    Ok(_) => return Ok(()),
-                    Err(err) if connect::is_refused_login(&err) => {
-                        return Err(err.context(format!(
-                            "the Docker volume {}_db-data keeps the user and password it was created with, and \
+            let last_error = match connect::wait_until_ready(&target.maintenance(), Duration::from_secs(2)).await {
+                Ok(_) => return Ok(()),
+                Err(err) if connect::is_refused_login(&err) => {
+                    return Err(err.context(format!(
+                        "the Docker volume {}_db-data keeps the user and password it was created with, and \
                              they are not POSTGRES_USER and the password now (.env, or .xtask/password): put the \
                              old ones back, or `cargo xtask db-down --purge` to make the volume anew (its data \
                              is lost)",
-                            self.project_name
-                        )));
-                    }
-                    Err(err) => err,
-                };
+                        self.project_name
+                    )));
+                }
+                Err(err) => err,
+            };
             let container = self.container(sh, compose)?;
             let exited = match &container {
                 Some(id) => !is_running(sh, id)?,

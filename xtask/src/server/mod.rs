@@ -17,18 +17,8 @@ use xshell::Shell;
 use crate::cli::{Backend, ServerArgs};
 use crate::config::Settings;
 use crate::output::note;
-use crate::postgres::Target;
-use crate::postgres::connect::Session;
+use crate::postgres::{Database, Target};
 use crate::project::Project;
-
-/// A server that accepts connections.
-pub struct Running {
-    /// The dev database (which may not exist yet).
-    pub target: Target,
-    /// The session that proved the server is up, for the command to go on with: each new
-    /// connection costs a SCRAM handshake.
-    pub session: Session,
-}
 
 pub enum Server {
     // Boxed: a parsed URL is several times the size of the other backends.
@@ -118,13 +108,15 @@ impl Server {
         }
     }
 
-    /// Makes sure the server runs and accepts connections. Returns the dev database's address
-    /// (the database itself may not exist yet) and an open session.
-    pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
+    /// The dev database (which may not exist yet) on this server, with the session that proved
+    /// the server answers. The server is found or started only when the address it had last
+    /// time does not answer as the same server: the common case is one connection and no child
+    /// process.
+    pub async fn up(&self, sh: &Shell) -> Result<Database> {
         match self {
-            Server::Url(server) => server.up(purpose).await,
-            Server::Docker(compose) => compose.up(sh, purpose).await,
-            Server::Native(cluster) => cluster.up(sh, purpose).await,
+            Server::Url(server) => server.up().await,
+            Server::Docker(compose) => compose.up(sh).await,
+            Server::Native(cluster) => cluster.up(sh).await,
         }
     }
 

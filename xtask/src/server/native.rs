@@ -14,12 +14,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::{Running, port};
+use super::port;
 use crate::config::Settings;
 use crate::lock_file;
 use crate::output::{note, out};
-use crate::postgres::connect::Session;
-use crate::postgres::{Target, connect, install};
+use crate::postgres::{Database, Target, connect, install};
 use crate::project::Project;
 use crate::secrets;
 
@@ -319,28 +318,18 @@ impl NativeCluster {
         find_binaries(sh).and_then(|_| run_as(sh)).err().map(|err| format!("{err:#}"))
     }
 
-    pub async fn up(&self, sh: &Shell, purpose: &str) -> Result<Running> {
+    pub async fn up(&self, sh: &Shell) -> Result<Database> {
         // The common case costs one connection and no child process: the server this checkout
         // started is still running.
-        for home in self.homes() {
-            if let Some(listening) = Listening::read_verified(&home.join("data")) {
-                let target = self.target(&listening);
-                if let Ok(session) = Session::open(&target, purpose).await {
-                    return Ok(Running { target, session });
-                }
-            }
+        if let Some(database) = self.already_running().await {
+            return Ok(database);
         }
         // Creating and starting the cluster is one command's job at a time: several commands
         // started together in a fresh checkout would race in initdb and pg_ctl. The others wait,
         // then find the server the first one started.
         let _starting = lock_file::take(&self.home.with_extension("lock"), "the local cluster").await?;
-        for home in self.homes() {
-            if let Some(listening) = Listening::read_verified(&home.join("data")) {
-                let target = self.target(&listening);
-                if let Ok(session) = Session::open(&target, purpose).await {
-                    return Ok(Running { target, session });
-                }
-            }
+        if let Some(database) = self.already_running().await {
+            return Ok(database);
         }
         let layout = self.locate(sh, true)?;
         // Moved or renamed while its server ran: that server still writes to the old path (its
@@ -366,7 +355,7 @@ impl NativeCluster {
         };
         let target = self.target(&listening);
         // Readiness is waited for on the maintenance database, which always exists.
-        let ready = connect::wait_until_ready(&target.maintenance(), purpose, self.ready_timeout).await;
+        let ready = connect::wait_until_ready(&target.maintenance(), self.ready_timeout).await;
         ready.with_context(|| {
             format!(
                 "the local cluster started but does not accept connections; last lines of {}:\n    {}",
@@ -374,8 +363,19 @@ impl NativeCluster {
                 layout.log_tail(sh, 20)
             )
         })?;
-        let session = Session::open(&target, purpose).await?;
-        Ok(Running { target, session })
+        Database::open(target).await
+    }
+
+    /// The dev database on the server this checkout started, when it runs and answers.
+    async fn already_running(&self) -> Option<Database> {
+        for home in self.homes() {
+            if let Some(listening) = Listening::read_verified(&home.join("data"))
+                && let Ok(database) = Database::open(self.target(&listening)).await
+            {
+                return Some(database);
+            }
+        }
+        None
     }
 
     /// The dev database on a running server: through its socket when this account can reach it.

@@ -3,10 +3,8 @@
 
 use anyhow::Result;
 
-use super::Running;
 use crate::output::out;
-use crate::postgres::connect::Session;
-use crate::postgres::{Target, admin, connect};
+use crate::postgres::{Database, Target, admin, connect};
 use crate::reset::{cache as template_cache, names as reset_copies};
 
 pub struct UrlServer {
@@ -26,9 +24,8 @@ impl UrlServer {
         &self.target
     }
 
-    pub async fn up(&self, purpose: &str) -> Result<Running> {
-        let session = Session::open(&self.target, purpose).await?;
-        Ok(Running { target: self.target.clone(), session })
+    pub async fn up(&self) -> Result<Database> {
+        Database::open(self.target.clone()).await
     }
 
     pub fn down(&self) -> Result<()> {
@@ -37,7 +34,7 @@ impl UrlServer {
     }
 
     pub async fn purge(&self) -> Result<()> {
-        let mut conn = connect::connect(&self.target.maintenance(), "db-down").await?;
+        let mut conn = connect::connect(&self.target.maintenance()).await?;
         let database = self.target.database();
         admin::refuse_system_database(database, "db-down --purge")?;
         if admin::exists(&mut conn, database).await? {
