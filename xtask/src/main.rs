@@ -6,6 +6,7 @@
 //! in `template_cache.rs`; talking to PostgreSQL in `postgres/`.
 
 mod background;
+mod child_process;
 mod cli;
 mod commands;
 mod config;

@@ -121,21 +121,56 @@ impl Args {
 
             // No-op commands on the database with 1,000 migrations applied, timed before the
             // 200,000-row workload, whose writes keep the server busy for a while after it.
-            // The same commands as a DATABASE_URL server (or Docker) is reached: over TCP, with
-            // a password handshake.
+            // Beside this server's own address: the same server over TCP with a password
+            // handshake (as a DATABASE_URL server is reached), sqlx-cli there when it is
+            // installed, and a container of the workload's own when Docker can run one.
             if workload.database == workloads[1].database {
                 let tcp_url = target.over_tcp().with_database(&workload.database).url_with_password();
-                for (label, args, url) in [
-                    ("db-migrate, nothing pending", &["db-migrate"][..], &url),
-                    ("db-status", &["db-status"], &url),
-                    ("db-migrate, nothing pending, over TCP", &["db-migrate"], &tcp_url),
-                    ("db-status, over TCP", &["db-status"], &tcp_url),
-                ] {
-                    let mut runs = Vec::new();
-                    for _ in 0..self.runs.max(5) * 2 {
-                        runs.push(time(|| xtask(sh, &exe, &workload.dir, url, args))?);
+                let docker = start_container(sh, &exe, project, &workload.dir);
+                let sqlx_cli = cmd!(sh, "sqlx --version").quiet().ignore_stdout().ignore_stderr().run().is_ok();
+                let mut variants: Vec<Timed> = vec![
+                    ("db-migrate, nothing pending", Box::new(|| xtask(sh, &exe, &workload.dir, &url, &["db-migrate"]))),
+                    ("db-status", Box::new(|| xtask(sh, &exe, &workload.dir, &url, &["db-status"]))),
+                    (
+                        "db-migrate, nothing pending, over TCP",
+                        Box::new(|| xtask(sh, &exe, &workload.dir, &tcp_url, &["db-migrate"])),
+                    ),
+                    ("db-status, over TCP", Box::new(|| xtask(sh, &exe, &workload.dir, &tcp_url, &["db-status"]))),
+                ];
+                if sqlx_cli {
+                    variants.push((
+                        "sqlx migrate run (sqlx-cli), over TCP",
+                        Box::new(|| sqlx_cli_migrate(sh, &workload.dir, &tcp_url, "run")),
+                    ));
+                    variants.push((
+                        "sqlx migrate info (sqlx-cli), over TCP",
+                        Box::new(|| sqlx_cli_migrate(sh, &workload.dir, &tcp_url, "info")),
+                    ));
+                } else {
+                    out!("(sqlx-cli is not installed: no sqlx-cli rows; `cargo install sqlx-cli` adds them)");
+                }
+                if docker {
+                    variants.push((
+                        "db-migrate, nothing pending, Docker",
+                        Box::new(|| xtask_in_container(sh, &exe, &workload.dir, &["db-migrate"])),
+                    ));
+                    variants.push((
+                        "db-status, Docker",
+                        Box::new(|| xtask_in_container(sh, &exe, &workload.dir, &["db-status"])),
+                    ));
+                }
+                // Round robin, so a slow moment of the machine weighs on every variant alike.
+                let mut runs = vec![Vec::new(); variants.len()];
+                for _ in 0..self.runs.max(5) * 2 {
+                    for ((_, run), times) in variants.iter().zip(&mut runs) {
+                        times.push(time(run)?);
                     }
-                    row(&mut report, "(b) 1,000 applied", label, &runs, None);
+                }
+                for ((label, _), times) in variants.iter().zip(&runs) {
+                    row(&mut report, "(b) 1,000 applied", label, times, None);
+                }
+                if docker {
+                    xtask_in_container(sh, &exe, &workload.dir, &["db-down", "--purge"])?;
                 }
             }
         }
@@ -156,6 +191,9 @@ impl Args {
     }
 }
 
+/// A command to time, and its row's label.
+type Timed<'a> = (&'static str, Box<dyn Fn() -> xshell::Result<()> + 'a>);
+
 fn time(run: impl FnOnce() -> xshell::Result<()>) -> Result<Duration> {
     let start = Instant::now();
     run()?;
@@ -171,6 +209,50 @@ fn xtask(sh: &Shell, exe: &Path, dir: &Path, url: &str, args: &[&str]) -> xshell
         .quiet()
         .ignore_stdout()
         .run()
+}
+
+/// The same commands through the Docker backend, in the workload's own container.
+fn xtask_in_container(sh: &Shell, exe: &Path, dir: &Path, args: &[&str]) -> xshell::Result<()> {
+    let _dir = sh.push_dir(dir);
+    cmd!(sh, "{exe} {args...} --backend docker")
+        .env_remove("DATABASE_URL")
+        .env_remove("CARGO_MANIFEST_DIR")
+        .quiet()
+        .ignore_stdout()
+        .run()
+}
+
+/// Starts a container for the workload in `dir` (its own Compose project, as for any checkout)
+/// and migrates it. False, said in one line, when Docker cannot run one here.
+fn start_container(sh: &Shell, exe: &Path, project: &Project, dir: &Path) -> bool {
+    let compose_file = project.root.join("docker-compose.yml");
+    if std::fs::copy(&compose_file, dir.join("docker-compose.yml")).is_err() {
+        out!("(no {}: no Docker rows)", compose_file.display());
+        return false;
+    }
+    let _dir = sh.push_dir(dir);
+    let started = cmd!(sh, "{exe} -q db-migrate --backend docker")
+        .env_remove("DATABASE_URL")
+        .env_remove("CARGO_MANIFEST_DIR")
+        .quiet()
+        .ignore_stdout()
+        .output();
+    match started {
+        Ok(_) => true,
+        Err(err) => {
+            let why = err.to_string();
+            let why = why.lines().rev().find(|line| line.starts_with("error:")).unwrap_or("Docker is not available");
+            out!("(no Docker rows: {why})");
+            false
+        }
+    }
+}
+
+/// sqlx-cli's `migrate run` or `migrate info` on the same files and server, the address in its
+/// environment.
+fn sqlx_cli_migrate(sh: &Shell, dir: &Path, url: &str, subcommand: &str) -> xshell::Result<()> {
+    let _dir = sh.push_dir(dir);
+    cmd!(sh, "sqlx migrate {subcommand} --source db/migrations").env("DATABASE_URL", url).quiet().ignore_stdout().run()
 }
 
 /// One line: median and spread, and against the floor, the median and spread of the ratios of

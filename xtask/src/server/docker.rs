@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
 use super::port;
+use crate::child_process::run_captured;
 use crate::config::Settings;
 use crate::lock_file;
 use crate::output::{note, out};
@@ -25,6 +26,8 @@ const COMPOSE_FILE: &str = "docker-compose.yml";
 pub struct ComposeServer {
     root: PathBuf,
     project_name: String,
+    /// `COMPOSE_PROJECT_NAME`, when set.
+    compose_project_from_settings: Option<String>,
     image: String,
     port_file: PathBuf,
     /// `<port> <system identifier> <project>` of the server this checkout's container runs,
@@ -59,12 +62,13 @@ impl ComposeServer {
             // or volumes and containers would be looked for under a name they do not have.
             project_name: match &settings.compose_project {
                 Some(name) => compose_name(name)?,
-                None => default_project_name(project),
+                None => moved_project_name(project).unwrap_or_else(|| default_project_name(project)),
             },
             image: match &settings.image {
                 Some(image) => image.clone(),
                 None => default_image(project)?,
             },
+            compose_project_from_settings: settings.compose_project.clone(),
             port_file: project.state_dir().join("docker-port"),
             server_file: project.state_dir().join("docker-server"),
             fingerprint: project.fingerprint(),
@@ -156,6 +160,12 @@ impl ComposeServer {
         if let Some(dir) = self.server_file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         }
+        // COMPOSE_PROJECT_NAME's project belongs to the setting, not to the folder.
+        if self.compose_project_from_settings.is_none() {
+            let owner = self.root.join(OWNER_FILE);
+            std::fs::write(&owner, format!("{}\n{}\n", self.project_name, self.root.display()))
+                .with_context(|| format!("write {}", owner.display()))?;
+        }
         std::fs::write(&self.server_file, format!("{port} {identifier} {}\n", self.project_name))
             .with_context(|| format!("write {}", self.server_file.display()))?;
         Ok(database)
@@ -169,12 +179,26 @@ impl ComposeServer {
     async fn start(&self, sh: &Shell) -> Result<Database> {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         let compose = compose_tool(sh)?;
-        let reused = self.running_container(sh, compose)?;
+        let mut reused = self.running_container(sh, compose)?.map(|id| (id, 0));
+        if let Some((_, port)) = reused.as_mut() {
+            *port = self.published_port(sh, compose)?;
+        }
+        // POSTGRES_PORT changed while the container ran: Compose recreates it on the new port
+        // (the data stays in the volume).
+        if let (Some((_, published)), Some(pinned)) = (&reused, self.settings.pinned_port)
+            && *published != pinned
+        {
+            note!(
+                "POSTGRES_PORT is now {pinned}, and the container of {} listens on {published}: recreating it on \
+                 {pinned} (its data stays in the volume)",
+                self.project_name
+            );
+            reused = None;
+        }
         let port = match &reused {
-            Some(id) => {
-                let port = self.published_port(sh, compose)?;
+            Some((id, port)) => {
                 note!("Reusing container {} of {} on 127.0.0.1:{port}", short(id), self.project_name);
-                port
+                *port
             }
             None => {
                 self.have_image(sh)?;
@@ -182,7 +206,13 @@ impl ComposeServer {
                 let volume = format!("{}_db-data", self.project_name);
                 let had_volume =
                     cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
-                if let Err(err) = self.compose(sh, compose, port).args(["up", "--detach", SERVICE]).run() {
+                let up = self.compose(sh, compose, port).args(["up", "--detach", SERVICE]);
+                let what = format!(
+                    "start the {SERVICE} container of {} (a port or container name in use by something else is the \
+                     usual cause)",
+                    self.project_name
+                );
+                if let Err(err) = run_captured(up, &what) {
                     // A failed start leaves nothing behind: the container and network it made,
                     // and the volume when it made that too.
                     let mut down = self.compose(sh, compose, port).arg("down");
@@ -190,13 +220,7 @@ impl ComposeServer {
                         down = down.arg("--volumes");
                     }
                     down.quiet().ignore_stdout().ignore_stderr().run().ok();
-                    return Err(err).with_context(|| {
-                        format!(
-                            "start the {SERVICE} container of {} (Compose's output above says why; a port or \
-                             container name in use by something else is the usual cause)",
-                            self.project_name
-                        )
-                    });
+                    return Err(err);
                 }
                 port
             }
@@ -216,7 +240,7 @@ impl ComposeServer {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         std::fs::remove_file(&self.server_file).ok();
         let compose = compose_tool(sh)?;
-        self.compose(sh, compose, self.remembered_port()).arg("down").run().context("stop the container")?;
+        run_captured(self.compose(sh, compose, self.remembered_port()).arg("down"), "stop the container")?;
         out!("Stopped the {} container; its data stays in the volume {}_db-data", self.project_name, self.project_name);
         Ok(())
     }
@@ -228,10 +252,11 @@ impl ComposeServer {
         let volume = format!("{}_db-data", self.project_name);
         let had_volume =
             cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
-        self.compose(sh, compose, self.remembered_port())
-            .args(["down", "--volumes"])
-            .run()
-            .context("remove the container and its volume")?;
+        run_captured(
+            self.compose(sh, compose, self.remembered_port()).args(["down", "--volumes"]),
+            "remove the container and its volume",
+        )?;
+        std::fs::remove_file(self.root.join(OWNER_FILE)).ok();
         if had_volume {
             out!("Removed the {} container and its volume {volume} (every database in it)", self.project_name);
         } else {
@@ -402,6 +427,38 @@ fn compose_name(name: &str) -> Result<String> {
 
 /// `fleet-3f2a9c1b`: the folder's name, made valid for Compose (`^[a-z0-9][a-z0-9_-]*$`), plus
 /// eight hex digits of the checkout's path.
+/// Which Compose project holds this checkout's container and volume, and where the checkout
+/// was when it made them: `<project name>\n<folder>\n`. It moves with the checkout (it is in
+/// `.xtask/`), while the default project name comes from the folder's path.
+const OWNER_FILE: &str = ".xtask/compose-project";
+
+/// The project a moved or renamed checkout made before its move, so it keeps its container and
+/// data instead of starting an empty one (while the old container holds the port). A copy is
+/// not a move: while the folder it was copied from still holds the same record, the copy gets
+/// a project of its own.
+fn moved_project_name(project: &Project) -> Option<String> {
+    let record = std::fs::read_to_string(project.root.join(OWNER_FILE)).ok()?;
+    let (name, folder) = record.trim_end_matches('\n').split_once('\n')?;
+    let folder = std::path::Path::new(folder);
+    if folder == project.root {
+        return compose_name(name).ok();
+    }
+    // Back where it made its container: the default name is that container's already.
+    let back_home = name == default_project_name(project);
+    if !back_home && std::fs::read_to_string(folder.join(OWNER_FILE)).is_ok_and(|theirs| theirs == record) {
+        return None;
+    }
+    if !back_home {
+        note!(
+            "This checkout moved (from {}); it keeps its container and data (Compose project {name})",
+            folder.display()
+        );
+    }
+    let updated = format!("{name}\n{}\n", project.root.display());
+    std::fs::write(project.root.join(OWNER_FILE), updated).ok();
+    if back_home { None } else { compose_name(name).ok() }
+}
+
 fn default_project_name(project: &Project) -> String {
     let folder = project.root.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
     let cleaned: String =

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
 use super::port;
+use crate::child_process::run_captured;
 use crate::config::Settings;
 use crate::lock_file;
 use crate::output::{note, out};
@@ -476,7 +477,7 @@ impl NativeCluster {
         layout.write(sh, &password_file, &format!("{}\n", self.password), false)?;
         let _dir = sh.push_dir(&layout.home);
         let locale = if cfg!(target_os = "linux") { "C.UTF-8" } else { "en_US.UTF-8" };
-        let result = checked(
+        let result = run_captured(
             layout
                 .pg(sh, "initdb")
                 .arg("--pgdata")
@@ -525,7 +526,7 @@ impl NativeCluster {
         }
         let _dir = sh.push_dir(&layout.home);
         let timeout = self.ready_timeout.as_secs().to_string();
-        let started = checked(
+        let started = run_captured(
             layout
                 .pg(sh, "pg_ctl")
                 .args(["start", "--wait", "--timeout", &timeout, "--pgdata"])
@@ -554,7 +555,7 @@ fn stop_moved(sh: &Shell, layout: &Layout) -> Result<()> {
     let port = layout.running().map(|listening| listening.port);
     {
         let _dir = sh.push_dir(&layout.home);
-        checked(
+        run_captured(
             layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=immediate", "--pgdata"]).arg(layout.data()),
             "stop the local cluster where it was started (pg_ctl stop)",
         )?;
@@ -571,7 +572,7 @@ fn stop(sh: &Shell, layout: &Layout) -> Result<()> {
         return stop_moved(sh, layout);
     }
     let _dir = sh.push_dir(&layout.home);
-    checked(
+    run_captured(
         layout.pg(sh, "pg_ctl").args(["stop", "--wait", "--mode=fast", "--pgdata"]).arg(layout.data()),
         "stop the local cluster (pg_ctl stop)",
     )
@@ -746,18 +747,6 @@ fn give_to_account(sh: &Shell, run_as: &RunAs, path: &Path) -> Result<()> {
             .quiet()
             .run()
             .with_context(|| format!("hand {} to {account}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// Runs a command with its output captured; on failure, the error carries what it printed.
-fn checked(cmd: Cmd<'_>, what: &str) -> Result<()> {
-    let shown = cmd.to_string();
-    eprintln!("$ {shown}");
-    let output = cmd.ignore_status().output().with_context(|| format!("{what}: run {shown}"))?;
-    if !output.status.success() {
-        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        bail!("{what} failed ({}): {}", output.status, printed.trim());
     }
     Ok(())
 }

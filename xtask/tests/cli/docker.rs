@@ -386,3 +386,110 @@ fn first_starts_together_share_one_container() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_moved_checkout_keeps_its_container_and_data() {
+    let Some(image) = docker_image("a_moved_checkout_keeps_its_container_and_data") else { return };
+    let checkout = DockerCheckout::new("docker_moved", &image);
+    checkout.xtask(&["db-reset"]).success();
+    let (project, port, _) = checkout.up();
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Moved along')").execute(&mut checkout.connect(port).await).await.unwrap();
+
+    let root = checkout.fx.root().to_path_buf();
+    let moved = root.with_file_name(format!("{}-renamed", root.file_name().unwrap().to_string_lossy()));
+    std::fs::rename(&root, &moved).unwrap();
+    let env: Vec<(&str, &str)> = checkout.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = checkout.fx.command(&["db-up"], &env).current_dir(&moved).output().unwrap();
+    std::fs::rename(&moved, &root).unwrap();
+    let run = Run::from(output, &["db-up"]).success().says("This checkout moved");
+    assert_eq!(up_port(&run.stdout), port, "the moved checkout must reach its own container:\n{}", run.all());
+    assert!(run.stdout.contains(&project), "{}", run.all());
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Moved along"]);
+
+    // Moved back, to the same container, which the record now says again.
+    checkout.xtask(&["db-status"]).success();
+
+    // A copy is not a move: while the original still holds its record, the copy gets its own.
+    let copy = DockerCheckout::new("docker_copy", &image);
+    std::fs::create_dir_all(copy.fx.root().join(".xtask")).unwrap();
+    std::fs::copy(root.join(".xtask/compose-project"), copy.fx.root().join(".xtask/compose-project")).unwrap();
+    let (copy_project, _, _) = copy.up();
+    assert_ne!(copy_project, project, "a copied checkout must not share the original's container");
+}
+
+#[tokio::test]
+async fn a_changed_postgres_port_moves_the_running_container_to_it() {
+    let Some(image) = docker_image("a_changed_postgres_port_moves_the_running_container_to_it") else { return };
+    let mut checkout = DockerCheckout::new("docker_new_port", &image);
+    checkout.xtask(&["db-reset"]).success();
+    let (_, port, _) = checkout.up();
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Kept')").execute(&mut checkout.connect(port).await).await.unwrap();
+
+    let new_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    checkout.env.push(("POSTGRES_PORT", new_port.to_string()));
+    let (_, now, run) = checkout.up();
+    assert_eq!(now, new_port, "{}", run.all());
+    run.says(&format!("POSTGRES_PORT is now {new_port}"));
+    assert_eq!(checkout.names(new_port).await, ["Acme", "Globex", "Kept"]);
+}
+
+#[tokio::test]
+async fn ctrl_c_during_a_first_start_ends_cleanly_without_a_traceback() {
+    use std::os::unix::process::CommandExt;
+    let Some(image) = docker_image("ctrl_c_during_a_first_start_ends_cleanly_without_a_traceback") else { return };
+    let checkout = DockerCheckout::new("docker_ctrl_c", &image);
+    let env: Vec<(&str, &str)> = checkout.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // Its own process group, as a terminal's foreground job: Ctrl-C reaches every process in it.
+    let child = checkout
+        .fx
+        .command(&["db-up"], &env)
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupted while Compose itself runs: its process carries the checkout's compose file.
+    let root = checkout.fx.root().to_string_lossy().into_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let compose_runs = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            cmdline.contains("compose") && cmdline.contains(" up ") && cmdline.contains(&root)
+        })
+    };
+    while !compose_runs() {
+        assert!(std::time::Instant::now() < deadline, "Compose never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Ctrl-C: SIGINT to every process of the group, one by one (a negative pid given to the
+    // `kill` program can be taken as -1: every process on the machine).
+    for member in processes_in_group(child.id()) {
+        Command::new("kill").args(["-s", "INT", &member.to_string()]).status().unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(130), "{all}");
+    assert!(all.contains("interrupted"), "{all}");
+    for noise in ["Traceback", "KeyboardInterrupt", "panicked"] {
+        assert!(!all.contains(noise), "{noise} reached the terminal:\n{all}");
+    }
+}
+
+/// The processes whose process group is `group` (field 5 of /proc/<pid>/stat).
+fn processes_in_group(group: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // The command name in parentheses may hold spaces: the fields after it are fixed.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let pgrp = after_name.split_whitespace().nth(2).and_then(|field| field.parse::<u32>().ok());
+        if pgrp == Some(group) && pid > 1 {
+            members.push(pid);
+        }
+    }
+    assert!(!members.is_empty(), "no process in group {group}");
+    members
+}

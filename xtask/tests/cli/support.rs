@@ -96,7 +96,7 @@ impl Fixture {
         command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the xtask binary")
     }
 
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
         command.args(args).current_dir(self.root());
         for key in [
@@ -195,7 +195,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output, args: &[&str]) -> Run {
+    pub fn from(output: Output, args: &[&str]) -> Run {
         Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
