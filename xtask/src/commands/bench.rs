@@ -27,11 +27,14 @@ use crate::timestamp;
 /// the median and spread (min–max) of each, and of the ratios run by run. Requires `psql` on
 /// this machine.
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  cargo xtask bench\n  cargo xtask bench --runs 9")]
+#[command(after_help = "Examples:\n  cargo xtask bench\n  cargo xtask bench --runs 9\n  cargo xtask bench --quick")]
 pub struct Args {
     /// Runs of each measurement (the median of an odd number is a real run)
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     runs: u32,
+    /// Only the project's own workload (a), run once: a quick look, and what the tests run
+    #[arg(long)]
+    quick: bool,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -69,13 +72,16 @@ impl Args {
         ];
         std::fs::remove_dir_all(&root).ok();
         copy_project_files(project, &workloads[0].dir)?;
-        write_many_migrations(&workloads[1].dir, 1000)?;
-        copy_project_files(project, &workloads[2].dir)?;
-        write_gateway_seed(&workloads[2].dir.join("db/seeds/999_bench_gateways.sql"), 200_000)?;
+        let (workloads_run, runs) = if self.quick { (&workloads[..1], 1) } else { (&workloads[..], self.runs) };
+        if !self.quick {
+            write_many_migrations(&workloads[1].dir, 1000)?;
+            copy_project_files(project, &workloads[2].dir)?;
+            write_gateway_seed(&workloads[2].dir.join("db/seeds/999_bench_gateways.sql"), 200_000)?;
+        }
 
         let exe = std::env::current_exe().context("find the xtask binary")?;
         let mut report = String::new();
-        for workload in &workloads {
+        for workload in workloads_run {
             let url = target.with_database(&workload.database).local_url_with_password();
             let floor_db = format!("{}_floor", workload.database);
             let floor = write_floor_script(&workload.dir, &floor_db)?;
@@ -96,7 +102,7 @@ impl Args {
                 })
             };
             let run_reset = || time(|| xtask(sh, &exe, &workload.dir, &url, &["db-reset", "--no-cache"]));
-            for run in 0..self.runs {
+            for run in 0..runs {
                 // Each timed command starts from a checkpoint, so none pays for the pages another
                 // left dirty, and each pair runs in alternating order, so whatever else one
                 // leaves behind for the next (files just deleted) weighs on both sides alike.
@@ -160,13 +166,13 @@ impl Args {
                     ));
                 }
                 // Round robin, so a slow moment of the machine weighs on every variant alike.
-                let mut runs = vec![Vec::new(); variants.len()];
-                for _ in 0..self.runs.max(5) * 2 {
-                    for ((_, run), times) in variants.iter().zip(&mut runs) {
+                let mut timings = vec![Vec::new(); variants.len()];
+                for _ in 0..runs.max(5) * 2 {
+                    for ((_, run), times) in variants.iter().zip(&mut timings) {
                         times.push(time(run)?);
                     }
                 }
-                for ((label, _), times) in variants.iter().zip(&runs) {
+                for ((label, _), times) in variants.iter().zip(&timings) {
                     row(&mut report, "(b) 1,000 applied", label, times, None);
                 }
                 if docker {

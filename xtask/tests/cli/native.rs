@@ -400,3 +400,135 @@ fn root_never_follows_links_the_server_account_planted() {
     as_postgres(&["mv", home.join("data.real").to_str().unwrap(), home.join("data").to_str().unwrap()]);
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+/// A second local account, made by the test and removed after, tries what issue 14 found: it
+/// plants the folder a checkout's cluster once went to (a pid file naming its own fake server,
+/// links to root's files), then tries to read the checkout's password, to log in with the
+/// password the README once printed, and to use the private socket. Root's commands use none of
+/// what it planted, and it gets nothing. Needs root (to make the account), as CI runs.
+#[test]
+fn a_second_local_account_gets_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    if !is_root() {
+        eprintln!(
+            "SKIPPED native::a_second_local_account_gets_nothing: making an account needs root (CI runs as root)"
+        );
+        return;
+    }
+    let account = format!("xtintruder{}", std::process::id() % 100_000);
+    let made = Command::new("useradd").args(["--create-home", "--shell", "/bin/sh", &account]).status().unwrap();
+    assert!(made.success(), "useradd {account}");
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = Command::new("pkill").args(["-u", &self.0]).status();
+            let _ = Command::new("userdel").args(["--remove", &self.0]).status();
+        }
+    }
+    let _remove = Remove(account.clone());
+    let as_intruder = |args: &[&str]| Command::new("runuser").args(["-u", &account, "--"]).args(args).output().unwrap();
+
+    let fx = Fixture::new("second_account");
+    let env = settings();
+    // A checkout the server's account cannot enter: its cluster goes under the temp directory.
+    std::fs::set_permissions(fx.root(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The intruder's fake server, and the predictable folder planted as the intruder.
+    let fake_server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    fake_server.set_nonblocking(true).unwrap();
+    let planted = std::env::temp_dir().join(format!("xtask-postgres-{:016x}", old_fingerprint(fx.root())));
+    let planted_str = planted.to_string_lossy().into_owned();
+    let canary = fx.root().join("root-only.txt");
+    std::fs::write(&canary, "root's\n").unwrap();
+    std::fs::set_permissions(&canary, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pid_file = format!("1\n/x\n0\n{}\n\n127.0.0.1\n", fake_server.local_addr().unwrap().port());
+    let script = format!(
+        "mkdir -p {planted_str}/data && echo 15 > {planted_str}/data/PG_VERSION && printf '{}' > {planted_str}/data/postmaster.pid \
+         && ln -s {} {planted_str}/socket && ln -s {} {planted_str}/initial-password && ln -s {} {planted_str}/port",
+        pid_file.replace('\n', "\\n"),
+        canary.display(),
+        canary.display(),
+        canary.display()
+    );
+    assert!(as_intruder(&["sh", "-c", &script]).status.success(), "the intruder plants its folder");
+
+    fx.xtask_with(&["db-up"], &env).success();
+    fx.xtask_with(&["db-status"], &env).success();
+    assert!(fake_server.accept().is_err(), "a command connected to the server the intruder's pid file named");
+    assert_eq!(std::fs::read_to_string(&canary).unwrap(), "root's\n", "root wrote through a planted link");
+    let canary_mode = std::fs::metadata(&canary).unwrap().permissions().mode();
+    assert_eq!(canary_mode & 0o777, 0o600, "root changed a file through a planted link");
+
+    // The checkout's state: the generated password is root's alone.
+    let password_file = fx.root().join(".xtask/password");
+    let mode = std::fs::metadata(&password_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the password file is its owner's alone");
+    assert!(
+        !as_intruder(&["cat", &password_file.to_string_lossy()]).status.success(),
+        "the intruder read the password"
+    );
+    // The password the README once printed opens nothing, and the private socket is closed to it.
+    let url = format!("postgresql://tester:fleet-dev-password@127.0.0.1:{}/postgres", native_port(&fx));
+    let login = as_intruder(&["psql", "-X", "-w", "-c", "SELECT 1", &url]);
+    assert!(!login.status.success(), "the intruder logged in with the old well-known password");
+    // The checkout is private (a temp folder), so the cluster lives in the unpredictable folder.
+    let home = std::fs::read_to_string(fx.root().join(".xtask/native-home")).unwrap();
+    let socket_dir = std::path::Path::new(home.trim()).join("cluster/socket");
+    assert!(socket_dir.is_dir(), "{} is where the socket is", socket_dir.display());
+    let socket = as_intruder(&[
+        "psql",
+        "-X",
+        "-w",
+        "-h",
+        &socket_dir.to_string_lossy(),
+        "-U",
+        "tester",
+        "-c",
+        "SELECT 1",
+        "postgres",
+    ]);
+    assert!(!socket.status.success(), "the intruder came in through the private socket");
+
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+    std::fs::remove_dir_all(&planted).ok();
+}
+
+/// The port this fixture's local cluster listens on.
+fn native_port(fx: &Fixture) -> u16 {
+    std::fs::read_to_string(fx.root().join(".xtask/native-port")).unwrap().trim().parse().unwrap()
+}
+
+/// No password on any command line: `ps` (every account can read it) is sampled while a fresh
+/// cluster is made and reset, and while `bench` runs its psql floor against it.
+#[test]
+fn no_password_appears_on_any_command_line() {
+    let fx = orgs_project("no_password_in_ps");
+    let env = settings();
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut samples = 0;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+                    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                    if cmdline.contains(PASSWORD) && !seen.contains(&cmdline) {
+                        seen.push(cmdline);
+                    }
+                }
+                samples += 1;
+            }
+            (samples, seen)
+        })
+    };
+    fx.xtask_with(&["db-reset"], &env).success();
+    fx.xtask_with(&["db-reset", "--no-cache"], &env).success();
+    fx.xtask_with(&["bench", "--quick"], &env).success();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (samples, seen) = sampler.join().unwrap();
+    assert!(samples > 10, "ps was sampled only {samples} times");
+    assert!(seen.is_empty(), "the password was on these command lines:\n{}", seen.join("\n"));
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
