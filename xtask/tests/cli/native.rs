@@ -430,7 +430,8 @@ fn a_second_local_account_gets_nothing() {
     let as_intruder = |args: &[&str]| Command::new("runuser").args(["-u", &account, "--"]).args(args).output().unwrap();
 
     let fx = Fixture::new("second_account");
-    let env = settings();
+    // No POSTGRES_PASSWORD: the checkout's server gets a generated one.
+    let env: Vec<_> = settings().into_iter().filter(|(key, _)| *key != "POSTGRES_PASSWORD").collect();
     // A checkout the server's account cannot enter: its cluster goes under the temp directory.
     std::fs::set_permissions(fx.root(), std::fs::Permissions::from_mode(0o700)).unwrap();
     // The intruder's fake server, and the predictable folder planted as the intruder.
