@@ -17,7 +17,7 @@ use crate::child_process::run_captured;
 use crate::config::Settings;
 use crate::lock_file;
 use crate::output::{note, out};
-use crate::postgres::{Database, Target, connect};
+use crate::postgres::{Database, Target, connect, scram};
 use crate::project::Project;
 
 const SERVICE: &str = "db";
@@ -43,6 +43,8 @@ struct ComposeSettings {
     password: String,
     database: String,
     pinned_port: Option<u16>,
+    /// The password is generated: its verifier may have few rounds (see `postgres::scram`).
+    fast_logins: bool,
 }
 
 /// Which Compose tool this machine has.
@@ -77,6 +79,7 @@ impl ComposeServer {
                 password: settings.password()?,
                 database: settings.database.clone(),
                 pinned_port: settings.port,
+                fast_logins: settings.password_is_generated(),
             },
             ready_timeout: settings.ready_timeout,
         })
@@ -227,13 +230,25 @@ impl ComposeServer {
         };
         let target = self.target(port);
         // A running container usually answers at once; only a starting one needs the wait.
-        if reused.is_some()
-            && let Ok(database) = Database::open(target.clone()).await
-        {
-            return Ok(database);
+        let answered = match reused {
+            Some(_) => Database::open(target.clone()).await.ok(),
+            None => None,
+        };
+        let mut database = match answered {
+            Some(database) => database,
+            None => {
+                self.wait_until_ready(sh, compose, &target).await?;
+                Database::open(target).await?
+            }
+        };
+        if self.settings.fast_logins {
+            // This session logged in with the password: its verifier may be rewritten. Only a
+            // speed-up, so a failure is not the command's.
+            if let Ok(session) = database.any_session().await {
+                scram::make_logins_fast(session, &self.settings.password).await.ok();
+            }
         }
-        self.wait_until_ready(sh, compose, &target).await?;
-        Database::open(target).await
+        Ok(database)
     }
 
     pub fn down(&self, sh: &Shell) -> Result<()> {
