@@ -8,7 +8,7 @@ use std::process::Command;
 
 use sqlx::{Connection, PgConnection};
 
-use crate::support::{Fixture, Run, up_port};
+use crate::support::{Fixture, Run, a_process_runs, interrupt_group, up_port};
 
 const PASSWORD: &str = "docker-test-pw";
 
@@ -451,23 +451,12 @@ async fn ctrl_c_during_a_first_start_ends_cleanly_without_a_traceback() {
     // Interrupted while Compose itself runs: its process carries the checkout's compose file.
     let root = checkout.fx.root().to_string_lossy().into_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let compose_runs = || {
-        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            cmdline.contains("compose") && cmdline.contains(" up ") && cmdline.contains(&root)
-        })
-    };
-    while !compose_runs() {
+    while !a_process_runs(&["compose", " up ", &root]) {
         assert!(std::time::Instant::now() < deadline, "Compose never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    // Ctrl-C: SIGINT to every process of the group, one by one (a negative pid given to the
-    // `kill` program can be taken as -1: every process on the machine).
-    for member in processes_in_group(child.id()) {
-        Command::new("kill").args(["-s", "INT", &member.to_string()]).status().unwrap();
-    }
+    interrupt_group(child.id());
     let output = child.wait_with_output().unwrap();
     let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert_eq!(output.status.code(), Some(130), "{all}");
@@ -475,21 +464,4 @@ async fn ctrl_c_during_a_first_start_ends_cleanly_without_a_traceback() {
     for noise in ["Traceback", "KeyboardInterrupt", "panicked"] {
         assert!(!all.contains(noise), "{noise} reached the terminal:\n{all}");
     }
-}
-
-/// The processes whose process group is `group` (field 5 of /proc/<pid>/stat).
-fn processes_in_group(group: u32) -> Vec<u32> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // The command name in parentheses may hold spaces: the fields after it are fixed.
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let pgrp = after_name.split_whitespace().nth(2).and_then(|field| field.parse::<u32>().ok());
-        if pgrp == Some(group) && pid > 1 {
-            members.push(pid);
-        }
-    }
-    assert!(!members.is_empty(), "no process in group {group}");
-    members
 }

@@ -245,3 +245,37 @@ impl Run {
         self
     }
 }
+
+/// The processes whose process group is `group` (field 5 of /proc/<pid>/stat).
+pub fn processes_in_group(group: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // The command name in parentheses may hold spaces: the fields after it are fixed.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let pgrp = after_name.split_whitespace().nth(2).and_then(|field| field.parse::<u32>().ok());
+        if pgrp == Some(group) && pid > 1 {
+            members.push(pid);
+        }
+    }
+    assert!(!members.is_empty(), "no process in group {group}");
+    members
+}
+
+/// Ctrl-C as a terminal sends it: SIGINT to every process of `group`, one by one (a negative pid
+/// given to the `kill` program can be taken as -1: every process on the machine).
+pub fn interrupt_group(group: u32) {
+    for member in processes_in_group(group) {
+        Command::new("kill").args(["-s", "INT", &member.to_string()]).status().unwrap();
+    }
+}
+
+/// True when some process's command line holds every one of `parts`.
+pub fn a_process_runs(parts: &[&str]) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        parts.iter().all(|part| cmdline.contains(part))
+    })
+}
