@@ -10,6 +10,7 @@ use crate::output::out;
 use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, admin, connect};
 use crate::project::Project;
+use crate::schema;
 use crate::server::{Running, Server};
 
 /// Apply pending migrations to the dev database, creating it if missing
@@ -61,6 +62,9 @@ impl Args {
             }
         };
         apply::migrate(&mut conn, &target, &files, applied, self.dry_run).await?;
+        if !self.dry_run {
+            schema::refresh(&mut conn, project, &files).await?;
+        }
         Ok(())
     }
 }

@@ -21,6 +21,7 @@ use crate::postgres::connect::Session;
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
 use crate::reset::{self, cache::TemplateCache};
+use crate::schema;
 use crate::seeds::{self, SeedFile};
 use crate::server::{Running, Server, refuse_remote};
 
@@ -192,6 +193,7 @@ impl Args {
             if cached { ", copied from the reset cache" } else { "" },
             since(start)
         );
+        schema::refresh_at(&target, project, &files, "db-reset").await?;
         Ok(())
     }
 }

@@ -1,0 +1,156 @@
+//! `db/schema.sql` and `db/schema.md`: written by `db-migrate` and `db-reset` when the schema
+//! changed, from the catalog, the same on every run, and valid SQL that builds the same schema.
+
+use std::time::SystemTime;
+
+use crate::support::Fixture;
+
+const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);\n\
+                    COMMENT ON TABLE orgs IS 'Customers';\n";
+const SITES: &str = "CREATE TABLE sites (id int PRIMARY KEY, org_id int REFERENCES orgs ON DELETE CASCADE);\n";
+
+/// Every kind of object the files cover, with names that need quoting.
+pub const RICH: &str = r#"
+CREATE SCHEMA inventory;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN inventory.positive_int AS integer NOT NULL DEFAULT 1 CONSTRAINT positive CHECK (VALUE > 0);
+CREATE TYPE inventory.dimensions AS (width numeric(10,2), height numeric(10,2));
+CREATE SEQUENCE inventory.part_numbers AS integer START WITH 1000 INCREMENT BY 10;
+CREATE TABLE inventory."Parts" (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    number integer NOT NULL DEFAULT nextval('inventory.part_numbers'),
+    "user" text COLLATE "C",
+    size inventory.dimensions,
+    qty inventory.positive_int,
+    price numeric(10,2) NOT NULL,
+    price_with_tax numeric GENERATED ALWAYS AS (price * 1.2) STORED,
+    tags text[] NOT NULL DEFAULT '{}',
+    feeling mood,
+    valid_during tstzrange,
+    secret bytea DEFAULT gen_random_bytes(4),
+    UNIQUE (number),
+    EXCLUDE USING gist (valid_during WITH &&)
+);
+ALTER SEQUENCE inventory.part_numbers OWNED BY inventory."Parts".number;
+CREATE TABLE bins (
+    id serial PRIMARY KEY,
+    part_id bigint REFERENCES inventory."Parts" ON DELETE CASCADE ON UPDATE CASCADE,
+    label varchar(20)
+);
+CREATE TABLE bin_details (bin_id integer PRIMARY KEY REFERENCES bins ON DELETE CASCADE, note text);
+CREATE TABLE events (at timestamptz NOT NULL, kind text CHECK (kind <> '')) PARTITION BY RANGE (at);
+CREATE TABLE events_2026 PARTITION OF events (CONSTRAINT events_2026_kind CHECK (kind <> 'x'))
+    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX events_at_idx ON events (at);
+CREATE VIEW part_view AS SELECT id, price FROM inventory."Parts" WHERE price > 0;
+CREATE MATERIALIZED VIEW bin_counts AS SELECT part_id, count(*) AS n FROM bins GROUP BY part_id;
+CREATE UNIQUE INDEX bin_counts_part_idx ON bin_counts (part_id);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE PROCEDURE noop(n integer) LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE TRIGGER bins_touch BEFORE UPDATE ON bins FOR EACH ROW EXECUTE FUNCTION touch();
+COMMENT ON TABLE bins IS 'Where parts are; it''s "quoted"';
+COMMENT ON COLUMN bins.label IS 'Printed label';
+COMMENT ON VIEW part_view IS 'Priced parts';
+"#;
+
+fn read(fx: &Fixture, file: &str) -> String {
+    std::fs::read_to_string(fx.root().join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"))
+}
+
+fn modified(fx: &Fixture, file: &str) -> SystemTime {
+    std::fs::metadata(fx.root().join(file)).and_then(|m| m.modified()).unwrap()
+}
+
+#[tokio::test]
+async fn migrate_and_reset_write_both_files_only_when_the_schema_changed() {
+    let fx = Fixture::new("schema_refresh");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql").says("Wrote db/schema.md");
+    let sql = read(&fx, "db/schema.sql");
+    assert!(sql.contains("CREATE TABLE public.orgs (\n    id integer NOT NULL,\n    name text NOT NULL,"), "{sql}");
+    assert!(sql.contains("COMMENT ON TABLE public.orgs IS 'Customers';"), "{sql}");
+    assert!(!sql.contains("_sqlx_migrations"), "{sql}");
+    assert!(read(&fx, "db/schema.md").contains("\"orgs\" {\n        integer id PK\n        text name\n    }"));
+
+    // Nothing changed: neither file is touched, and nothing is said.
+    let (sql_time, md_time) = (modified(&fx, "db/schema.sql"), modified(&fx, "db/schema.md"));
+    fx.xtask(&["db-migrate"]).success().never_says("Wrote");
+    assert_eq!((modified(&fx, "db/schema.sql"), modified(&fx, "db/schema.md")), (sql_time, md_time));
+
+    // A dry run writes nothing, even with the files out of date.
+    fx.migration(20260102000000, "create_sites", SITES);
+    fx.xtask(&["db-migrate", "--dry-run"]).success().never_says("Wrote");
+    assert_eq!(read(&fx, "db/schema.sql"), sql);
+
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql").says("Wrote db/schema.md");
+    assert!(read(&fx, "db/schema.sql").contains("REFERENCES public.orgs(id) ON DELETE CASCADE"));
+    let md = read(&fx, "db/schema.md");
+    assert!(md.contains("\"orgs\" |o..o{ \"sites\" : \"org_id ON DELETE CASCADE\""), "{md}");
+
+    // db-reset: the same files, so nothing written; a stale file is rewritten.
+    let sql = read(&fx, "db/schema.sql");
+    fx.xtask(&["db-reset"]).success().never_says("Wrote");
+    std::fs::write(fx.root().join("db/schema.md"), "stale\n").unwrap();
+    std::fs::remove_file(fx.root().join("db/schema.sql")).unwrap();
+    fx.xtask(&["db-reset"]).success().says("Wrote db/schema.sql").says("Wrote db/schema.md");
+    assert_eq!(read(&fx, "db/schema.sql"), sql);
+    assert_eq!(read(&fx, "db/schema.md"), md);
+}
+
+/// schema.sql is SQL that builds the schema it describes: applied as the only migration of
+/// another project, it writes itself again, byte for byte.
+#[tokio::test]
+async fn schema_sql_rebuilds_the_same_schema() {
+    let fx = Fixture::new("schema_rich");
+    fx.migration(20260101000000, "rich", RICH);
+    fx.xtask(&["db-migrate"]).success();
+    let sql = read(&fx, "db/schema.sql");
+    for expected in [
+        "CREATE SCHEMA inventory;",
+        "CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;",
+        "CREATE TYPE public.mood AS ENUM (\n    'sad',\n    'ok',\n    'happy'\n);",
+        "CREATE DOMAIN inventory.positive_int AS integer\n    DEFAULT 1\n    NOT NULL\n    CONSTRAINT positive CHECK ((VALUE > 0));",
+        "CREATE TYPE inventory.dimensions AS (\n    width numeric(10,2),\n    height numeric(10,2)\n);",
+        "CREATE TABLE inventory.\"Parts\" (\n    id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,",
+        "    \"user\" text COLLATE pg_catalog.\"C\",",
+        "    price_with_tax numeric GENERATED ALWAYS AS ((price * 1.2)) STORED,",
+        "EXCLUDE USING gist (valid_during WITH &&)",
+        "ALTER SEQUENCE inventory.part_numbers OWNED BY inventory.\"Parts\".number;",
+        "ALTER SEQUENCE public.bins_id_seq OWNED BY public.bins.id;",
+        "CREATE TABLE public.events_2026 PARTITION OF public.events (\n    CONSTRAINT events_2026_kind CHECK ((kind <> 'x'::text))\n)\n    FOR VALUES FROM ('2026-01-01 00:00:00+00')",
+        ") PARTITION BY RANGE (at);",
+        "CREATE VIEW public.part_view AS\nSELECT",
+        "CREATE MATERIALIZED VIEW public.bin_counts AS",
+        "CREATE UNIQUE INDEX bin_counts_part_idx ON public.bin_counts USING btree (part_id);",
+        "CREATE INDEX events_at_idx ON ONLY public.events USING btree (at);",
+        "CREATE OR REPLACE PROCEDURE public.noop(IN n integer)",
+        "CREATE TRIGGER bins_touch BEFORE UPDATE ON public.bins",
+        "COMMENT ON TABLE public.bins IS 'Where parts are; it''s \"quoted\"';",
+        "COMMENT ON VIEW public.part_view IS 'Priced parts';",
+    ] {
+        assert!(sql.contains(expected), "schema.sql lacks {expected:?}:\n{sql}");
+    }
+    for absent in ["pgp_sym_encrypt", "events_2026_at_idx", "gateway", "\\restrict", "PostgreSQL database dump"] {
+        assert!(!sql.contains(absent), "schema.sql has {absent:?}:\n{sql}");
+    }
+    let md = read(&fx, "db/schema.md");
+    for expected in [
+        "\"inventory.Parts\" {\n        bigint id PK\n        integer number UK\n        text user\n",
+        "        numeric(10_2) price\n",
+        "        text[] tags\n",
+        "        varchar(20) label \"Printed label\"\n",
+        "\"inventory.Parts\" |o..o{ \"bins\" : \"part_id ON DELETE CASCADE, ON UPDATE CASCADE\"",
+        "\"bins\" ||--o| \"bin_details\" : \"bin_id ON DELETE CASCADE\"",
+        "| bins | Where parts are; it's \"quoted\" |",
+        "| mood | sad, ok, happy |",
+    ] {
+        assert!(md.contains(expected), "schema.md lacks {expected:?}:\n{md}");
+    }
+
+    let replay = Fixture::new("schema_replay");
+    replay.migration(20260101000000, "replay", &sql);
+    replay.xtask(&["db-migrate"]).success();
+    assert_eq!(read(&replay, "db/schema.sql"), sql, "schema.sql does not rebuild the schema it describes");
+    assert_eq!(read(&replay, "db/schema.md"), md);
+}
