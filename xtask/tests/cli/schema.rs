@@ -3,6 +3,7 @@
 
 use std::time::SystemTime;
 
+use crate::check::git;
 use crate::support::Fixture;
 
 const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);\n\
@@ -153,4 +154,57 @@ async fn schema_sql_rebuilds_the_same_schema() {
     replay.xtask(&["db-migrate"]).success();
     assert_eq!(read(&replay, "db/schema.sql"), sql, "schema.sql does not rebuild the schema it describes");
     assert_eq!(read(&replay, "db/schema.md"), md);
+}
+
+/// A repository whose main branch has one migration and the schema files it produces.
+fn repository(test: &str) -> Fixture {
+    let fx = Fixture::new(test);
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.xtask(&["db-migrate"]).success();
+    git(&fx, &["init", "-q"]);
+    git(&fx, &["add", "-A"]);
+    git(&fx, &["commit", "-q", "-m", "base"]);
+    fx
+}
+
+#[tokio::test]
+async fn db_check_fails_on_a_stale_schema_file_naming_it_and_the_command() {
+    let fx = repository("schema_check");
+    fx.xtask(&["db-check"])
+        .success()
+        .says("Built 1 migration(s) in")
+        .says("db/schema.sql and db/schema.md: what the migrations produce");
+    let scratch = format!("{}__xtask_schema", fx.database);
+    assert!(!fx.database_exists(&scratch).await, "the scratch database was left behind");
+
+    // A hand edit of either file, or a missing one, fails.
+    let sql = read(&fx, "db/schema.sql");
+    std::fs::write(fx.root().join("db/schema.sql"), sql.replace("name text NOT NULL", "name text")).unwrap();
+    fx.xtask(&["db-check"])
+        .found()
+        .says("differs from what db/migrations produce: `cargo xtask db-migrate` rewrites it")
+        .says("db/schema.sql")
+        .never_says("db/schema.md\n");
+    git(&fx, &["checkout", "-q", "--", "."]);
+    std::fs::write(fx.root().join("db/schema.md"), read(&fx, "db/schema.md").replace("text name", "text nom")).unwrap();
+    fx.xtask(&["db-check"]).found().says("\n    db/schema.md").never_says("\n    db/schema.sql");
+    std::fs::remove_file(fx.root().join("db/schema.md")).unwrap();
+    fx.xtask(&["db-check"])
+        .found()
+        .says("missing: `cargo xtask db-migrate` (or `cargo xtask db-reset`) writes it")
+        .says("db/schema.md");
+    git(&fx, &["checkout", "-q", "--", "."]);
+
+    // A new migration whose schema files were not refreshed: both are stale, until db-migrate.
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(20260102000000, "create_sites", SITES);
+    fx.xtask(&["db-check"]).found().says("have 2 problem(s)").says("db/schema.sql").says("db/schema.md");
+    assert!(!fx.database_exists(&scratch).await, "the scratch database was left behind");
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql");
+    fx.xtask(&["db-check"]).success();
+
+    // A migration that fails to build is an error (exit 2), and the scratch database is gone.
+    fx.migration(20260103000000, "broken", "CREATE TABLE broken (id int REFERENCES nowhere);\n");
+    fx.xtask(&["db-check"]).failure().says("20260103000000_broken.sql").says("scratch database");
+    assert!(!fx.database_exists(&scratch).await, "the scratch database was left behind");
 }
