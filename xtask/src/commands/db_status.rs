@@ -4,15 +4,19 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use sqlx::Connection;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::elapsed::duration;
 use crate::migrations::plan::{Plan, State};
-use crate::migrations::{self, Start, folder};
-use crate::output::{self, note};
+use crate::migrations::{self, MigrationFile, Start, folder};
+use crate::output::{self, note, out};
+use crate::postgres::Target;
+use crate::postgres::connect::Session;
 use crate::project::Project;
+use crate::schema;
 use crate::server::{Running, Server};
 
 /// Show every migration and its state: applied, pending or wrong
@@ -20,6 +24,11 @@ use crate::server::{Running, Server};
 /// States: applied (when, how long), pending, changed since applied (checksum differs), applied
 /// but file missing, pending but older than the newest applied (out of order), failed. Exits
 /// with status 1 when anything other than applied or pending is found, so CI can use it.
+///
+/// At the newest migration, it then compares the database's schema with the one the files
+/// produce (built in a scratch database, <name>__xtask_schema, dropped after) and names each
+/// table, column, constraint, index, trigger, view, function or type added, removed or changed by
+/// hand (drift), with status 1.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  cargo xtask db-status\n  DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-status"
@@ -33,7 +42,8 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let loading = folder::load_in_background(project.migrations_dir());
         let running = async { Server::select(&self.server, sh, project, false)?.up(sh, "db-status").await }.await;
-        let Start { files, running: Running { target, .. }, applied } = migrations::start(loading, running).await?;
+        let Start { files, running: Running { target, session }, applied } =
+            migrations::start(loading, running).await?;
         let database = target.database();
         let applied = applied.unwrap_or_else(|| {
             note!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
@@ -69,6 +79,48 @@ impl Args {
         let applied = plan.entries.iter().filter(|e| e.state == State::Applied).count();
         let _ = writeln!(listing, "{database}: {applied} applied, {pending} pending, {problems} problem(s)");
         output::result(format_args!("{listing}"));
-        Ok(output::exit_code(if problems == 0 { output::OK } else { output::FOUND }))
+        // Drift only means something at the newest migration: otherwise the schema differs from
+        // the files' as the listing already says.
+        let drifted = applied > 0 && pending == 0 && problems == 0 && report_drift(&target, session, &files).await;
+        Ok(output::exit_code(if problems == 0 && !drifted { output::OK } else { output::FOUND }))
     }
+}
+
+/// Compares the dev database's schema with the one the files produce (built in a scratch
+/// database) and prints one line per difference; true when there is any. When the comparison
+/// cannot be made (no right to create a database on a managed server), a note says so and the
+/// listing stands alone.
+async fn report_drift(target: &Target, session: Session, files: &[MigrationFile]) -> bool {
+    let database = target.database();
+    let compared = async {
+        let (mut admin, dev) = session.into_maintenance(target, "db-status").await?;
+        let Some(mut dev) = dev else { return Ok(Vec::new()) };
+        let actual = schema::catalog::read(&mut dev).await.with_context(|| format!("read the schema of {database}"))?;
+        dev.close().await.ok();
+        let expected = schema::scratch::build_and_read(&mut admin, target, files, "db-status").await?;
+        anyhow::Ok(schema::drift::compare(&expected, &actual))
+    };
+    let differences = match compared.await {
+        Ok(differences) => differences,
+        Err(err) => {
+            note!("Note: drift not checked: {}", crate::secrets::redact(&format!("{err:#}")));
+            return false;
+        }
+    };
+    if differences.is_empty() {
+        out!("{database}: no drift, its schema is what db/migrations produce");
+        return false;
+    }
+    let mut listing = format!("Drift: {database} differs from the schema db/migrations produce:\n");
+    for difference in &differences {
+        let _ = writeln!(listing, "  {difference}");
+    }
+    let _ = writeln!(
+        listing,
+        "{database}: {} difference(s) from the migrations; put the change in a migration (`cargo xtask db-new <name>`), \
+         or `cargo xtask db-reset` to rebuild the database from the files",
+        differences.len()
+    );
+    output::result(format_args!("{listing}"));
+    true
 }

@@ -3,9 +3,11 @@
 //! with the dev database by `db-status` (drift).
 //!
 //! One model serves all three: `catalog.rs` reads it from a database, `sql.rs` and `mermaid.rs`
-//! render it, and `scratch.rs` builds the database the files produce to read it from. Nothing here writes SQL that changes a schema.
+//! render it, `drift.rs` compares two of them, and `scratch.rs` builds the database the files
+//! produce to read it from. Nothing here writes SQL that changes a schema.
 
 pub mod catalog;
+pub mod drift;
 pub mod mermaid;
 pub mod model;
 pub mod scratch;

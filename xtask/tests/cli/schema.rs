@@ -208,3 +208,38 @@ async fn db_check_fails_on_a_stale_schema_file_naming_it_and_the_command() {
     fx.xtask(&["db-check"]).failure().says("20260103000000_broken.sql").says("scratch database");
     assert!(!fx.database_exists(&scratch).await, "the scratch database was left behind");
 }
+
+#[tokio::test]
+async fn db_status_names_what_was_changed_by_hand() {
+    let fx = Fixture::new("schema_drift");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.migration(20260102000000, "create_sites", SITES);
+    fx.migration(20260103000000, "index_sites", "CREATE INDEX sites_org_idx ON sites (org_id);\n");
+    fx.xtask(&["db-migrate"]).success();
+    fx.xtask(&["db-status"])
+        .success()
+        .says("Built 3 migration(s) in")
+        .says(&format!("{}: no drift, its schema is what db/migrations produce", fx.database));
+
+    let mut conn = fx.connect().await;
+    sqlx::raw_sql("ALTER TABLE orgs ADD COLUMN note text; DROP INDEX sites_org_idx; CREATE TABLE notes (id int);")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let run = fx.xtask(&["db-status"]).found();
+    assert!(run.stdout.contains(&format!("{}: 3 applied, 0 pending, 0 problem(s)\n", fx.database)), "{}", run.stdout);
+    run.says("column public.orgs.note: added by hand")
+        .says("index public.sites_org_idx: removed by hand")
+        .says("table public.notes: added by hand")
+        .never_says("column public.notes.id")
+        .says("3 difference(s) from the migrations");
+    assert!(
+        !fx.database_exists(&format!("{}__xtask_schema", fx.database)).await,
+        "the scratch database was left behind"
+    );
+
+    // Pending migrations: the schema is expected to differ, so no drift is reported.
+    fx.migration(20260104000000, "more", "CREATE TABLE more (id int);\n");
+    fx.xtask(&["db-status"]).success().never_says("Drift:").never_says("by hand");
+}
