@@ -34,7 +34,8 @@ use crate::server::{Running, Server};
 ///
 /// Then it fails when db/schema.sql or db/schema.md differs from what the migrations produce:
 /// they are built in a scratch database beside the dev database (<name>__xtask_schema, dropped
-/// after) on the dev server, which is started if needed. A project that has neither file yet is
+/// after) on the dev server, which is started if needed, or read from the reset cache when a
+/// reset already built the same migrations. A project that has neither file yet is
 /// not checked for them.
 #[derive(clap::Args)]
 #[command(
@@ -208,7 +209,7 @@ impl Args {
             dev.close().await.ok();
         }
         let expected =
-            schema::scratch::build_and_read(&mut admin, &target, files, "db-check").await.with_context(context)?;
+            schema::scratch::expected(&mut admin, &target, project, files, "db-check").await.with_context(context)?;
         let mut problems = Problems::default();
         for (path, content) in schema::render(&expected) {
             match std::fs::read(project.root.join(path)) {

@@ -26,7 +26,8 @@ use crate::server::{Running, Server};
 /// with status 1 when anything other than applied or pending is found, so CI can use it.
 ///
 /// At the newest migration, it then compares the database's schema with the one the files
-/// produce (built in a scratch database, <name>__xtask_schema, dropped after) and names each
+/// produce (the reset cache's, when a reset already built these migrations, else built in a
+/// scratch database, <name>__xtask_schema, dropped after) and names each
 /// table, column, constraint, index, trigger, view, function or type added, removed or changed by
 /// hand (drift), with status 1.
 #[derive(clap::Args)]
@@ -81,23 +82,24 @@ impl Args {
         output::result(format_args!("{listing}"));
         // Drift only means something at the newest migration: otherwise the schema differs from
         // the files' as the listing already says.
-        let drifted = applied > 0 && pending == 0 && problems == 0 && report_drift(&target, session, &files).await;
+        let drifted =
+            applied > 0 && pending == 0 && problems == 0 && report_drift(&target, session, project, &files).await;
         Ok(output::exit_code(if problems == 0 && !drifted { output::OK } else { output::FOUND }))
     }
 }
 
-/// Compares the dev database's schema with the one the files produce (built in a scratch
-/// database) and prints one line per difference; true when there is any. When the comparison
+/// Compares the dev database's schema with the one the files produce (the reset cache's, or
+/// built in a scratch database) and prints one line per difference; true when there is any. When the comparison
 /// cannot be made (no right to create a database on a managed server), a note says so and the
 /// listing stands alone.
-async fn report_drift(target: &Target, session: Session, files: &[MigrationFile]) -> bool {
+async fn report_drift(target: &Target, session: Session, project: &Project, files: &[MigrationFile]) -> bool {
     let database = target.database();
     let compared = async {
         let (mut admin, dev) = session.into_maintenance(target, "db-status").await?;
         let Some(mut dev) = dev else { return Ok(Vec::new()) };
         let actual = schema::catalog::read(&mut dev).await.with_context(|| format!("read the schema of {database}"))?;
         dev.close().await.ok();
-        let expected = schema::scratch::build_and_read(&mut admin, target, files, "db-status").await?;
+        let expected = schema::scratch::expected(&mut admin, target, project, files, "db-status").await?;
         anyhow::Ok(schema::drift::compare(&expected, &actual))
     };
     let differences = match compared.await {
