@@ -366,15 +366,30 @@ async fn views(conn: &mut PgConnection) -> Result<Vec<View>> {
          WHERE r.relkind IN ('v', 'm') AND {USER_SCHEMA} AND {}",
         not_from_extension("pg_class", "r.oid")
     )))
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    // What each view's rewrite rule depends on, among the other views.
+    let dependencies: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT DISTINCT n.nspname::text, r.relname::text, dn.nspname::text, d.relname::text \
+         FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class JOIN pg_namespace n ON n.oid = r.relnamespace \
+         JOIN pg_depend p ON p.classid = 'pg_rewrite'::regclass AND p.objid = w.oid \
+              AND p.refclassid = 'pg_class'::regclass AND p.refobjid <> r.oid \
+         JOIN pg_class d ON d.oid = p.refobjid JOIN pg_namespace dn ON dn.oid = d.relnamespace \
+         WHERE r.relkind IN ('v', 'm') AND d.relkind IN ('v', 'm')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut depends_on: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
+    for (schema, view, dependency_schema, dependency) in dependencies {
+        depends_on.entry(name(schema, view)).or_default().push(name(dependency_schema, dependency));
+    }
     Ok(rows
         .into_iter()
-        .map(|(schema, view, materialized, definition, comment)| View {
-            name: name(schema, view),
-            materialized,
-            definition: definition.trim().to_owned(),
-            comment,
+        .map(|(schema, view, materialized, definition, comment)| {
+            let name = name(schema, view);
+            let mut depends_on = depends_on.remove(&name).unwrap_or_default();
+            depends_on.sort();
+            View { name, materialized, definition: definition.trim().to_owned(), comment, depends_on }
         })
         .collect())
 }

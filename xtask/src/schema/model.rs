@@ -330,6 +330,8 @@ pub struct View {
     /// `pg_get_viewdef`: the query, ending with `;`.
     pub definition: String,
     pub comment: Option<String>,
+    /// The other views and materialized views it selects from, which must be created first.
+    pub depends_on: Vec<Name>,
 }
 
 /// An index no constraint owns (those come with their constraint).

@@ -5,6 +5,7 @@
 //! a replay needs (types and functions before the tables whose defaults and CHECKs use them,
 //! foreign keys after every table), and by schema, then name, within a kind.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::model::{Column, ConstraintKind, Name, Schema, Sequence, Table, Type, TypeKind, View, ident};
@@ -50,7 +51,7 @@ pub fn render(schema: &Schema) -> String {
             .collect(),
     );
     section("Partitions", schema.tables.iter().filter(|t| t.partition_of.is_some()).map(table_sql).collect());
-    section("Views", schema.views.iter().map(view_sql).collect());
+    section("Views", in_dependency_order(&schema.views).into_iter().map(view_sql).collect());
     section(
         "Foreign keys",
         schema
@@ -166,6 +167,26 @@ pub fn table_sql(table: &Table) -> String {
         let _ = write!(sql, " PARTITION BY {key}");
     }
     sql + ";"
+}
+
+/// The views by name, except that each comes after the views it selects from, so the file
+/// replays: a view named `a_totals` over `orders_view` follows it.
+fn in_dependency_order(views: &[View]) -> Vec<&View> {
+    let mut written: BTreeSet<&Name> = BTreeSet::new();
+    let mut ordered = Vec::with_capacity(views.len());
+    let known: BTreeSet<&Name> = views.iter().map(|v| &v.name).collect();
+    while ordered.len() < views.len() {
+        let ready = views.iter().find(|v| {
+            !written.contains(&v.name) && v.depends_on.iter().all(|d| written.contains(d) || !known.contains(d))
+        });
+        // Views cannot depend on each other in a cycle; should the catalog say so anyway, the
+        // rest follow by name rather than being lost.
+        let next = ready.or_else(|| views.iter().find(|v| !written.contains(&v.name)));
+        let Some(next) = next else { break };
+        written.insert(&next.name);
+        ordered.push(next);
+    }
+    ordered
 }
 
 pub fn view_sql(view: &View) -> String {

@@ -45,6 +45,7 @@ CREATE TABLE events_2026 PARTITION OF events (CONSTRAINT events_2026_kind CHECK 
     FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 CREATE INDEX events_at_idx ON events (at);
 CREATE VIEW part_view AS SELECT id, price FROM inventory."Parts" WHERE price > 0;
+CREATE VIEW a_cheap_parts AS SELECT id FROM part_view WHERE price < 10;
 CREATE MATERIALIZED VIEW bin_counts AS SELECT part_id, count(*) AS n FROM bins GROUP BY part_id;
 CREATE UNIQUE INDEX bin_counts_part_idx ON bin_counts (part_id);
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
@@ -123,6 +124,7 @@ async fn schema_sql_rebuilds_the_same_schema() {
         ") PARTITION BY RANGE (at);",
         "CREATE VIEW public.part_view AS\nSELECT",
         "CREATE MATERIALIZED VIEW public.bin_counts AS",
+        "WHERE \"Parts\".price > 0::numeric;\n\nCREATE VIEW public.a_cheap_parts AS",
         "CREATE UNIQUE INDEX bin_counts_part_idx ON public.bin_counts USING btree (part_id);",
         "CREATE INDEX events_at_idx ON ONLY public.events USING btree (at);",
         "CREATE OR REPLACE PROCEDURE public.noop(IN n integer)",
