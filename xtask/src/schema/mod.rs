@@ -73,9 +73,28 @@ fn write_if_changed(root: &Path, path: &str, content: &str) -> Result<bool> {
     if let Some(dir) = full.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
-    // Written beside and renamed into place: an interrupted write never leaves half a file.
-    let partial = full.with_extension("partial");
+    // Written beside and renamed into place: an interrupted write never leaves half a file, and
+    // concurrent runs (eight db-migrates at once) each rename a whole file of their own.
+    let file_name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial = full.with_file_name(format!(".{file_name}.{}.partial", std::process::id()));
     std::fs::write(&partial, content).with_context(|| format!("write {}", partial.display()))?;
     std::fs::rename(&partial, &full).with_context(|| format!("replace {}", full.display()))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(super::write_if_changed(dir.path(), "db/schema.sql", "one\n").unwrap());
+        let path = dir.path().join("db/schema.sql");
+        let written = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
+        assert!(!super::write_if_changed(dir.path(), "db/schema.sql", "one\n").unwrap());
+        assert_eq!(std::fs::metadata(&path).and_then(|m| m.modified()).unwrap(), written);
+        assert!(super::write_if_changed(dir.path(), "db/schema.sql", "two\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("db")).unwrap().collect();
+        assert_eq!(left.len(), 1, "a partial file was left behind");
+    }
 }
