@@ -240,6 +240,7 @@ async fn db_status_names_what_was_changed_by_hand() {
         !fx.database_exists(&format!("{}__xtask_schema", fx.database)).await,
         "the scratch database was left behind"
     );
+    fx.xtask(&["db-status", "--no-drift"]).success().never_says("by hand").never_says("Built");
 
     // After a reset, the reset cache holds these migrations' schema: nothing is built.
     fx.xtask(&["db-reset"]).success();
