@@ -257,3 +257,16 @@ async fn db_status_names_what_was_changed_by_hand() {
     fx.migration(20260104000000, "more", "CREATE TABLE more (id int);\n");
     fx.xtask(&["db-status"]).success().never_says("Drift:").never_says("by hand");
 }
+
+/// Without a server, db-check still reports the git part, then says what it could not compare
+/// and why (exit 2: CI must not pass without the comparison).
+#[test]
+fn db_check_without_a_server_says_what_it_could_not_compare() {
+    let fx = repository("schema_check_offline");
+    fx.xtask_with(&["db-check"], &[("DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/nothing")])
+        .failure()
+        .says("db/migrations: 1 migration(s), 0 new against main; append-only and in order")
+        .says("compare db/schema.sql and db/schema.md with what the migrations produce")
+        .says("nothing listens there")
+        .never_says("secret");
+}
