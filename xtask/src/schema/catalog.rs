@@ -119,23 +119,30 @@ async fn types(conn: &mut PgConnection) -> Result<Vec<Type>> {
     for (schema, type_name, labels, comment) in enums {
         types.push(Type { name: name(schema, type_name), kind: TypeKind::Enum(labels), comment });
     }
-    type DomainRow = (String, String, String, bool, Option<String>, Vec<String>, Vec<String>, Option<String>);
+    type DomainRow = (String, String, String, bool, Option<String>, Vec<String>, Vec<String>, Option<String>, bool);
+    // A domain whose default or CHECK calls a function of the schema (built-in functions are
+    // pinned: pg_depend has no row for them) is written after the functions.
     let domains: Vec<DomainRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.nspname::text, t.typname::text, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
+        "SELECT n.nspname::text, t.typname::text, format_type(t.typbasetype, t.typtypmod), t.typnotnull, \
+                pg_get_expr(t.typdefaultbin, 0), \
                 ARRAY(SELECT c.conname::text FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' \
                       ORDER BY c.conname COLLATE \"C\"), \
                 ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' \
                       ORDER BY c.conname COLLATE \"C\"), \
-                obj_description(t.oid, 'pg_type') \
+                obj_description(t.oid, 'pg_type'), \
+                EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_proc'::regclass \
+                        AND ((d.classid = 'pg_type'::regclass AND d.objid = t.oid) \
+                             OR (d.classid = 'pg_constraint'::regclass \
+                                 AND d.objid IN (SELECT c.oid FROM pg_constraint c WHERE c.contypid = t.oid)))) \
          {common} AND t.typtype = 'd'"
     )))
     .fetch_all(&mut *conn)
     .await?;
-    for (schema, type_name, base, not_null, default, check_names, check_defs, comment) in domains {
+    for (schema, type_name, base, not_null, default, check_names, check_defs, comment, calls_functions) in domains {
         let checks = check_names.into_iter().zip(check_defs).collect();
         types.push(Type {
             name: name(schema, type_name),
-            kind: TypeKind::Domain { base, not_null, default, checks },
+            kind: TypeKind::Domain { base, not_null, default, checks, calls_functions },
             comment,
         });
     }

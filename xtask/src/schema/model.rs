@@ -236,8 +236,15 @@ pub struct Type {
 pub enum TypeKind {
     /// The labels in their sort order.
     Enum(Vec<String>),
-    /// The base type, NOT NULL, the default, and each CHECK as `(name, definition)`.
-    Domain { base: String, not_null: bool, default: Option<String>, checks: Vec<(String, String)> },
+    /// The base type, NOT NULL, the default, each CHECK as `(name, definition)`, and whether the
+    /// default or a CHECK calls a function of the schema (it is then created after them).
+    Domain {
+        base: String,
+        not_null: bool,
+        default: Option<String>,
+        checks: Vec<(String, String)>,
+        calls_functions: bool,
+    },
     /// The attributes as `(name, type)`, in order.
     Composite(Vec<(String, String)>),
 }

@@ -35,8 +35,10 @@ pub fn render(schema: &Schema) -> String {
             .map(|e| format!("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {};", ident(&e.name), ident(&e.schema)))
             .collect(),
     );
-    section("Types", schema.types.iter().map(type_sql).collect());
+    let calls_functions = |t: &&Type| matches!(t.kind, TypeKind::Domain { calls_functions: true, .. });
+    section("Types", schema.types.iter().filter(|t| !calls_functions(t)).map(type_sql).collect());
     section("Functions", schema.functions.iter().map(|f| format!("{};", f.definition)).collect());
+    section("Domains that call functions", schema.types.iter().filter(calls_functions).map(type_sql).collect());
     section("Sequences", schema.sequences.iter().map(sequence_sql).collect());
     section("Tables", schema.tables.iter().filter(|t| t.partition_of.is_none()).map(table_sql).collect());
     section(
@@ -81,7 +83,7 @@ pub fn type_sql(t: &Type) -> String {
             let labels: Vec<String> = labels.iter().map(|l| format!("    {}", literal(l))).collect();
             format!("CREATE TYPE {} AS ENUM (\n{}\n);", t.name, labels.join(",\n"))
         }
-        TypeKind::Domain { base, not_null, default, checks } => {
+        TypeKind::Domain { base, not_null, default, checks, .. } => {
             let mut sql = format!("CREATE DOMAIN {} AS {base}", t.name);
             if let Some(default) = default {
                 let _ = write!(sql, "\n    DEFAULT {default}");

@@ -48,6 +48,9 @@ CREATE VIEW part_view AS SELECT id, price FROM inventory."Parts" WHERE price > 0
 CREATE VIEW a_cheap_parts AS SELECT id FROM part_view WHERE price < 10;
 CREATE MATERIALIZED VIEW bin_counts AS SELECT part_id, count(*) AS n FROM bins GROUP BY part_id;
 CREATE UNIQUE INDEX bin_counts_part_idx ON bin_counts (part_id);
+CREATE FUNCTION is_even(n integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n % 2 = 0';
+CREATE DOMAIN a_even AS integer CHECK (is_even(VALUE));
+CREATE TABLE pairs (n a_even);
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 CREATE PROCEDURE noop(n integer) LANGUAGE sql AS $$ SELECT 1 $$;
 CREATE TRIGGER bins_touch BEFORE UPDATE ON bins FOR EACH ROW EXECUTE FUNCTION touch();
@@ -128,6 +131,7 @@ async fn schema_sql_rebuilds_the_same_schema() {
         "CREATE UNIQUE INDEX bin_counts_part_idx ON public.bin_counts USING btree (part_id);",
         "CREATE INDEX events_at_idx ON ONLY public.events USING btree (at);",
         "CREATE OR REPLACE PROCEDURE public.noop(IN n integer)",
+        "-- Domains that call functions\n\nCREATE DOMAIN public.a_even AS integer\n    CONSTRAINT a_even_check CHECK (public.is_even(VALUE));",
         "CREATE TRIGGER bins_touch BEFORE UPDATE ON public.bins",
         "COMMENT ON TABLE public.bins IS 'Where parts are; it''s \"quoted\"';",
         "COMMENT ON VIEW public.part_view IS 'Priced parts';",
