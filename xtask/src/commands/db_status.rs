@@ -27,9 +27,9 @@ use crate::server::{Running, Server};
 ///
 /// At the newest migration, it then compares the database's schema with the one the files
 /// produce (the reset cache's, when a reset already built these migrations, else built in a
-/// scratch database, <name>__xtask_schema, dropped after) and names each
-/// table, column, constraint, index, trigger, view, function or type added, removed or changed by
-/// hand (drift), with status 1.
+/// scratch database, <name>__xtask_schema, dropped after) and names each table, column,
+/// constraint, index, trigger, view, function or type added, removed or changed by hand (drift),
+/// with status 1.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  cargo xtask db-status\n  cargo xtask db-status --no-drift     # the history only\n  DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-status"
@@ -96,9 +96,9 @@ impl Args {
 }
 
 /// Compares the dev database's schema with the one the files produce (the reset cache's, or
-/// built in a scratch database) and prints one line per difference; true when there is any. When the comparison
-/// cannot be made (no right to create a database on a managed server), a note says so and the
-/// listing stands alone.
+/// built in a scratch database) and prints one line per difference; true when there is any.
+/// When the comparison cannot be made (no right to create a database on a managed server), a
+/// note says so and the listing stands alone.
 async fn report_drift(target: &Target, session: Session, project: &Project, files: &[MigrationFile]) -> bool {
     let database = target.database();
     let compared = async {

@@ -3,10 +3,10 @@
 //! Every query runs in one read-only, repeatable-read transaction (one snapshot, even while
 //! someone migrates) with only `pg_catalog` on the search path, so the server's own
 //! `pg_get_*def` and `format_type` write every other name schema-qualified, and with the
-//! settings that shape constants (time zone, date and interval styles) fixed. What the server creates by itself is left out: the system schemas, `plpgsql`,
-//! the objects extensions bring, the NOT NULL constraints PostgreSQL 18 lists (they are the
-//! columns' own), internal triggers, the copies partitions inherit, and sqlx's
-//! `_sqlx_migrations`.
+//! settings that shape constants (time zone, date and interval styles) fixed. What the server
+//! creates by itself is left out: the system schemas, `plpgsql`, the objects extensions bring,
+//! the NOT NULL constraints PostgreSQL 18 lists (they are the columns' own), internal triggers,
+//! the copies partitions inherit, and sqlx's `_sqlx_migrations`.
 
 use std::collections::BTreeMap;
 
