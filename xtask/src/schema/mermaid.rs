@@ -1,12 +1,13 @@
 //! `db/schema.md`: the tables as a Mermaid `erDiagram`, which GitHub and GitLab draw, with the
 //! table comments and the enums beside it in plain Markdown.
 //!
-//! Mermaid's grammar is narrower than SQL's, so names and types are made safe for it:
-//! entity names are always double-quoted (a table called `one` or `end` would otherwise read as
-//! a keyword); attribute types and names keep letters, digits, `_`, `-`, and (types) the
-//! parentheses and brackets Mermaid's documentation allows, and every multi-word PostgreSQL type
-//! gets its one-word alias (`timestamp with time zone` is `timestamptz`); comments and labels
-//! lose their double quotes, which would end them.
+//! Mermaid's grammar is narrower than SQL's, so names and types are made safe for it, as the
+//! lexer of Mermaid 10 (erDiagram.jison, still the strictest of the versions GitHub and GitLab
+//! run) reads them: entity names are always double-quoted (a table called `one` or `end` would
+//! otherwise read as a keyword); attribute types and names keep ASCII letters, digits, `_`, `-`,
+//! and (types) the parentheses and brackets of `varchar(100)` and `integer[]`, and every
+//! multi-word PostgreSQL type gets its one-word alias (`timestamp with time zone` is
+//! `timestamptz`); comments and labels lose their double quotes, which would end them.
 
 use std::fmt::Write as _;
 
@@ -121,9 +122,10 @@ fn label(columns: &[String], foreign: &ForeignKey) -> String {
     label
 }
 
-/// A comment or label inside Mermaid's double quotes: on one line, without `"`.
+/// A comment or label inside Mermaid's double quotes: on one line, without `"`, and without
+/// `~`, which Mermaid's lexer reads as a generic type's brackets even inside a comment.
 fn text(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('"', "'")
+    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('"', "'").replace('~', "-")
 }
 
 /// A Markdown table cell: on one line, `|` escaped.
@@ -131,13 +133,13 @@ fn cell(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
 }
 
-/// An attribute name Mermaid reads as a name: letters, digits, `_` and `-`, starting with a
-/// letter or `_`, and never one of the key words PK, FK, UK (Mermaid reads those as keys in any
-/// case).
+/// An attribute name Mermaid reads as a name: ASCII letters, digits, `_` and `-` (Mermaid 10
+/// takes no other letters), starting with a letter or `_`, and never one of the key words PK,
+/// FK, UK (Mermaid reads those as keys in any case).
 pub fn attribute(name: &str) -> String {
     let mut safe: String =
-        name.chars().map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
-    if !safe.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    if !safe.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         safe.insert(0, '_');
     }
     if matches!(safe.to_ascii_lowercase().as_str(), "pk" | "fk" | "uk") {
@@ -175,9 +177,9 @@ pub fn data_type(data_type: &str) -> String {
     let mut safe: String = format!("{base}{arrays}")
         .chars()
         .filter(|c| *c != '"')
-        .map(|c| if c.is_alphanumeric() || "_-()[]".contains(c) { c } else { '_' })
+        .map(|c| if c.is_ascii_alphanumeric() || "_-()[]".contains(c) { c } else { '_' })
         .collect();
-    if !safe.starts_with(char::is_alphabetic) {
+    if !safe.starts_with(|c: char| c.is_ascii_alphabetic()) {
         safe.insert(0, 't');
     }
     if matches!(safe.to_ascii_lowercase().as_str(), "pk" | "fk" | "uk") {
@@ -227,7 +229,7 @@ mod tests {
         assert_eq!(attribute("UK"), "UK_");
         assert_eq!(attribute("two words"), "two_words");
         assert_eq!(attribute("1st"), "_1st");
-        assert_eq!(attribute("größe"), "größe");
+        assert_eq!(attribute("größe"), "gr__e");
     }
 
     fn name(table: &str) -> Name {
@@ -284,7 +286,7 @@ mod tests {
             tables: vec![
                 table(
                     "orgs",
-                    vec![column("id", "uuid", true, None), column("slug", "text", true, Some("the \"URL\" name"))],
+                    vec![column("id", "uuid", true, None), column("slug", "text", true, Some("the \"URL\" ~name~"))],
                     vec![
                         key("orgs_pkey", ConstraintKind::PrimaryKey, &["id"], None),
                         key("orgs_slug_key", ConstraintKind::Unique, &["slug"], None),
@@ -333,7 +335,7 @@ mod tests {
             ..Schema::default()
         };
         let md = super::render(&schema);
-        let diagram = "```mermaid\nerDiagram\n    \"orgs\" {\n        uuid id PK\n        text slug UK \"the 'URL' name\"\n    }\n    \
+        let diagram = "```mermaid\nerDiagram\n    \"orgs\" {\n        uuid id PK\n        text slug UK \"the 'URL' -name-\"\n    }\n    \
                        \"profiles\" {\n        uuid org_id PK, FK\n    }\n    \"sites\" {\n        bigint id PK\n        \
                        uuid org_id FK\n        timestamptz opened UK\n    }\n    \
                        \"orgs\" ||--o| \"profiles\" : \"org_id ON DELETE CASCADE\"\n    \
