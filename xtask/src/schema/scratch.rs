@@ -37,8 +37,10 @@ pub async fn expected(
 
 /// The schema of the reset cache's template for these migrations (with the seeds as they are,
 /// or without), if there is one. Anything in the way (no template, a reset dropping it just now)
-/// means building instead, so it is never an error. Seeds rarely change a schema; one that does
-/// is seen here as the migrations' own.
+/// means building instead, so it is never an error. The session stays in the template for the
+/// few queries of one read: a reset that wants to copy it at that very moment builds from the
+/// files instead, as it does whenever the template is busy. Seeds rarely change a schema; one
+/// that does is seen here as the migrations' own.
 async fn from_reset_cache(
     admin: &mut PgConnection,
     target: &Target,
