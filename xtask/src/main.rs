@@ -3,7 +3,8 @@
 //! Each command lives in `commands/`; where the PostgreSQL server comes from (a `DATABASE_URL`, a
 //! private local cluster, a Docker Compose container) lives in `server/`; reading, checking and
 //! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`; the reset cache
-//! in `template_cache.rs`; talking to PostgreSQL in `postgres/`.
+//! in `template_cache.rs`; talking to PostgreSQL in `postgres/`; the schema the migrations produce
+//! (`db/schema.sql`, the ER diagram, drift) in `schema/`.
 
 mod background;
 mod child_process;
@@ -18,6 +19,7 @@ mod output;
 mod postgres;
 mod project;
 mod reset;
+mod schema;
 mod secrets;
 mod seeds;
 mod server;

@@ -3,17 +3,24 @@
 //! The dev database is disposable (`db-reset` rebuilds it from whatever the files say); what
 //! must never change is a migration that others already have. "Others have it" means it is on
 //! the base this branch will merge into, so the check compares the working tree with that base.
-//! It needs no database.
+//! That part needs git only. Then, when the migrations pass, it checks that db/schema.sql and
+//! db/schema.md are what the migrations produce: that needs a server, to build them in a scratch
+//! database (the dev server, started as every command starts it).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use sqlx::Connection;
 use xshell::{Shell, cmd};
 
+use crate::cli::ServerArgs;
+use crate::migrations::MigrationFile;
 use crate::migrations::folder::{self, Name, Problems};
 use crate::output::{self, note, out};
 use crate::project::Project;
+use crate::schema;
+use crate::server::Server;
 
 /// Check db/migrations against the git base: append-only, in order, well named
 ///
@@ -23,17 +30,24 @@ use crate::project::Project;
 /// version). New files that do not follow the project's naming (YYYYMMDDHHMMSS_snake_name.sql,
 /// what db-new writes) get a warning. The base is the merge base of HEAD with the upstream main
 /// branch (origin/HEAD, origin/main, origin/master, main or master, the first that exists), or
-/// --base. Uncommitted and untracked files count: run it before you commit or push. Needs git, no
-/// database.
+/// --base. Uncommitted and untracked files count: run it before you commit or push.
+///
+/// Then it fails when db/schema.sql or db/schema.md differs from what the migrations produce:
+/// they are built in a scratch database beside the dev database (<name>__xtask_schema, dropped
+/// after) on the dev server, which is started if needed, or read from the reset cache when a
+/// reset already built the same migrations. A project that has neither file yet is
+/// not checked for them.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  cargo xtask db-check\n  cargo xtask db-check --base origin/release-2.0\n\nExit status: 0 all good, 1 a rule is broken, 2 the check could not run."
+    after_help = "Examples:\n  cargo xtask db-check\n  cargo xtask db-check --base origin/release-2.0\n\nExit status: 0 all good, 1 a rule is broken or a schema file is stale, 2 the check could not run."
 )]
 pub struct Args {
     /// The commit others already have (a branch, tag or commit); default: the merge base with the
     /// upstream main branch
     #[arg(long, value_name = "REF")]
     base: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// What the check compares with: the upstream branch's tip and where this branch left it.
@@ -48,7 +62,7 @@ struct Base {
 }
 
 impl Args {
-    pub fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
+    pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let inside = cmd!(sh, "git rev-parse --is-inside-work-tree").quiet().ignore_stderr().read();
         if !inside.is_ok_and(|answer| answer == "true") {
             bail!(
@@ -152,12 +166,73 @@ impl Args {
                 unconventional.join(", ")
             );
         }
-        if problems.is_empty() {
+        let migrations_ok = problems.is_empty();
+        if migrations_ok {
             out!("{dir}: {} migration(s), {new} new against {}; append-only and in order", files.len(), base.name);
-            return Ok(output::exit_code(output::OK));
+        } else {
+            out!("{dir} has {} problem(s) against {}:{}", problems.count(), base.name, problems.render());
         }
-        out!("{dir} has {} problem(s) against {}:{}", problems.count(), base.name, problems.render());
-        Ok(output::exit_code(output::FOUND))
+        let schema_ok = if !schema_files_kept(sh, project) {
+            note!(
+                "Note: no {} or {} to compare: `cargo xtask db-migrate` writes them; commit them",
+                schema::SQL_FILE,
+                schema::DIAGRAM_FILE
+            );
+            true
+        } else if !migrations_ok {
+            note!(
+                "Note: {} and {} were not compared with the migrations: fix db/migrations first",
+                schema::SQL_FILE,
+                schema::DIAGRAM_FILE
+            );
+            true
+        } else {
+            self.check_schema_files(sh, project, &files).await?
+        };
+        Ok(output::exit_code(if migrations_ok && schema_ok { output::OK } else { output::FOUND }))
+    }
+
+    /// Builds the migrations in a scratch database and compares db/schema.sql and db/schema.md
+    /// with what they produce; false when either differs.
+    async fn check_schema_files(&self, sh: &Shell, project: &Project, files: &[MigrationFile]) -> Result<bool> {
+        let context = || {
+            format!(
+                "compare {} and {} with what the migrations produce (db-check builds them in a scratch database)",
+                schema::SQL_FILE,
+                schema::DIAGRAM_FILE
+            )
+        };
+        let server = Server::select(&self.server, sh, project, true).with_context(context)?;
+        let mut database = server.up(sh).await.with_context(context)?;
+        database.close_dev().await;
+        let target = database.target().clone();
+        let admin = database.maintenance().await.with_context(context)?;
+        let expected = schema::scratch::expected(admin, &target, project, files).await.with_context(context)?;
+        let mut problems = Problems::default();
+        for (path, content) in schema::render(&expected) {
+            match std::fs::read(project.root.join(path)) {
+                Ok(current) if current == content.as_bytes() => {}
+                Ok(_) => problems.add(
+                    "differs from what db/migrations produce: `cargo xtask db-migrate` rewrites it (or `cargo xtask \
+                     db-reset`, when the dev database was changed by hand); commit the result",
+                    path,
+                ),
+                Err(_) => problems
+                    .add("missing: `cargo xtask db-migrate` (or `cargo xtask db-reset`) writes it; commit it", path),
+            }
+        }
+        if problems.is_empty() {
+            out!("{} and {}: what the migrations produce", schema::SQL_FILE, schema::DIAGRAM_FILE);
+            return Ok(true);
+        }
+        out!(
+            "{} and {} have {} problem(s):{}",
+            schema::SQL_FILE,
+            schema::DIAGRAM_FILE,
+            problems.count(),
+            problems.render()
+        );
+        Ok(false)
     }
 
     /// The upstream tip and the merge base with it.
@@ -198,6 +273,20 @@ impl Args {
             .with_context(|| format!("find where HEAD left {name} (no common history?)"))?;
         Ok(Base { name, tip, fork })
     }
+}
+
+/// True when the checkout keeps the schema files: either is in the working tree or committed.
+/// A project that never wrote them is not failed for it (and needs no server for db-check).
+fn schema_files_kept(sh: &Shell, project: &Project) -> bool {
+    let (sql, diagram) = (schema::SQL_FILE, schema::DIAGRAM_FILE);
+    if project.root.join(sql).exists() || project.root.join(diagram).exists() {
+        return true;
+    }
+    cmd!(sh, "git ls-tree --name-only HEAD -- {sql} {diagram}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|listed| !listed.trim().is_empty())
 }
 
 /// The migrations directly in `db/migrations` at a commit: file name → version.

@@ -9,6 +9,7 @@ use crate::migrations::{self, Sides, apply, folder};
 use crate::output::out;
 use crate::postgres::StatementTimeout;
 use crate::project::Project;
+use crate::schema;
 use crate::server::Server;
 
 /// Apply pending migrations to the dev database, creating it if missing
@@ -52,6 +53,10 @@ impl Args {
             }
         }
         database.set_statement_timeout(self.statement_timeout.as_ref()).await;
-        apply::migrate(database.dev().await?, &name, &files, applied, self.dry_run).await
+        apply::migrate(database.dev().await?, &name, &files, applied, self.dry_run).await?;
+        if !self.dry_run {
+            schema::refresh(database.dev().await?, project, &files).await?;
+        }
+        Ok(())
     }
 }

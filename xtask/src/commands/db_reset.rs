@@ -20,6 +20,7 @@ use crate::output::{note, out};
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
 use crate::reset::{self, cache::TemplateCache};
+use crate::schema;
 use crate::seeds::{self, SeedFile};
 use crate::server::{Server, refuse_remote};
 
@@ -172,6 +173,7 @@ impl Args {
             if cached { ", copied from the reset cache" } else { "" },
             since(start)
         );
+        schema::refresh_at(db.target(), project, &files).await?;
         Ok(())
     }
 }

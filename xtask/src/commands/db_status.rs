@@ -4,15 +4,18 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use sqlx::Connection;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::elapsed::duration;
 use crate::migrations::plan::{Plan, State};
-use crate::migrations::{self, Sides, folder};
-use crate::output::{self, note};
+use crate::migrations::{self, MigrationFile, Sides, folder};
+use crate::output::{self, note, out};
+use crate::postgres::Database;
 use crate::project::Project;
+use crate::schema;
 use crate::server::Server;
 
 /// Show every migration and its state: applied, pending or wrong
@@ -20,11 +23,21 @@ use crate::server::Server;
 /// States: applied (when, how long), pending, changed since applied (checksum differs), applied
 /// but file missing, pending but older than the newest applied (out of order), failed. Exits
 /// with status 1 when anything other than applied or pending is found, so CI can use it.
+///
+/// At the newest migration, it then compares the database's schema with the one the files
+/// produce (the reset cache's, when a reset already built these migrations, else built in a
+/// scratch database, <name>__xtask_schema, dropped after) and names each table, column,
+/// constraint, index, trigger, view, function or type added, removed or changed by hand (drift),
+/// with status 1.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  cargo xtask db-status\n  DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-status"
+    after_help = "Examples:\n  cargo xtask db-status\n  cargo xtask db-status --no-drift     # the history only\n  DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-status"
 )]
 pub struct Args {
+    /// List the history only, without comparing the schema with the one the files produce
+    /// (which reads the reset cache, or builds the migrations in a scratch database)
+    #[arg(long)]
+    no_drift: bool,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -33,8 +46,9 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let loading = folder::load_in_background(project.migrations_dir());
         let database = async { Server::select(&self.server, sh, project, false)?.up(sh).await }.await;
-        let (database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
-        let database = database.name();
+        let (mut db, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
+        let database = db.name().to_owned();
+        let database = database.as_str();
         let applied = applied.unwrap_or_else(|| {
             note!("Database {database} does not exist yet: `cargo xtask db-migrate` creates it");
             Vec::new()
@@ -69,6 +83,52 @@ impl Args {
         let applied = plan.entries.iter().filter(|e| e.state == State::Applied).count();
         let _ = writeln!(listing, "{database}: {applied} applied, {pending} pending, {problems} problem(s)");
         output::result(format_args!("{listing}"));
-        Ok(output::exit_code(if problems == 0 { output::OK } else { output::FOUND }))
+        // Drift only means something at the newest migration: otherwise the schema differs from
+        // the files' as the listing already says.
+        let drifted = !self.no_drift
+            && applied > 0
+            && pending == 0
+            && problems == 0
+            && report_drift(&mut db, project, &files).await;
+        Ok(output::exit_code(if problems == 0 && !drifted { output::OK } else { output::FOUND }))
     }
+}
+
+/// Compares the dev database's schema with the one the files produce (the reset cache's, or
+/// built in a scratch database) and prints one line per difference; true when there is any.
+/// When the comparison cannot be made (no right to create a database on a managed server), a
+/// note says so and the listing stands alone.
+async fn report_drift(db: &mut Database, project: &Project, files: &[MigrationFile]) -> bool {
+    let target = db.target().clone();
+    let database = target.database();
+    let compared = async {
+        let actual =
+            schema::catalog::read(db.dev().await?).await.with_context(|| format!("read the schema of {database}"))?;
+        db.close_dev().await;
+        let expected = schema::scratch::expected(db.maintenance().await?, &target, project, files).await?;
+        anyhow::Ok(schema::drift::compare(&expected, &actual))
+    };
+    let differences = match compared.await {
+        Ok(differences) => differences,
+        Err(err) => {
+            note!("Note: drift not checked: {}", crate::secrets::redact(&format!("{err:#}")));
+            return false;
+        }
+    };
+    if differences.is_empty() {
+        out!("{database}: no drift, its schema is what db/migrations produce");
+        return false;
+    }
+    let mut listing = format!("Drift: {database} differs from the schema db/migrations produce:\n");
+    for difference in &differences {
+        let _ = writeln!(listing, "  {difference}");
+    }
+    let _ = writeln!(
+        listing,
+        "{database}: {} difference(s) from the migrations; put the change in a migration (`cargo xtask db-new <name>`), \
+         or `cargo xtask db-reset` to rebuild the database from the files",
+        differences.len()
+    );
+    output::result(format_args!("{listing}"));
+    true
 }

@@ -24,7 +24,7 @@ pub async fn run(command: Command, sh: &Shell, project: &Project) -> Result<Exit
         Command::DbReset(args) => args.run(sh, project).await.map(success),
         Command::DbMigrate(args) => args.run(sh, project).await.map(success),
         Command::DbNew(args) => args.run(project).map(success),
-        Command::DbCheck(args) => args.run(sh, project),
+        Command::DbCheck(args) => args.run(sh, project).await,
         Command::DbPsql(args) => args.run(sh, project).await,
         Command::DbStatus(args) => args.run(sh, project).await,
         Command::DbUp(args) => args.run(sh, project).await.map(success),

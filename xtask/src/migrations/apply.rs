@@ -31,6 +31,23 @@ pub async fn migrate(
     applied: Option<Vec<AppliedMigration>>,
     dry_run: bool,
 ) -> Result<()> {
+    run(conn, database, files, applied, dry_run, true).await
+}
+
+/// Builds a scratch database exactly as `migrate` does, without a line per migration: the
+/// schema `db-check` and `db-status` compare with is what `db-migrate` would build.
+pub async fn build_silently(conn: &mut PgConnection, database: &str, files: &[MigrationFile]) -> Result<()> {
+    run(conn, database, files, None, false, false).await
+}
+
+async fn run(
+    conn: &mut PgConnection,
+    database: &str,
+    files: &[MigrationFile],
+    applied: Option<Vec<AppliedMigration>>,
+    dry_run: bool,
+    report: bool,
+) -> Result<()> {
     // A dry run, and the common case of nothing to do, are answered from one read without the
     // lock: another migrator can only add rows, so what is applied now stays applied.
     let applied = match applied {
@@ -50,7 +67,9 @@ pub async fn migrate(
         return Ok(());
     }
     if !applied.is_empty() && plan.pending().next().is_none() && plan.problems().next().is_none() {
-        report_up_to_date(database, applied.len());
+        if report {
+            report_up_to_date(database, applied.len());
+        }
         return Ok(());
     }
 
@@ -63,12 +82,14 @@ pub async fn migrate(
     let plan = Plan::new(files, &applied);
     plan.refuse_problems(database)?;
 
-    if plan.pending().next().is_none() {
+    if plan.pending().next().is_none() && report {
         report_up_to_date(database, applied.len());
     }
     for file in plan.pending() {
         let elapsed = apply(conn, file, database).await?;
-        report_applied(file, elapsed);
+        if report {
+            report_applied(file, elapsed);
+        }
     }
     conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))?;
     Ok(())

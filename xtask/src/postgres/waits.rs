@@ -107,7 +107,8 @@ async fn probe(server: &Target) -> Result<Vec<Wait>> {
                 format!("a lock on {name} ({mode})")
             }
             ("advisory", _, Some(class), Some(sub)) if reset::lock::is_reset_lock(class, sub) => {
-                "the reset lock (another db-reset of this database)".to_owned()
+                "the reset lock (another db-reset of this database, or a db-check or db-status building its schema)"
+                    .to_owned()
             }
             ("advisory", ..) => "the migration lock (sqlx's advisory lock)".to_owned(),
             ("transactionid" | "virtualxid", ..) => "another transaction to end".to_owned(),

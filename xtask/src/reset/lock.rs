@@ -1,6 +1,7 @@
 //! One reset at a time per dev database. Two resets at once would drop each other's scratch
 //! database and race at the swap; the second waits here instead (and, after a few seconds, the
-//! lock-wait reporter says who it waits for).
+//! lock-wait reporter says who it waits for). `db-check` and `db-status` take the same kind of
+//! lock, keyed on the name of the scratch database they build the schema in.
 
 use anyhow::{Context, Result};
 use sqlx::PgConnection;

@@ -1,11 +1,13 @@
 //! The databases a reset keeps beside the dev database, named after it: the scratch copy it
-//! builds, and the previous dev database, which the next reset drops. (The reset cache's
-//! templates are named in `cache.rs`.)
+//! builds, and the previous dev database, which the next reset drops; and the scratch database
+//! `db-check` and `db-status` build the schema in. (The reset cache's templates are named in
+//! `cache.rs`.)
 
 use crate::postgres::admin;
 
 const SCRATCH_SUFFIX: &str = "__xtask_reset";
 const PREVIOUS_SUFFIX: &str = "__xtask_old";
+const SCHEMA_SUFFIX: &str = "__xtask_schema";
 
 /// `<database>__xtask_reset`: where a reset builds, unseen until the swap. One left behind by an
 /// interrupted reset is removed by the next.
@@ -21,12 +23,19 @@ pub fn previous(database: &str) -> String {
     format!("{}{PREVIOUS_SUFFIX}", admin::fit_identifier(database, PREVIOUS_SUFFIX.len()))
 }
 
+/// `<database>__xtask_schema`: where `db-check` and `db-status` build the migrations to read the
+/// schema they produce, dropped right after (and by the next run, if one was interrupted).
+pub fn schema(database: &str) -> String {
+    format!("{}{SCHEMA_SUFFIX}", admin::fit_identifier(database, SCHEMA_SUFFIX.len()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn names_fit_postgres_identifiers() {
         assert_eq!(super::scratch("fleet_dev"), "fleet_dev__xtask_reset");
         assert_eq!(super::previous("fleet_dev"), "fleet_dev__xtask_old");
+        assert_eq!(super::schema("fleet_dev"), "fleet_dev__xtask_schema");
         let long = "é".repeat(40);
         let (a, b) = (format!("{}_a", "x".repeat(60)), format!("{}_b", "x".repeat(60)));
         assert_ne!(super::scratch(&a), super::scratch(&b), "long names that start alike must not collide");

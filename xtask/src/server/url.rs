@@ -48,6 +48,12 @@ impl UrlServer {
             admin::drop_force(&mut conn, &previous).await?;
             out!("Removed {previous}, the database the last reset replaced");
         }
+        // Dropped by the db-check or db-status that built it; one is left only by an interrupted run.
+        let schema_scratch = reset_copies::schema(database);
+        if admin::exists(&mut conn, &schema_scratch).await? {
+            admin::drop_force(&mut conn, &schema_scratch).await?;
+            out!("Removed {schema_scratch}, left behind by an interrupted db-check or db-status");
+        }
         for template in template_cache::remove_all(&mut conn, &template_cache::prefix(database)).await? {
             out!("Removed the reset cache {template}");
         }

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::support::Fixture;
 
-fn git(fx: &Fixture, args: &[&str]) {
+pub fn git(fx: &Fixture, args: &[&str]) {
     let output = Command::new("git")
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "init.defaultBranch=main"])
         .args(args)

@@ -13,6 +13,7 @@ mod native;
 mod project;
 mod refusals;
 mod reset;
+mod schema;
 mod secrets;
 mod sqlx_compat;
 mod status;

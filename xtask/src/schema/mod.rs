@@ -1,0 +1,110 @@
+//! The schema the migrations add up to, made visible: `db/schema.sql` and the ER diagram in
+//! `db/schema.md`, refreshed by `db-migrate` and `db-reset`, checked by `db-check`, and compared
+//! with the dev database by `db-status` (drift).
+//!
+//! One model serves all three: `catalog.rs` reads it from a database, `sql.rs` and `mermaid.rs`
+//! render it, `drift.rs` compares two of them, and `scratch.rs` builds the database the files
+//! produce to read it from. Nothing here writes SQL that changes a schema.
+
+pub mod catalog;
+pub mod drift;
+pub mod mermaid;
+pub mod model;
+pub mod scratch;
+pub mod sql;
+mod stamp;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use sqlx::PgConnection;
+
+use crate::migrations::plan::Plan;
+use crate::migrations::{MigrationFile, history};
+use crate::output::note;
+use crate::postgres::{Target, connect};
+use crate::project::Project;
+use model::Schema;
+use stamp::Stamp;
+
+/// The generated files, relative to the checkout's root.
+pub const SQL_FILE: &str = "db/schema.sql";
+pub const DIAGRAM_FILE: &str = "db/schema.md";
+
+/// Both files' contents for a schema, with their paths.
+pub fn render(schema: &Schema) -> [(&'static str, String); 2] {
+    [(SQL_FILE, sql::render(schema)), (DIAGRAM_FILE, mermaid::render(schema))]
+}
+
+/// Rewrites `db/schema.sql` and `db/schema.md` from the database `conn` is in, when it is at the
+/// newest migration (every file applied, nothing changed or missing): then it is what the files
+/// produce. A file is written only when its content changed, so its modification time says when
+/// the schema last changed, with one note per file written.
+pub async fn refresh(conn: &mut PgConnection, project: &Project, files: &[MigrationFile]) -> Result<()> {
+    let stamp = Stamp::of(project, files);
+    if stamp.is_current(project, &[SQL_FILE, DIAGRAM_FILE]) {
+        return Ok(());
+    }
+    let applied = history::read(conn).await?;
+    let plan = Plan::new(files, &applied);
+    if plan.pending().next().is_some() || plan.problems().next().is_some() {
+        return Ok(());
+    }
+    let schema = catalog::read(conn)
+        .await
+        .context("the database is migrated, but its schema could not be read to refresh db/schema.sql")?;
+    for (path, content) in render(&schema) {
+        if write_if_changed(&project.root, path, &content)
+            .with_context(|| format!("the database is migrated, but {path} could not be written"))?
+        {
+            note!("Wrote {path}: the schema changed; commit it with the migration");
+        }
+    }
+    stamp.save(project, &[SQL_FILE, DIAGRAM_FILE]);
+    Ok(())
+}
+
+/// `refresh` on a session of its own, for a command that has none in the dev database (a reset
+/// just swapped it in).
+pub async fn refresh_at(target: &Target, project: &Project, files: &[MigrationFile]) -> Result<()> {
+    if Stamp::of(project, files).is_current(project, &[SQL_FILE, DIAGRAM_FILE]) {
+        return Ok(());
+    }
+    let mut conn = connect::connect(target).await?;
+    refresh(&mut conn, project, files).await
+}
+
+/// True when the file was written: it did not exist or held something else.
+fn write_if_changed(root: &Path, path: &str, content: &str) -> Result<bool> {
+    let full = root.join(path);
+    if std::fs::read(&full).is_ok_and(|old| old == content.as_bytes()) {
+        return Ok(false);
+    }
+    if let Some(dir) = full.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    // Written beside and renamed into place: an interrupted write never leaves half a file, and
+    // concurrent runs (eight db-migrates at once) each rename a whole file of their own.
+    let file_name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial = full.with_file_name(format!(".{file_name}.{}.partial", std::process::id()));
+    std::fs::write(&partial, content).with_context(|| format!("write {}", partial.display()))?;
+    std::fs::rename(&partial, &full).with_context(|| format!("replace {}", full.display()))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(super::write_if_changed(dir.path(), "db/schema.sql", "one\n").unwrap());
+        let path = dir.path().join("db/schema.sql");
+        let written = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap();
+        assert!(!super::write_if_changed(dir.path(), "db/schema.sql", "one\n").unwrap());
+        assert_eq!(std::fs::metadata(&path).and_then(|m| m.modified()).unwrap(), written);
+        assert!(super::write_if_changed(dir.path(), "db/schema.sql", "two\n").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("db")).unwrap().collect();
+        assert_eq!(left.len(), 1, "a partial file was left behind");
+    }
+}

@@ -1,0 +1,405 @@
+//! The schema of one database as plain data: what `catalog.rs` reads, what `sql.rs` and
+//! `mermaid.rs` render and what `drift.rs` compares. Every list is sorted by schema, then name,
+//! so two reads of equal schemas are equal values whatever order the catalog returned.
+//!
+//! Definitions the server can spell itself (constraints, indexes, triggers, views, functions,
+//! defaults) are kept as the server's own text: `pg_get_*def` output, read with only
+//! `pg_catalog` on the search path, so every name in them is schema-qualified.
+
+/// A schema-qualified name, unquoted.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Name {
+    pub schema: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for Name {
+    /// `schema.name`, each part quoted only where SQL needs it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", ident(&self.schema), ident(&self.name))
+    }
+}
+
+/// An identifier as SQL needs it: bare when it is lower-case letters, digits and `_` and no
+/// keyword the server reserves, else double-quoted (`admin::quote_ident`).
+pub fn ident(name: &str) -> std::borrow::Cow<'_, str> {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED.contains(&name);
+    if plain {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(crate::postgres::admin::quote_ident(name))
+    }
+}
+
+/// PostgreSQL's keywords that cannot be a bare column name (reserved, and the type and function
+/// names the grammar claims), as `quote_ident` quotes them in PostgreSQL 18. A list of our own
+/// rather than the server's `pg_get_keywords()`: the files must read the same whichever major
+/// wrote them, and a name that newer majors reserve is simply quoted everywhere.
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "json",
+    "json_array",
+    "json_arrayagg",
+    "json_exists",
+    "json_object",
+    "json_objectagg",
+    "json_query",
+    "json_scalar",
+    "json_serialize",
+    "json_table",
+    "json_value",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "merge_action",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
+];
+
+/// Everything the migrations can create that a reviewer needs to see.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Schema {
+    /// Schemas other than `public` and the system's own.
+    pub schemas: Vec<String>,
+    pub extensions: Vec<Extension>,
+    pub types: Vec<Type>,
+    pub functions: Vec<Function>,
+    pub sequences: Vec<Sequence>,
+    pub tables: Vec<Table>,
+    pub views: Vec<View>,
+    pub indexes: Vec<Index>,
+    pub triggers: Vec<Trigger>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Extension {
+    pub name: String,
+    pub schema: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Type {
+    pub name: Name,
+    pub kind: TypeKind,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TypeKind {
+    /// The labels in their sort order.
+    Enum(Vec<String>),
+    /// The base type, NOT NULL, the default, each CHECK as `(name, definition)`, and whether the
+    /// default or a CHECK calls a function of the schema (it is then created after them).
+    Domain {
+        base: String,
+        not_null: bool,
+        default: Option<String>,
+        checks: Vec<(String, String)>,
+        calls_functions: bool,
+    },
+    /// The attributes as `(name, type)`, in order.
+    Composite(Vec<(String, String)>),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Function {
+    pub name: Name,
+    /// The argument types, which tell overloads apart: `integer, text`.
+    pub arguments: String,
+    /// `pg_get_functiondef`: the whole `CREATE OR REPLACE FUNCTION` (or `PROCEDURE`).
+    pub definition: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Sequence {
+    pub name: Name,
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    /// The column whose `DROP` drops the sequence too (`serial`, `OWNED BY`).
+    pub owned_by: Option<(Name, String)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Table {
+    pub name: Name,
+    pub columns: Vec<Column>,
+    /// Every constraint but the NOT NULLs (which are the columns' own), sorted by name.
+    pub constraints: Vec<Constraint>,
+    /// `PARTITION BY …` for a partitioned table.
+    pub partition_key: Option<String>,
+    /// The parent and `FOR VALUES …` of a partition.
+    pub partition_of: Option<(Name, String)>,
+    pub unlogged: bool,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// `format_type`: `timestamp with time zone`, `character varying(100)`, `public.status`.
+    pub data_type: String,
+    pub collation: Option<String>,
+    pub not_null: bool,
+    pub default: Option<String>,
+    /// `ALWAYS` or `BY DEFAULT`, for an identity column.
+    pub identity: Option<&'static str>,
+    /// The expression of a generated column, and whether it is stored.
+    pub generated: Option<(String, bool)>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Constraint {
+    pub name: String,
+    pub kind: ConstraintKind,
+    /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `CHECK ((x > 0))`, `FOREIGN KEY …`.
+    pub definition: String,
+    /// The constrained columns, in key order (empty for a CHECK on an expression only).
+    pub columns: Vec<String>,
+    pub foreign: Option<ForeignKey>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    ForeignKey,
+    Check,
+    Exclude,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub table: Name,
+    pub columns: Vec<String>,
+    /// `NO ACTION`, `RESTRICT`, `CASCADE`, `SET NULL` or `SET DEFAULT`.
+    pub on_delete: &'static str,
+    pub on_update: &'static str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct View {
+    pub name: Name,
+    pub materialized: bool,
+    /// `pg_get_viewdef`: the query, ending with `;`.
+    pub definition: String,
+    pub comment: Option<String>,
+    /// The other views and materialized views it selects from, which must be created first.
+    pub depends_on: Vec<Name>,
+}
+
+/// An index no constraint owns (those come with their constraint).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Index {
+    pub name: Name,
+    pub table: Name,
+    /// `pg_get_indexdef`: the whole `CREATE [UNIQUE] INDEX`.
+    pub definition: String,
+    /// For a unique index on plain columns without a WHERE clause, its columns: a key the
+    /// diagram shows as UK.
+    pub unique_columns: Option<Vec<String>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Trigger {
+    pub name: String,
+    pub table: Name,
+    /// `pg_get_triggerdef`: the whole `CREATE TRIGGER`.
+    pub definition: String,
+}
+
+impl Table {
+    pub fn primary_key(&self) -> Option<&Constraint> {
+        self.constraints.iter().find(|c| c.kind == ConstraintKind::PrimaryKey)
+    }
+
+    pub fn foreign_keys(&self) -> impl Iterator<Item = (&Constraint, &ForeignKey)> {
+        self.constraints.iter().filter_map(|c| c.foreign.as_ref().map(|fk| (c, fk)))
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl Schema {
+    /// The column sets that are unique in `table`: its primary key, its unique constraints and
+    /// its unique indexes on plain columns without a WHERE clause.
+    pub fn unique_keys<'a>(&'a self, table: &'a Table) -> impl Iterator<Item = &'a [String]> {
+        let constraints = table
+            .constraints
+            .iter()
+            .filter(|c| matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique))
+            .map(|c| c.columns.as_slice());
+        let indexes =
+            self.indexes.iter().filter(move |i| i.table == table.name).filter_map(|i| i.unique_columns.as_deref());
+        constraints.chain(indexes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_identifiers_only_where_sql_needs_it() {
+        assert_eq!(super::ident("gateways"), "gateways");
+        assert_eq!(super::ident("_x1"), "_x1");
+        assert_eq!(super::ident("user"), "\"user\"");
+        assert_eq!(super::ident("Mixed"), "\"Mixed\"");
+        assert_eq!(super::ident("two words"), "\"two words\"");
+        assert_eq!(super::ident("1st"), "\"1st\"");
+        assert_eq!(super::ident("we\"ird"), "\"we\"\"ird\"");
+    }
+}

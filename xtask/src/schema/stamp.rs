@@ -1,0 +1,52 @@
+//! What the schema files were last rendered from, so the everyday commands skip the catalog read.
+//!
+//! The files are a function of the migrations alone. `.xtask/schema-stamp` records the
+//! migrations (versions and checksums) the files were last rendered from and a hash of each
+//! file as written; while both still match, a no-op `db-migrate` or a cached `db-reset` has
+//! nothing to refresh and reads no catalog. A file edited by hand, or a migration added, changed
+//! or removed, no longer matches, and the next refresh renders the files again.
+
+use std::path::PathBuf;
+
+use crate::fingerprint::Fingerprint;
+use crate::migrations::MigrationFile;
+use crate::project::Project;
+
+pub struct Stamp {
+    migrations: u64,
+    path: PathBuf,
+}
+
+impl Stamp {
+    pub fn of(project: &Project, files: &[MigrationFile]) -> Stamp {
+        let mut hash = Fingerprint::new();
+        for file in files {
+            hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
+        }
+        Stamp { migrations: hash.finish(), path: project.state_dir().join("schema-stamp") }
+    }
+
+    /// True when the files on disk are the ones rendered last from these migrations.
+    pub fn is_current(&self, project: &Project, paths: &[&str]) -> bool {
+        std::fs::read_to_string(&self.path).is_ok_and(|stamp| stamp == self.line(project, paths))
+    }
+
+    /// Records that the files on disk were rendered from these migrations. Only a speed-up: a
+    /// stamp that cannot be written means the next command reads the catalog again.
+    pub fn save(&self, project: &Project, paths: &[&str]) {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).ok();
+        }
+        std::fs::write(&self.path, self.line(project, paths)).ok();
+    }
+
+    fn line(&self, project: &Project, paths: &[&str]) -> String {
+        let mut line = format!("{:016x}", self.migrations);
+        for path in paths {
+            let content = std::fs::read(project.root.join(path)).unwrap_or_default();
+            line.push_str(&format!(" {:016x}", Fingerprint::new().field(&content).finish()));
+        }
+        line.push('\n');
+        line
+    }
+}

@@ -1,0 +1,276 @@
+//! `db/schema.sql` and `db/schema.md`: written by `db-migrate` and `db-reset` when the schema
+//! changed, from the catalog, the same on every run, and valid SQL that builds the same schema.
+
+use std::time::SystemTime;
+
+use crate::check::git;
+use crate::support::Fixture;
+
+const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);\n\
+                    COMMENT ON TABLE orgs IS 'Customers';\n";
+const SITES: &str = "CREATE TABLE sites (id int PRIMARY KEY, org_id int REFERENCES orgs ON DELETE CASCADE);\n";
+
+/// Every kind of object the files cover, with names that need quoting.
+pub const RICH: &str = r#"
+CREATE SCHEMA inventory;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN inventory.positive_int AS integer NOT NULL DEFAULT 1 CONSTRAINT positive CHECK (VALUE > 0);
+CREATE TYPE inventory.dimensions AS (width numeric(10,2), height numeric(10,2));
+CREATE SEQUENCE inventory.part_numbers AS integer START WITH 1000 INCREMENT BY 10;
+CREATE TABLE inventory."Parts" (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    number integer NOT NULL DEFAULT nextval('inventory.part_numbers'),
+    "user" text COLLATE "C",
+    size inventory.dimensions,
+    qty inventory.positive_int,
+    price numeric(10,2) NOT NULL,
+    price_with_tax numeric GENERATED ALWAYS AS (price * 1.2) STORED,
+    tags text[] NOT NULL DEFAULT '{}',
+    feeling mood,
+    valid_during tstzrange,
+    secret bytea DEFAULT gen_random_bytes(4),
+    UNIQUE (number),
+    EXCLUDE USING gist (valid_during WITH &&)
+);
+ALTER SEQUENCE inventory.part_numbers OWNED BY inventory."Parts".number;
+CREATE TABLE bins (
+    id serial PRIMARY KEY,
+    part_id bigint REFERENCES inventory."Parts" ON DELETE CASCADE ON UPDATE CASCADE,
+    label varchar(20)
+);
+CREATE TABLE bin_details (bin_id integer PRIMARY KEY REFERENCES bins ON DELETE CASCADE, note text);
+CREATE TABLE events (at timestamptz NOT NULL, kind text CHECK (kind <> '')) PARTITION BY RANGE (at);
+CREATE TABLE events_2026 PARTITION OF events (CONSTRAINT events_2026_kind CHECK (kind <> 'x'))
+    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX events_at_idx ON events (at);
+CREATE VIEW part_view AS SELECT id, price FROM inventory."Parts" WHERE price > 0;
+CREATE VIEW a_cheap_parts AS SELECT id FROM part_view WHERE price < 10;
+CREATE MATERIALIZED VIEW bin_counts AS SELECT part_id, count(*) AS n FROM bins GROUP BY part_id;
+CREATE UNIQUE INDEX bin_counts_part_idx ON bin_counts (part_id);
+CREATE FUNCTION is_even(n integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n % 2 = 0';
+CREATE DOMAIN a_even AS integer CHECK (is_even(VALUE));
+CREATE TABLE pairs (n a_even);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE PROCEDURE noop(n integer) LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE TRIGGER bins_touch BEFORE UPDATE ON bins FOR EACH ROW EXECUTE FUNCTION touch();
+COMMENT ON TABLE bins IS 'Where parts are; it''s "quoted"';
+COMMENT ON COLUMN bins.label IS 'Printed label';
+COMMENT ON VIEW part_view IS 'Priced parts';
+"#;
+
+fn read(fx: &Fixture, file: &str) -> String {
+    std::fs::read_to_string(fx.root().join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"))
+}
+
+fn modified(fx: &Fixture, file: &str) -> SystemTime {
+    std::fs::metadata(fx.root().join(file)).and_then(|m| m.modified()).unwrap()
+}
+
+#[tokio::test]
+async fn migrate_and_reset_write_both_files_only_when_the_schema_changed() {
+    let fx = Fixture::new("schema_refresh");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql").says("Wrote db/schema.md");
+    let sql = read(&fx, "db/schema.sql");
+    assert!(sql.contains("CREATE TABLE public.orgs (\n    id integer NOT NULL,\n    name text NOT NULL,"), "{sql}");
+    assert!(sql.contains("COMMENT ON TABLE public.orgs IS 'Customers';"), "{sql}");
+    assert!(!sql.contains("_sqlx_migrations"), "{sql}");
+    assert!(read(&fx, "db/schema.md").contains("\"orgs\" {\n        integer id PK\n        text name\n    }"));
+
+    // Nothing changed: neither file is touched, and nothing is said.
+    let (sql_time, md_time) = (modified(&fx, "db/schema.sql"), modified(&fx, "db/schema.md"));
+    fx.xtask(&["db-migrate"]).success().never_says("Wrote");
+    assert_eq!((modified(&fx, "db/schema.sql"), modified(&fx, "db/schema.md")), (sql_time, md_time));
+
+    // A dry run writes nothing, even with the files out of date.
+    fx.migration(20260102000000, "create_sites", SITES);
+    fx.xtask(&["db-migrate", "--dry-run"]).success().never_says("Wrote");
+    assert_eq!(read(&fx, "db/schema.sql"), sql);
+
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql").says("Wrote db/schema.md");
+    assert!(read(&fx, "db/schema.sql").contains("REFERENCES public.orgs(id) ON DELETE CASCADE"));
+    let md = read(&fx, "db/schema.md");
+    assert!(md.contains("\"orgs\" |o..o{ \"sites\" : \"org_id ON DELETE CASCADE\""), "{md}");
+
+    // db-reset: the same files, so nothing written; a stale file is rewritten.
+    let sql = read(&fx, "db/schema.sql");
+    fx.xtask(&["db-reset"]).success().never_says("Wrote");
+    std::fs::write(fx.root().join("db/schema.md"), "stale\n").unwrap();
+    std::fs::remove_file(fx.root().join("db/schema.sql")).unwrap();
+    fx.xtask(&["db-reset"]).success().says("Wrote db/schema.sql").says("Wrote db/schema.md");
+    assert_eq!(read(&fx, "db/schema.sql"), sql);
+    assert_eq!(read(&fx, "db/schema.md"), md);
+}
+
+/// schema.sql is SQL that builds the schema it describes: applied as the only migration of
+/// another project, it writes itself again, byte for byte.
+#[tokio::test]
+async fn schema_sql_rebuilds_the_same_schema() {
+    let fx = Fixture::new("schema_rich");
+    fx.migration(20260101000000, "rich", RICH);
+    fx.xtask(&["db-migrate"]).success();
+    let sql = read(&fx, "db/schema.sql");
+    for expected in [
+        "CREATE SCHEMA inventory;",
+        "CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;",
+        "CREATE TYPE public.mood AS ENUM (\n    'sad',\n    'ok',\n    'happy'\n);",
+        "CREATE DOMAIN inventory.positive_int AS integer\n    DEFAULT 1\n    NOT NULL\n    CONSTRAINT positive CHECK ((VALUE > 0));",
+        "CREATE TYPE inventory.dimensions AS (\n    width numeric(10,2),\n    height numeric(10,2)\n);",
+        "CREATE TABLE inventory.\"Parts\" (\n    id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,",
+        "    \"user\" text COLLATE pg_catalog.\"C\",",
+        "    price_with_tax numeric GENERATED ALWAYS AS ((price * 1.2)) STORED,",
+        "EXCLUDE USING gist (valid_during WITH &&)",
+        "ALTER SEQUENCE inventory.part_numbers OWNED BY inventory.\"Parts\".number;",
+        "ALTER SEQUENCE public.bins_id_seq OWNED BY public.bins.id;",
+        "CREATE TABLE public.events_2026 PARTITION OF public.events (\n    CONSTRAINT events_2026_kind CHECK ((kind <> 'x'::text))\n)\n    FOR VALUES FROM ('2026-01-01 00:00:00+00')",
+        ") PARTITION BY RANGE (at);",
+        "CREATE VIEW public.part_view AS\nSELECT",
+        "CREATE MATERIALIZED VIEW public.bin_counts AS",
+        "WHERE \"Parts\".price > 0::numeric;\n\nCREATE VIEW public.a_cheap_parts AS",
+        "CREATE UNIQUE INDEX bin_counts_part_idx ON public.bin_counts USING btree (part_id);",
+        "CREATE INDEX events_at_idx ON ONLY public.events USING btree (at);",
+        "CREATE OR REPLACE PROCEDURE public.noop(IN n integer)",
+        "-- Domains that call functions\n\nCREATE DOMAIN public.a_even AS integer\n    CONSTRAINT a_even_check CHECK (public.is_even(VALUE));",
+        "CREATE TRIGGER bins_touch BEFORE UPDATE ON public.bins",
+        "COMMENT ON TABLE public.bins IS 'Where parts are; it''s \"quoted\"';",
+        "COMMENT ON VIEW public.part_view IS 'Priced parts';",
+    ] {
+        assert!(sql.contains(expected), "schema.sql lacks {expected:?}:\n{sql}");
+    }
+    for absent in ["pgp_sym_encrypt", "events_2026_at_idx", "gateway", "\\restrict", "PostgreSQL database dump"] {
+        assert!(!sql.contains(absent), "schema.sql has {absent:?}:\n{sql}");
+    }
+    let md = read(&fx, "db/schema.md");
+    for expected in [
+        "\"inventory.Parts\" {\n        bigint id PK\n        integer number UK\n        text user\n",
+        "        numeric(10_2) price\n",
+        "        text[] tags\n",
+        "        varchar(20) label \"Printed label\"\n",
+        "\"inventory.Parts\" |o..o{ \"bins\" : \"part_id ON DELETE CASCADE, ON UPDATE CASCADE\"",
+        "\"bins\" ||--o| \"bin_details\" : \"bin_id ON DELETE CASCADE\"",
+        "| bins | Where parts are; it's \"quoted\" |",
+        "| mood | sad, ok, happy |",
+    ] {
+        assert!(md.contains(expected), "schema.md lacks {expected:?}:\n{md}");
+    }
+
+    let replay = Fixture::new("schema_replay");
+    replay.migration(20260101000000, "replay", &sql);
+    replay.xtask(&["db-migrate"]).success();
+    assert_eq!(read(&replay, "db/schema.sql"), sql, "schema.sql does not rebuild the schema it describes");
+    assert_eq!(read(&replay, "db/schema.md"), md);
+}
+
+/// A repository whose main branch has one migration and the schema files it produces.
+fn repository(test: &str) -> Fixture {
+    let fx = Fixture::new(test);
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.xtask(&["db-migrate"]).success();
+    git(&fx, &["init", "-q"]);
+    git(&fx, &["add", "-A"]);
+    git(&fx, &["commit", "-q", "-m", "base"]);
+    fx
+}
+
+#[tokio::test]
+async fn db_check_fails_on_a_stale_schema_file_naming_it_and_the_command() {
+    let fx = repository("schema_check");
+    fx.xtask(&["db-check"])
+        .success()
+        .says("Built 1 migration(s) in")
+        .says("db/schema.sql and db/schema.md: what the migrations produce");
+    let scratch = format!("{}__xtask_schema", fx.database);
+    assert!(!fx.database_exists(&scratch).await, "the scratch database was left behind");
+
+    // A hand edit of either file, or a missing one, fails.
+    let sql = read(&fx, "db/schema.sql");
+    std::fs::write(fx.root().join("db/schema.sql"), sql.replace("name text NOT NULL", "name text")).unwrap();
+    fx.xtask(&["db-check"])
+        .found()
+        .says("differs from what db/migrations produce: `cargo xtask db-migrate` rewrites it")
+        .says("db/schema.sql")
+        .never_says("db/schema.md\n");
+    git(&fx, &["checkout", "-q", "--", "."]);
+    std::fs::write(fx.root().join("db/schema.md"), read(&fx, "db/schema.md").replace("text name", "text nom")).unwrap();
+    fx.xtask(&["db-check"]).found().says("\n    db/schema.md").never_says("\n    db/schema.sql");
+    std::fs::remove_file(fx.root().join("db/schema.md")).unwrap();
+    fx.xtask(&["db-check"])
+        .found()
+        .says("missing: `cargo xtask db-migrate` (or `cargo xtask db-reset`) writes it")
+        .says("db/schema.md");
+    git(&fx, &["checkout", "-q", "--", "."]);
+
+    // A new migration whose schema files were not refreshed: both are stale, until db-migrate.
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(20260102000000, "create_sites", SITES);
+    fx.xtask(&["db-check"]).found().says("have 2 problem(s)").says("db/schema.sql").says("db/schema.md");
+    assert!(!fx.database_exists(&scratch).await, "the scratch database was left behind");
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql");
+    fx.xtask(&["db-check"]).success();
+
+    // A migration that fails to build is an error (exit 2), and the scratch database is gone.
+    fx.migration(20260103000000, "broken", "CREATE TABLE broken (id int REFERENCES nowhere);\n");
+    fx.xtask(&["db-check"]).failure().says("20260103000000_broken.sql").says("scratch database");
+    assert!(!fx.database_exists(&scratch).await, "the scratch database was left behind");
+}
+
+#[tokio::test]
+async fn db_status_names_what_was_changed_by_hand() {
+    let fx = Fixture::new("schema_drift");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.migration(20260102000000, "create_sites", SITES);
+    fx.migration(20260103000000, "index_sites", "CREATE INDEX sites_org_idx ON sites (org_id);\n");
+    fx.xtask(&["db-migrate"]).success();
+    fx.xtask(&["db-status"])
+        .success()
+        .says("Built 3 migration(s) in")
+        .says(&format!("{}: no drift, its schema is what db/migrations produce", fx.database));
+
+    let mut conn = fx.connect().await;
+    sqlx::raw_sql("ALTER TABLE orgs ADD COLUMN note text; DROP INDEX sites_org_idx; CREATE TABLE notes (id int);")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let run = fx.xtask(&["db-status"]).found();
+    assert!(run.stdout.contains(&format!("{}: 3 applied, 0 pending, 0 problem(s)\n", fx.database)), "{}", run.stdout);
+    run.says("column public.orgs.note: added by hand")
+        .says("index public.sites_org_idx: removed by hand")
+        .says("table public.notes: added by hand")
+        .never_says("column public.notes.id")
+        .says("3 difference(s) from the migrations");
+    assert!(
+        !fx.database_exists(&format!("{}__xtask_schema", fx.database)).await,
+        "the scratch database was left behind"
+    );
+    fx.xtask(&["db-status", "--no-drift"]).success().never_says("by hand").never_says("Built");
+
+    // After a reset, the reset cache holds these migrations' schema: nothing is built.
+    fx.xtask(&["db-reset"]).success();
+    fx.xtask(&["db-status"]).success().says("the reset cache of these migrations").never_says("Built");
+    let mut conn = fx.connect().await;
+    sqlx::raw_sql("ALTER TABLE sites ALTER COLUMN org_id SET NOT NULL").execute(&mut conn).await.unwrap();
+    drop(conn);
+    fx.xtask(&["db-status"])
+        .found()
+        .says("the reset cache of these migrations")
+        .says("column public.sites.org_id: changed by hand (the migrations give `org_id integer`, the database has `org_id integer NOT NULL`)");
+
+    // Pending migrations: the schema is expected to differ, so no drift is reported.
+    fx.migration(20260104000000, "more", "CREATE TABLE more (id int);\n");
+    fx.xtask(&["db-status"]).success().never_says("Drift:").never_says("by hand");
+}
+
+/// Without a server, db-check still reports the git part, then says what it could not compare
+/// and why (exit 2: CI must not pass without the comparison).
+#[test]
+fn db_check_without_a_server_says_what_it_could_not_compare() {
+    let fx = repository("schema_check_offline");
+    fx.xtask_with(&["db-check"], &[("DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/nothing")])
+        .failure()
+        .says("db/migrations: 1 migration(s), 0 new against main; append-only and in order")
+        .says("compare db/schema.sql and db/schema.md with what the migrations produce")
+        .says("nothing listens there")
+        .never_says("secret");
+}
