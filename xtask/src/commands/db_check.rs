@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use sqlx::Connection;
 use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use sqlx::Connection;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
