@@ -2,17 +2,19 @@
 //! template built from exactly these migrations (its name is a hash of their versions and
 //! checksums, the seeds and the server's version), it is read as it is: a reset already built
 //! them. Otherwise the migrations are built by `migrations::apply` (db-migrate's own path) in a
-//! scratch database beside the dev database, `<db>__xtask_schema`, read, and dropped again, also
-//! when the build fails.
+//! scratch database beside the dev database, `<db>__xtask_schema`, and read; it is kept, labelled
+//! with what it was built from, so the next run with the same files only reads it (a failed build
+//! is dropped).
 
 use std::time::Instant;
 
 use anyhow::Result;
-use sqlx::{Connection, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use super::catalog;
 use super::model::Schema;
 use crate::elapsed::since;
+use crate::fingerprint::Fingerprint;
 use crate::migrations::{MigrationFile, apply};
 use crate::output::note;
 use crate::postgres::{Target, admin, connect};
@@ -68,31 +70,64 @@ async fn from_reset_cache(
     None
 }
 
-/// Builds `files` in the scratch database of `target`'s dev database, from the maintenance
-/// session `admin`, and reads its schema.
+/// The schema `files` produce, from `<db>__xtask_schema`: read as it is when it was built from
+/// exactly these migrations on this server (its comment says which), else built there anew. It
+/// is kept after a build, so the next `db-status` or `db-check` with the same files reads it
+/// instead of building again; one whose build failed is dropped.
 async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<Schema> {
     let start = Instant::now();
     let scratch = reset::names::schema(target.database());
     // One build at a time per dev database (a second db-check waits here), so the one that holds
     // the lock may drop what an interrupted run left behind.
     reset::lock::acquire(admin, &scratch).await?;
+    let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
+    let mut hash = Fingerprint::new();
+    hash.field(version.as_bytes());
+    for file in files {
+        hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
+    }
+    let built_from = format!("xtask: the schema of {} migration(s), {:016x}", files.len(), hash.finish());
+    if built_from_these(admin, &scratch).await.as_deref() == Some(built_from.as_str())
+        && let Ok(mut conn) = connect::connect(&target.with_database(&scratch)).await
+    {
+        let schema = catalog::read(&mut conn).await;
+        conn.close().await.ok();
+        if let Ok(schema) = schema {
+            note!("Compared with {scratch}, built from these migrations before");
+            return Ok(schema);
+        }
+    }
     admin::drop_force(admin, &scratch).await?;
     admin::create(admin, &scratch).await?;
     let built = build(&target.with_database(&scratch).with_unflushed_commits(), files).await;
-    let dropped = admin::drop_force(admin, &scratch).await;
-    let schema = match (built, dropped) {
-        (Ok(schema), Ok(())) => schema,
-        (Err(err), Ok(())) => return Err(err.context("build the migrations in a scratch database")),
-        (Ok(_), Err(err)) => return Err(err),
-        (Err(err), Err(cleanup)) => {
-            return Err(err.context(format!(
-                "build the migrations in a scratch database, which could not be removed ({cleanup:#}); \
-                 the next db-check or db-status removes it"
-            )));
+    let schema = match built {
+        Ok(schema) => schema,
+        Err(err) => {
+            let err = err.context("build the migrations in a scratch database");
+            return Err(match admin::drop_force(admin, &scratch).await {
+                Ok(()) => err,
+                Err(cleanup) => err.context(format!(
+                    "and {scratch} could not be removed ({cleanup:#}); the next db-check or db-status removes it"
+                )),
+            });
         }
     };
+    // The label goes last: a database without it is never read as built.
+    let label = format!("COMMENT ON DATABASE {} IS '{built_from}'", admin::quote_ident(&scratch));
+    admin.execute(AssertSqlSafe(label)).await?;
     note!("Built {} migration(s) in {scratch} to compare with ({})", files.len(), since(start));
     Ok(schema)
+}
+
+/// The label a finished build left on `scratch`, if it exists.
+async fn built_from_these(admin: &mut PgConnection, scratch: &str) -> Option<String> {
+    sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
+        .bind(scratch)
+        .fetch_optional(admin)
+        .await
+        .ok()
+        .flatten()
+        .flatten()
 }
 
 async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<Schema> {
