@@ -52,7 +52,7 @@ impl UrlServer {
         let schema_scratch = reset_copies::schema(database);
         if admin::exists(&mut conn, &schema_scratch).await? {
             admin::drop_force(&mut conn, &schema_scratch).await?;
-            out!("Removed {schema_scratch}, left behind by an interrupted db-check or db-status");
+            out!("Removed {schema_scratch}, the schema db-check and db-status compare with");
         }
         for template in template_cache::remove_all(&mut conn, &template_cache::prefix(database)).await? {
             out!("Removed the reset cache {template}");
