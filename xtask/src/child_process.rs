@@ -18,3 +18,14 @@ pub fn run_captured(cmd: Cmd<'_>, what: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Runs `cmd` quietly and returns what it printed on stdout; on failure, the error carries what
+/// it printed on stderr, which otherwise never reaches the terminal.
+pub fn read_captured(cmd: Cmd<'_>, what: &str) -> Result<String> {
+    let shown = cmd.to_string();
+    let output = cmd.quiet().ignore_status().output().with_context(|| format!("{what}: run {shown}"))?;
+    if !output.status.success() {
+        bail!("{what} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}

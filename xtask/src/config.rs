@@ -100,12 +100,6 @@ impl Settings {
         secrets::register(&password);
         Ok(password)
     }
-
-    /// True when the dev server's password is one this checkout generated (not a developer's
-    /// choice, nor the former well-known default): one nobody can guess.
-    pub fn password_is_generated(&self) -> bool {
-        self.explicit_password.is_none() && self.password().is_ok_and(|password| password != FORMER_DEFAULT_PASSWORD)
-    }
 }
 
 /// The dev server's password when `POSTGRES_PASSWORD` is not set: generated for this checkout

@@ -5,7 +5,6 @@ pub mod admin;
 pub mod connect;
 pub mod database;
 pub mod install;
-pub mod scram;
 pub mod script;
 pub mod sql_error;
 pub mod statements;

@@ -13,11 +13,11 @@ use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
 use super::port;
-use crate::child_process::run_captured;
+use crate::child_process::{read_captured, run_captured};
 use crate::config::Settings;
 use crate::lock_file;
 use crate::output::{note, out};
-use crate::postgres::{Database, Target, connect, scram};
+use crate::postgres::{Database, Target, connect};
 use crate::project::Project;
 
 const SERVICE: &str = "db";
@@ -43,8 +43,6 @@ struct ComposeSettings {
     password: String,
     database: String,
     pinned_port: Option<u16>,
-    /// The password is generated: its verifier may have few rounds (see `postgres::scram`).
-    fast_logins: bool,
 }
 
 /// Which Compose tool this machine has.
@@ -79,7 +77,6 @@ impl ComposeServer {
                 password: settings.password()?,
                 database: settings.database.clone(),
                 pinned_port: settings.port,
-                fast_logins: settings.password_is_generated(),
             },
             ready_timeout: settings.ready_timeout,
         })
@@ -234,20 +231,13 @@ impl ComposeServer {
             Some(_) => Database::open(target.clone()).await.ok(),
             None => None,
         };
-        let mut database = match answered {
+        let database = match answered {
             Some(database) => database,
             None => {
                 self.wait_until_ready(sh, compose, &target).await?;
                 Database::open(target).await?
             }
         };
-        if self.settings.fast_logins {
-            // This session logged in with the password: its verifier may be rewritten. Only a
-            // speed-up, so a failure is not the command's.
-            if let Ok(session) = database.any_session().await {
-                scram::make_logins_fast(session, &self.settings.password).await.ok();
-            }
-        }
         Ok(database)
     }
 
@@ -323,13 +313,16 @@ impl ComposeServer {
     }
 
     fn container(&self, sh: &Shell, compose: Compose) -> Result<Option<String>> {
-        let ids = self.compose(sh, compose, self.remembered_port()).args(["ps", "--quiet", SERVICE]).quiet().read()?;
+        let ps = self.compose(sh, compose, self.remembered_port()).args(["ps", "--quiet", SERVICE]);
+        let ids = read_captured(ps, &format!("ask Compose for the {SERVICE} container of {}", self.project_name))?;
         Ok(ids.lines().map(str::trim).find(|id| !id.is_empty()).map(str::to_owned))
     }
 
     fn published_port(&self, sh: &Shell, compose: Compose) -> Result<u16> {
-        let address =
-            self.compose(sh, compose, self.remembered_port()).args(["port", SERVICE, "5432"]).quiet().read()?;
+        let address = read_captured(
+            self.compose(sh, compose, self.remembered_port()).args(["port", SERVICE, "5432"]),
+            &format!("ask Compose for the port of {}", self.project_name),
+        )?;
         address
             .trim()
             .rsplit(':')
@@ -414,7 +407,10 @@ fn engine_answers(sh: &Shell) -> Result<(), String> {
 
 fn is_running(sh: &Shell, container: &str) -> Result<bool> {
     let format = "{{.State.Running}}";
-    Ok(cmd!(sh, "docker inspect --format {format} {container}").quiet().read()?.trim() == "true")
+    Ok(read_captured(
+        cmd!(sh, "docker inspect --format {format} {container}"),
+        "ask Docker whether the container runs",
+    )? == "true")
 }
 
 fn compose_tool(sh: &Shell) -> Result<Compose> {

@@ -19,7 +19,7 @@ use crate::child_process::run_captured;
 use crate::config::Settings;
 use crate::lock_file;
 use crate::output::{note, out};
-use crate::postgres::{Database, Target, connect, install, scram};
+use crate::postgres::{Database, Target, connect, install};
 use crate::project::Project;
 use crate::secrets;
 
@@ -59,8 +59,6 @@ pub struct NativeCluster {
     pinned_port: Option<u16>,
     fingerprint: u64,
     ready_timeout: Duration,
-    /// The password is generated: its verifier may have few rounds (see `postgres::scram`).
-    fast_logins: bool,
 }
 
 /// How server commands run: as ourselves, or through `runuser` as the service account.
@@ -257,7 +255,6 @@ impl NativeCluster {
             port_file: project.state_dir().join("native-port"),
             user: settings.user.clone(),
             password: settings.password()?,
-            fast_logins: settings.password_is_generated(),
             database: settings.database.clone(),
             pinned_port: settings.port,
             fingerprint,
@@ -367,13 +364,6 @@ impl NativeCluster {
                 layout.log_tail(sh, 20)
             )
         })?;
-        if self.fast_logins {
-            // Over TCP, where logging in proves the password is the server's. Only a speed-up:
-            // a server that refuses keeps its verifier, and the command goes on.
-            if let Ok(mut tcp) = connect::connect(&target.over_tcp().maintenance()).await {
-                scram::make_logins_fast(&mut tcp, &self.password).await.ok();
-            }
-        }
         Database::open(target).await
     }
 

@@ -241,26 +241,8 @@ async fn a_new_cluster_gets_a_generated_password() {
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o077, 0, "the password file is readable by others: {mode:o}");
     let url = |pw: &str| format!("postgres://tester:{pw}@127.0.0.1:{port}/postgres");
-    let mut conn = PgConnection::connect(&url(&password)).await.unwrap();
+    assert!(PgConnection::connect(&url(&password)).await.is_ok());
     assert!(PgConnection::connect(&url("fleet-dev-password")).await.is_err());
-    // A generated password's verifier has few rounds: logging in costs next to nothing, and the
-    // server itself checked the verifier the xtask wrote when it accepted the login above.
-    let verifier: String = sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = current_user")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert!(verifier.starts_with("SCRAM-SHA-256$16:"), "{verifier}");
-    // A password the developer chose keeps the server's default rounds.
-    let chosen = Fixture::new("native_chosen_password");
-    let chosen_port = up_port(&chosen.xtask_with(&["db-up"], &settings()).success().stdout);
-    let mut chosen_conn =
-        PgConnection::connect(&format!("postgres://tester:{PASSWORD}@127.0.0.1:{chosen_port}/postgres")).await.unwrap();
-    let verifier: String = sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = current_user")
-        .fetch_one(&mut chosen_conn)
-        .await
-        .unwrap();
-    assert!(verifier.starts_with("SCRAM-SHA-256$4096:"), "{verifier}");
-    chosen.xtask_with(&["db-down", "--purge"], &settings()).success();
     fx.xtask_with(&["db-status"], &env).success();
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
