@@ -146,7 +146,19 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
 fn parse_dotenv(path: &Path) -> Result<HashMap<String, String>> {
     let mut vars = HashMap::new();
     for item in dotenvy::from_path_iter(path)? {
-        let (key, value) = item.map_err(|err| anyhow::anyhow!("{err}"))?;
+        let (key, value) = item.map_err(|err| match err {
+            // The line may hold a password: say where it is, never what it says.
+            dotenvy::Error::LineParse(line, index) => {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let number = text.lines().position(|l| l.contains(line.as_str())).map_or(0, |n| n + 1);
+                anyhow::anyhow!(
+                    "line {number} cannot be read at character {}: a value with spaces, `#` or `$` must be quoted, and \
+                     `$` inside double quotes starts a ${{VARIABLE}} (single quotes keep it as it is)",
+                    index + 1
+                )
+            }
+            other => anyhow::anyhow!("{other}"),
+        })?;
         vars.insert(key, value);
     }
     Ok(vars)
@@ -155,6 +167,14 @@ fn parse_dotenv(path: &Path) -> Result<HashMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_that_cannot_be_read_is_named_without_its_text() {
+        let err = parse("POSTGRES_USER=fleet\nPOSTGRES_PASSWORD=\"p@ss w:rd#1$x\"\n").unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.contains("line 2"), "{message}");
+        assert!(!message.contains("rd#1"), "the password was shown: {message}");
+    }
 
     fn parse(text: &str) -> Result<HashMap<String, String>> {
         let dir = tempfile::tempdir().unwrap();

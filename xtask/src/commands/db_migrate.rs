@@ -39,6 +39,8 @@ impl Args {
         let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
         let name = database.name().to_owned();
         if applied.is_none() {
+            // Nothing is applied yet, so only the files can be wrong: say so before anything.
+            Plan::new(&files, &[]).refuse_problems(&name)?;
             if self.dry_run {
                 out!("Database {name} does not exist yet; db-migrate would create it");
                 for file in &files {
@@ -46,8 +48,6 @@ impl Args {
                 }
                 return Ok(());
             }
-            // Nothing is applied yet, so only the files can be wrong: say so before creating.
-            Plan::new(&files, &[]).refuse_problems(&name)?;
             if database.create_if_missing().await? {
                 out!("Created database {name}");
             }
