@@ -165,6 +165,7 @@ impl ComposeServer {
             let owner = self.root.join(OWNER_FILE);
             std::fs::write(&owner, format!("{}\n{}\n", self.project_name, self.root.display()))
                 .with_context(|| format!("write {}", owner.display()))?;
+            claim(&self.project_name, &self.root);
         }
         std::fs::write(&self.server_file, format!("{port} {identifier} {}\n", self.project_name))
             .with_context(|| format!("write {}", self.server_file.display()))?;
@@ -262,6 +263,11 @@ impl ComposeServer {
             "remove the container and its volume",
         )?;
         std::fs::remove_file(self.root.join(OWNER_FILE)).ok();
+        if claimant_of(&self.project_name).is_some_and(|claimant| claimant == self.root)
+            && let Some(file) = claim_file(&self.project_name)
+        {
+            std::fs::remove_file(file).ok();
+        }
         if had_volume {
             out!("Removed the {} container and its volume {volume} (every database in it)", self.project_name);
         } else {
@@ -459,7 +465,18 @@ fn moved_project_name(project: &Project) -> Option<String> {
     if !back_home && std::fs::read_to_string(folder.join(OWNER_FILE)).is_ok_and(|theirs| theirs == record) {
         return None;
     }
+    // Copied, and then the original moved too: both records name a folder that is gone. The
+    // first to come back claims the project; the other is a copy with a project of its own.
+    if !back_home
+        && let Some(claimant) = claimant_of(name)
+        && claimant != project.root
+        && std::fs::read_to_string(claimant.join(OWNER_FILE))
+            .is_ok_and(|theirs| theirs.starts_with(&format!("{name}\n")))
+    {
+        return None;
+    }
     if !back_home {
+        claim(name, &project.root);
         note!(
             "This checkout moved (from {}); it keeps its container and data (Compose project {name})",
             folder.display()
@@ -468,6 +485,33 @@ fn moved_project_name(project: &Project) -> Option<String> {
     let updated = format!("{name}\n{}\n", project.root.display());
     std::fs::write(project.root.join(OWNER_FILE), updated).ok();
     if back_home { None } else { compose_name(name).ok() }
+}
+
+/// Where this account records which checkout holds each Compose project it made:
+/// `$XDG_STATE_HOME/xtask/compose-projects/<project>` (or `~/.local/state/…`), holding the
+/// checkout's folder. `None` without a home folder: then moves are followed by the record alone.
+fn claim_file(name: &str) -> Option<PathBuf> {
+    let state = match std::env::var_os("XDG_STATE_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(std::env::var_os("HOME")?).join(".local/state"),
+    };
+    Some(state.join("xtask/compose-projects").join(name))
+}
+
+/// The checkout that last claimed project `name`, if one did.
+fn claimant_of(name: &str) -> Option<PathBuf> {
+    std::fs::read_to_string(claim_file(name)?).ok().map(|folder| PathBuf::from(folder.trim_end_matches('\n')))
+}
+
+/// Records that the checkout in `root` holds project `name`. Only a guard for the rare copy that
+/// moves: failing to write it changes nothing else.
+fn claim(name: &str, root: &std::path::Path) {
+    if let Some(file) = claim_file(name) {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).ok();
+        }
+        std::fs::write(file, format!("{}\n", root.display())).ok();
+    }
 }
 
 fn default_project_name(project: &Project) -> String {

@@ -415,6 +415,19 @@ async fn a_moved_checkout_keeps_its_container_and_data() {
     std::fs::copy(root.join(".xtask/compose-project"), copy.fx.root().join(".xtask/compose-project")).unwrap();
     let (copy_project, _, _) = copy.up();
     assert_ne!(copy_project, project, "a copied checkout must not share the original's container");
+
+    // Copied, then the original moved too: both records name a folder that is gone. The first to
+    // come back keeps the container; the other gets one of its own.
+    let twin = DockerCheckout::new("docker_twin", &image);
+    std::fs::create_dir_all(twin.fx.root().join(".xtask")).unwrap();
+    std::fs::copy(root.join(".xtask/compose-project"), twin.fx.root().join(".xtask/compose-project")).unwrap();
+    std::fs::rename(&root, &moved).unwrap();
+    let output = checkout.fx.command(&["db-up"], &env).current_dir(&moved).output().unwrap();
+    let (twin_project, _, _) = twin.up();
+    std::fs::rename(&moved, &root).unwrap();
+    let run = Run::from(output, &["db-up"]).success().says("This checkout moved");
+    assert!(run.stdout.contains(&project), "{}", run.all());
+    assert_ne!(twin_project, project, "a copy whose original moved too must not share its container");
 }
 
 #[tokio::test]
