@@ -87,11 +87,19 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
         hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
     }
     let built_from = format!("xtask: the schema of {} migration(s), {:016x}", files.len(), hash.finish());
+    // Kept closed to connections between runs, so no one changes it by hand (a GUI lists every
+    // database): one that was opened since is built anew.
     if built_from_these(admin, &scratch).await.as_deref() == Some(built_from.as_str())
-        && let Ok(mut conn) = connect::connect(&target.with_database(&scratch)).await
+        && allow_connections(admin, &scratch, true).await.is_ok()
     {
-        let schema = catalog::read(&mut conn).await;
-        conn.close().await.ok();
+        let read = async {
+            let mut conn = connect::connect(&target.with_database(&scratch)).await?;
+            let schema = catalog::read(&mut conn).await;
+            conn.close().await.ok();
+            schema
+        };
+        let schema = read.await;
+        allow_connections(admin, &scratch, false).await?;
         if let Ok(schema) = schema {
             note!("Compared with {scratch}, built from these migrations before");
             return Ok(schema);
@@ -112,22 +120,32 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
             });
         }
     };
-    // The label goes last: a database without it is never read as built.
+    // Closed, then labelled: a database without the label, or open, is never read as built.
+    allow_connections(admin, &scratch, false).await?;
     let label = format!("COMMENT ON DATABASE {} IS '{built_from}'", admin::quote_ident(&scratch));
     admin.execute(AssertSqlSafe(label)).await?;
     note!("Built {} migration(s) in {scratch} to compare with ({})", files.len(), since(start));
     Ok(schema)
 }
 
-/// The label a finished build left on `scratch`, if it exists.
+/// Opens or closes `scratch` to connections (PostgreSQL's ALLOW_CONNECTIONS).
+async fn allow_connections(admin: &mut PgConnection, scratch: &str, allow: bool) -> Result<()> {
+    let statement = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", admin::quote_ident(scratch));
+    admin.execute(AssertSqlSafe(statement)).await?;
+    Ok(())
+}
+
+/// The label a finished build left on `scratch`, when it exists and is closed to connections.
 async fn built_from_these(admin: &mut PgConnection, scratch: &str) -> Option<String> {
-    sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
-        .bind(scratch)
-        .fetch_optional(admin)
-        .await
-        .ok()
-        .flatten()
-        .flatten()
+    sqlx::query_scalar(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1 AND NOT datallowconn",
+    )
+    .bind(scratch)
+    .fetch_optional(admin)
+    .await
+    .ok()
+    .flatten()
+    .flatten()
 }
 
 async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<Schema> {

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use crate::check::git;
 use crate::support::Fixture;
+use sqlx::{Connection, PgConnection};
 
 const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);\n\
                     COMMENT ON TABLE orgs IS 'Customers';\n";
@@ -245,7 +246,10 @@ async fn db_status_names_what_was_changed_by_hand() {
         .says("table public.notes: added by hand")
         .never_says("column public.notes.id")
         .says("3 difference(s) from the migrations");
-    // The build is kept: the next db-status reads it.
+    // The build is kept, closed to connections so nobody edits it by hand: the next db-status
+    // reads it.
+    let scratch = format!("{}__xtask_schema", fx.database);
+    assert!(PgConnection::connect(&fx.url_for(&scratch)).await.is_err(), "the kept build accepts connections");
     fx.xtask(&["db-status"]).found().says("built from these migrations before").never_says("Built 3");
     fx.xtask(&["db-status", "--no-drift"]).success().never_says("by hand").never_says("Built");
 
