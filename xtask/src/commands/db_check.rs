@@ -171,7 +171,7 @@ impl Args {
         } else {
             out!("{dir} has {} problem(s) against {}:{}", problems.count(), base.name, problems.render());
         }
-        let schema_ok = if !schema_files_kept(sh, project) {
+        let schema_ok = if !schema_files_kept(sh, project, &base.fork) {
             note!(
                 "Note: no {} or {} to compare: `cargo xtask db-migrate` writes them; commit them",
                 schema::SQL_FILE,
@@ -274,18 +274,21 @@ impl Args {
     }
 }
 
-/// True when the checkout keeps the schema files: either is in the working tree or committed.
-/// A project that never wrote them is not failed for it (and needs no server for db-check).
-fn schema_files_kept(sh: &Shell, project: &Project) -> bool {
+/// True when the checkout keeps the schema files: either is in the working tree, committed, or
+/// on the base (so deleting both in a commit is caught). A project that never wrote them is not
+/// failed for it (and needs no server for db-check).
+fn schema_files_kept(sh: &Shell, project: &Project, base: &str) -> bool {
     let (sql, diagram) = (schema::SQL_FILE, schema::DIAGRAM_FILE);
     if project.root.join(sql).exists() || project.root.join(diagram).exists() {
         return true;
     }
-    cmd!(sh, "git ls-tree --name-only HEAD -- {sql} {diagram}")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_ok_and(|listed| !listed.trim().is_empty())
+    ["HEAD", base].iter().any(|commit| {
+        cmd!(sh, "git ls-tree --name-only {commit} -- {sql} {diagram}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .is_ok_and(|listed| !listed.trim().is_empty())
+    })
 }
 
 /// The migrations directly in `db/migrations` at a commit: file name → version.

@@ -203,6 +203,13 @@ async fn db_check_fails_on_a_stale_schema_file_naming_it_and_the_command() {
         .says("db/schema.md");
     git(&fx, &["checkout", "-q", "--", "."]);
 
+    // Both files deleted in a commit: the base has them, so they are missing.
+    git(&fx, &["checkout", "-q", "-b", "no-schema"]);
+    git(&fx, &["rm", "-q", "db/schema.sql", "db/schema.md"]);
+    git(&fx, &["commit", "-q", "-m", "drop the schema files"]);
+    fx.xtask(&["db-check"]).found().says("missing").says("db/schema.sql").says("db/schema.md");
+    git(&fx, &["checkout", "-q", "-"]);
+
     // A new migration whose schema files were not refreshed: both are stale, until db-migrate.
     git(&fx, &["checkout", "-q", "-b", "feature"]);
     fx.migration(20260102000000, "create_sites", SITES);
