@@ -403,10 +403,14 @@ async fn views(conn: &mut PgConnection) -> Result<Vec<View>> {
 
 async fn indexes(conn: &mut PgConnection) -> Result<Vec<Index>> {
     // Not the indexes behind a primary key, unique or exclusion constraint (the constraint shows
-    // them), nor a partition's copies of its parent's index.
+    // them), nor a partition's copies of its parent's index. A partitioned table's index is
+    // written without ONLY, so a replay creates it on the partitions too (with ONLY it would
+    // stay invalid until each partition's index were attached).
     type IndexRow = (String, String, String, String, String, bool, Vec<String>);
     let rows: Vec<IndexRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT xn.nspname::text, x.relname::text, n.nspname::text, r.relname::text, pg_get_indexdef(i.indexrelid), \
+        "SELECT xn.nspname::text, x.relname::text, n.nspname::text, r.relname::text, \
+                    CASE WHEN r.relkind = 'p' THEN regexp_replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ') \
+                         ELSE pg_get_indexdef(i.indexrelid) END, \
                     i.indisunique AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey::int2[])), \
                     ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, pos) \
                           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \

@@ -130,7 +130,7 @@ async fn schema_sql_rebuilds_the_same_schema() {
         "CREATE MATERIALIZED VIEW public.bin_counts AS",
         "WHERE \"Parts\".price > 0::numeric;\n\nCREATE VIEW public.a_cheap_parts AS",
         "CREATE UNIQUE INDEX bin_counts_part_idx ON public.bin_counts USING btree (part_id);",
-        "CREATE INDEX events_at_idx ON ONLY public.events USING btree (at);",
+        "CREATE INDEX events_at_idx ON public.events USING btree (at);",
         "CREATE OR REPLACE PROCEDURE public.noop(IN n integer)",
         "-- Domains that call functions\n\nCREATE DOMAIN public.a_even AS integer\n    CONSTRAINT a_even_check CHECK (public.is_even(VALUE));",
         "CREATE TRIGGER bins_touch BEFORE UPDATE ON public.bins",
