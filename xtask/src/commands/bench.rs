@@ -209,7 +209,7 @@ fn time(run: impl FnOnce() -> xshell::Result<()>) -> Result<Duration> {
 /// The xtask binary itself, against `url`, in a workload's folder, the way a developer runs it.
 fn xtask(sh: &Shell, exe: &Path, dir: &Path, url: &str, args: &[&str]) -> xshell::Result<()> {
     let _dir = sh.push_dir(dir);
-    cmd!(sh, "{exe} {args...} --backend url")
+    cmd!(sh, "{exe} -q {args...} --backend url")
         .env("DATABASE_URL", url)
         .env_remove("CARGO_MANIFEST_DIR")
         .quiet()
@@ -220,7 +220,7 @@ fn xtask(sh: &Shell, exe: &Path, dir: &Path, url: &str, args: &[&str]) -> xshell
 /// The same commands through the Docker backend, in the workload's own container.
 fn xtask_in_container(sh: &Shell, exe: &Path, dir: &Path, args: &[&str]) -> xshell::Result<()> {
     let _dir = sh.push_dir(dir);
-    cmd!(sh, "{exe} {args...} --backend docker")
+    cmd!(sh, "{exe} -q {args...} --backend docker")
         .env_remove("DATABASE_URL")
         .env_remove("CARGO_MANIFEST_DIR")
         .quiet()

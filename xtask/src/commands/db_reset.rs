@@ -139,7 +139,10 @@ impl Args {
         let (locked, built) = tokio::join!(locked, built);
         if let Err(err) = built.and(locked) {
             let cleanup = admin::drop_force(admin_conn, &scratch).await;
-            let err = err.context(format!("reset of {database} failed; the previous database is unchanged"));
+            let err = err.context(match applied {
+                Some(_) => format!("reset of {database} failed; the previous database is unchanged"),
+                None => format!("reset of {database} failed; nothing was created"),
+            });
             return Err(match cleanup {
                 Ok(()) => err,
                 Err(cleanup) => {

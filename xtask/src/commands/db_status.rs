@@ -84,6 +84,9 @@ impl Args {
         output::result(format_args!("{listing}"));
         // Drift only means something at the newest migration: otherwise the schema differs from
         // the files' as the listing already says.
+        if !self.no_drift && applied > 0 && (pending > 0 || problems > 0) {
+            note!("Drift not checked: the history of {database} does not match db/migrations yet (see above)");
+        }
         let drifted = !self.no_drift
             && applied > 0
             && pending == 0

@@ -186,14 +186,11 @@ impl ComposeServer {
         }
         // POSTGRES_PORT changed while the container ran: Compose recreates it on the new port
         // (the data stays in the volume).
+        let mut moving_from = None;
         if let (Some((_, published)), Some(pinned)) = (&reused, self.settings.pinned_port)
             && *published != pinned
         {
-            note!(
-                "POSTGRES_PORT is now {pinned}, and the container of {} listens on {published}: recreating it on \
-                 {pinned} (its data stays in the volume)",
-                self.project_name
-            );
+            moving_from = Some(*published);
             reused = None;
         }
         let port = match &reused {
@@ -204,6 +201,13 @@ impl ComposeServer {
             None => {
                 self.have_image(sh)?;
                 let port = port::choose(self.settings.pinned_port, &self.port_file, self.fingerprint)?;
+                if let Some(published) = moving_from {
+                    note!(
+                        "POSTGRES_PORT is now {port}, and the container of {} listens on {published}: recreating it \
+                         on {port} (its data stays in the volume)",
+                        self.project_name
+                    );
+                }
                 let volume = format!("{}_db-data", self.project_name);
                 let had_volume =
                     cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();

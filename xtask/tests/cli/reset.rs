@@ -116,6 +116,12 @@ async fn a_failing_migration_leaves_the_previous_database_as_it_was() {
         .says(&format!("reset of {} failed; the previous database is unchanged", fx.database))
         .says("db/migrations/20260102000000_broken.sql:2:1: syntax error");
     assert_old_database_intact(&fx).await;
+
+    // A first reset that fails has no previous database to speak of.
+    let first = project();
+    first.migration(20260102000000, "broken", "SELEC 1;\n");
+    first.xtask(&["db-reset"]).failure().says(&format!("reset of {} failed; nothing was created", first.database));
+    assert!(!first.database_exists(&first.database).await);
 }
 
 #[tokio::test]
