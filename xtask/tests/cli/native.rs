@@ -566,3 +566,43 @@ fn ctrl_c_during_initdb_ends_cleanly_and_the_next_command_recovers() {
     fx.xtask_with(&["db-reset"], &env).success().says("Reset native_dev");
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+/// The cluster's data folder for a fixture: inside the checkout, or in the private folder under
+/// the temp directory that `.xtask/native-home` names (a checkout the server account cannot enter).
+fn data_dir(fx: &Fixture) -> std::path::PathBuf {
+    match std::fs::read_to_string(fx.root().join(".xtask/native-home")) {
+        Ok(home) => std::path::Path::new(home.trim()).join("cluster/data"),
+        Err(_) => fx.root().join(".xtask/postgres/data"),
+    }
+}
+
+/// Kills the cluster's postmaster with SIGKILL, as a crash or the OOM killer would.
+fn kill_postmaster(fx: &Fixture) {
+    let pid_file = std::fs::read_to_string(data_dir(fx).join("postmaster.pid")).unwrap();
+    let pid: u32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    assert!(pid > 1);
+    assert!(std::process::Command::new("kill").args(["-s", "KILL", &pid.to_string()]).status().unwrap().success());
+    let gone = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && std::time::Instant::now() < gone {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The server killed (SIGKILL) right after a reset was reported: the reset's database is there
+/// when the next command brings the cluster back (the swap's commit waits for the write-ahead
+/// log), and that command does not wait out the readiness timeout for a server that is gone: it
+/// notices at once and starts it (issue 14, cases 6 and 7).
+#[tokio::test]
+async fn a_reset_survives_the_server_killed_right_after_it() {
+    let fx = orgs_project("native_killed");
+    let mut env = settings();
+    env.push(("XTASK_READY_TIMEOUT", "10"));
+    fx.xtask_with(&["db-reset"], &env).success().says("Reset native_dev");
+    kill_postmaster(&fx);
+    let run = fx.xtask_with(&["db-up"], &env).success();
+    let port = up_port(&run.stdout);
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM orgs").fetch_all(&mut connect(port).await).await.unwrap();
+    assert_eq!(names, ["Acme"], "the reset's database was lost with the server");
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
