@@ -103,6 +103,20 @@ impl Args {
 async fn report_drift(db: &mut Database, project: &Project, files: &[MigrationFile]) -> bool {
     let target = db.target().clone();
     let database = target.database();
+    // The fast path: the dev database's digest is one a full comparison found drift-free.
+    let digest = async {
+        let dev = db.dev().await?;
+        let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *dev).await?;
+        let digest = schema::digest::of(dev).await?;
+        anyhow::Ok((schema::digest::KnownGood::new(project, files, &version), digest))
+    };
+    let digest = digest.await.ok();
+    if let Some((known_good, digest)) = &digest
+        && known_good.is(digest)
+    {
+        out!("{database}: no drift, its schema is what db/migrations produce");
+        return false;
+    }
     let compared = async {
         let actual =
             schema::catalog::read(db.dev().await?).await.with_context(|| format!("read the schema of {database}"))?;
@@ -118,6 +132,9 @@ async fn report_drift(db: &mut Database, project: &Project, files: &[MigrationFi
         }
     };
     if differences.is_empty() {
+        if let Some((known_good, digest)) = &digest {
+            known_good.remember(digest);
+        }
         out!("{database}: no drift, its schema is what db/migrations produce");
         return false;
     }

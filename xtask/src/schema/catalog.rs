@@ -19,7 +19,7 @@ use super::model::{
 };
 
 /// The schemas that hold what migrations create: not the system's own.
-const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+pub(super) const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
      AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'";
 
 /// True for an object (`classid`, `objid`) that an extension brought.

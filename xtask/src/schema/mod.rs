@@ -7,6 +7,7 @@
 //! produce to read it from. Nothing here writes SQL that changes a schema.
 
 pub mod catalog;
+pub mod digest;
 pub mod drift;
 pub mod mermaid;
 pub mod model;
