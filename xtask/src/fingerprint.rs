@@ -2,6 +2,8 @@
 //! picks ports and names that must stay the same across toolchain upgrades, and keys the reset
 //! cache. It is not a security boundary: whoever can edit the files can change the database.
 
+use crate::migrations::MigrationFile;
+
 pub struct Fingerprint(u64);
 
 impl Fingerprint {
@@ -19,6 +21,15 @@ impl Fingerprint {
     /// Writes a length before the bytes, so ("ab", "c") and ("a", "bc") differ.
     pub fn field(&mut self, bytes: &[u8]) -> &mut Fingerprint {
         self.write(&(bytes.len() as u64).to_le_bytes()).write(bytes)
+    }
+
+    /// Every migration's version and checksum: what the migrations are, as far as what they
+    /// build goes (the reset cache's key, the schema files' stamp, the schema builds' labels).
+    pub fn migrations(&mut self, files: &[MigrationFile]) -> &mut Fingerprint {
+        for file in files {
+            self.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
+        }
+        self
     }
 
     pub fn finish(&self) -> u64 {

@@ -37,10 +37,7 @@ impl TemplateCache {
         seeds: Option<&[SeedFile]>,
     ) -> TemplateCache {
         let mut hash = Fingerprint::new();
-        hash.field(database.as_bytes()).field(server_version.as_bytes());
-        for file in files {
-            hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
-        }
+        hash.field(database.as_bytes()).field(server_version.as_bytes()).migrations(files);
         hash.field(if seeds.is_some() { b"seeded" } else { b"unseeded" });
         for seed in seeds.unwrap_or_default() {
             hash.field(seed.shown.as_bytes()).field(seed.sql.as_bytes());

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, Executor, PgConnection, Postgres, Transaction};
 
 use super::model::{
     Column, Constraint, ConstraintKind, Extension, ForeignKey, Function, Index, Name, Schema, Sequence, Table, Trigger,
@@ -38,18 +38,23 @@ fn tables_where() -> String {
     )
 }
 
-/// Reads the whole schema of the database `conn` is in.
-pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
-    let mut tx = conn.begin().await.context("read the schema")?;
-    // The settings that change how the server writes constants (a partition bound's timestamp,
-    // a default's date or interval) are fixed, so no developer's own settings show in the files.
+/// A read-only transaction on one snapshot, with only `pg_catalog` on the search path and the
+/// settings that change how the server writes constants (a partition bound's timestamp, a
+/// default's date or interval) fixed, so no developer's own settings show in what is read.
+pub(super) async fn snapshot(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>> {
+    let mut tx = conn.begin().await?;
     tx.execute(
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL search_path = pg_catalog; \
          SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; \
          SET LOCAL extra_float_digits = 3",
     )
-    .await
-    .context("read the schema")?;
+    .await?;
+    Ok(tx)
+}
+
+/// Reads the whole schema of the database `conn` is in.
+pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
+    let mut tx = snapshot(conn).await.context("read the schema")?;
     let conn = &mut *tx;
     let mut schema = Schema {
         schemas: schemas(conn).await.context("read the schemas")?,

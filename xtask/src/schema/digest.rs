@@ -8,10 +8,9 @@
 //! does not cover, only sends `db-status` down the full comparison, which has the last word.
 
 use anyhow::{Context, Result};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::PgConnection;
 
 use super::catalog::USER_SCHEMA;
-use crate::fingerprint::Fingerprint;
 use crate::migrations::MigrationFile;
 use crate::project::Project;
 
@@ -63,14 +62,7 @@ SELECT md5(coalesce(string_agg(line, E'\\n' ORDER BY line), '')) FROM (
 
 /// The digest of the schema of the database `conn` is in.
 pub async fn of(conn: &mut PgConnection) -> Result<String> {
-    let mut tx = conn.begin().await.context("compute the schema's digest")?;
-    tx.execute(
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL search_path = pg_catalog; \
-         SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; \
-         SET LOCAL extra_float_digits = 3",
-    )
-    .await
-    .context("compute the schema's digest")?;
+    let mut tx = super::catalog::snapshot(conn).await.context("compute the schema's digest")?;
     let query = DIGEST.replace("{USER}", USER_SCHEMA);
     let digest: String = sqlx::query_scalar(sqlx::AssertSqlSafe(query))
         .fetch_one(&mut *tx)
@@ -89,12 +81,10 @@ pub struct KnownGood {
 impl KnownGood {
     /// For these migrations on a server of this version.
     pub fn new(project: &Project, files: &[MigrationFile], server_version: &str) -> KnownGood {
-        let mut hash = Fingerprint::new();
-        hash.field(server_version.as_bytes());
-        for file in files {
-            hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
+        KnownGood {
+            key: format!("{:016x}", super::built_from(files, server_version)),
+            path: project.state_dir().join("schema-digest"),
         }
-        KnownGood { key: format!("{:016x}", hash.finish()), path: project.state_dir().join("schema-digest") }
     }
 
     /// True when `digest` is the one a full comparison found drift-free for these migrations.

@@ -20,6 +20,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sqlx::PgConnection;
 
+use crate::fingerprint::Fingerprint;
 use crate::migrations::plan::Plan;
 use crate::migrations::{MigrationFile, history};
 use crate::output::note;
@@ -27,6 +28,12 @@ use crate::postgres::{Target, connect};
 use crate::project::Project;
 use model::Schema;
 use stamp::Stamp;
+
+/// What a schema built from `files` on a server of `server_version` is known by: the same
+/// migrations on the same server build the same schema.
+pub fn built_from(files: &[MigrationFile], server_version: &str) -> u64 {
+    Fingerprint::new().field(server_version.as_bytes()).migrations(files).finish()
+}
 
 /// The generated files, relative to the checkout's root.
 pub const SQL_FILE: &str = "db/schema.sql";

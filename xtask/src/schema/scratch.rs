@@ -14,7 +14,6 @@ use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use super::catalog;
 use super::model::Schema;
 use crate::elapsed::since;
-use crate::fingerprint::Fingerprint;
 use crate::migrations::{MigrationFile, apply};
 use crate::output::note;
 use crate::postgres::{Target, admin, connect};
@@ -81,12 +80,8 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
     // the lock may drop what an interrupted run left behind.
     reset::lock::acquire(admin, &scratch).await?;
     let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
-    let mut hash = Fingerprint::new();
-    hash.field(version.as_bytes());
-    for file in files {
-        hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
-    }
-    let built_from = format!("xtask: the schema of {} migration(s), {:016x}", files.len(), hash.finish());
+    let built_from =
+        format!("xtask: the schema of {} migration(s), {:016x}", files.len(), super::built_from(files, &version));
     // Kept closed to connections between runs, so no one changes it by hand (a GUI lists every
     // database): one that was opened since is built anew.
     if built_from_these(admin, &scratch).await.as_deref() == Some(built_from.as_str())

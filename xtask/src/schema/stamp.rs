@@ -19,11 +19,10 @@ pub struct Stamp {
 
 impl Stamp {
     pub fn of(project: &Project, files: &[MigrationFile]) -> Stamp {
-        let mut hash = Fingerprint::new();
-        for file in files {
-            hash.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
+        Stamp {
+            migrations: Fingerprint::new().migrations(files).finish(),
+            path: project.state_dir().join("schema-stamp"),
         }
-        Stamp { migrations: hash.finish(), path: project.state_dir().join("schema-stamp") }
     }
 
     /// True when the files on disk are the ones rendered last from these migrations.
