@@ -162,37 +162,9 @@ fn objects(schema: &Schema) -> BTreeMap<String, Object> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::{Column, Index, Name, Schema, Table};
+    use super::super::model::samples::{column, name, table};
+    use super::super::model::{Index, Schema};
     use super::{Change, compare};
-
-    fn name(name: &str) -> Name {
-        Name { schema: "public".into(), name: name.into() }
-    }
-
-    fn column(name: &str, data_type: &str) -> Column {
-        Column {
-            name: name.into(),
-            data_type: data_type.into(),
-            collation: None,
-            not_null: false,
-            default: None,
-            identity: None,
-            generated: None,
-            comment: None,
-        }
-    }
-
-    fn table(table: &str, columns: Vec<Column>) -> Table {
-        Table {
-            name: name(table),
-            columns,
-            constraints: Vec::new(),
-            partition_key: None,
-            partition_of: None,
-            unlogged: false,
-            comment: None,
-        }
-    }
 
     fn index(index: &str, table: &str) -> Index {
         Index {

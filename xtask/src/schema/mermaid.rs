@@ -190,9 +190,8 @@ pub fn data_type(data_type: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::{
-        Column, Constraint, ConstraintKind, ForeignKey, Index, Name, Schema, Table, Type, TypeKind,
-    };
+    use super::super::model::samples::{self, name};
+    use super::super::model::{Column, Constraint, ConstraintKind, ForeignKey, Index, Schema, Table, Type, TypeKind};
     use super::{attribute, data_type};
 
     #[test]
@@ -232,21 +231,8 @@ mod tests {
         assert_eq!(attribute("größe"), "gr__e");
     }
 
-    fn name(table: &str) -> Name {
-        Name { schema: "public".into(), name: table.into() }
-    }
-
     fn column(name: &str, data_type: &str, not_null: bool, comment: Option<&str>) -> Column {
-        Column {
-            name: name.into(),
-            data_type: data_type.into(),
-            collation: None,
-            not_null,
-            default: None,
-            identity: None,
-            generated: None,
-            comment: comment.map(Into::into),
-        }
+        Column { not_null, comment: comment.map(Into::into), ..samples::column(name, data_type) }
     }
 
     fn key(name: &str, kind: ConstraintKind, columns: &[&str], foreign: Option<ForeignKey>) -> Constraint {
@@ -260,15 +246,7 @@ mod tests {
     }
 
     fn table(table: &str, columns: Vec<Column>, constraints: Vec<Constraint>, comment: Option<&str>) -> Table {
-        Table {
-            name: name(table),
-            columns,
-            constraints,
-            partition_key: None,
-            partition_of: None,
-            unlogged: false,
-            comment: comment.map(Into::into),
-        }
+        Table { constraints, comment: comment.map(Into::into), ..samples::table(table, columns) }
     }
 
     fn references(table: &str, on_delete: &'static str) -> Option<ForeignKey> {

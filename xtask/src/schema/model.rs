@@ -390,6 +390,44 @@ impl Schema {
     }
 }
 
+/// The plainest model values, for the renderers' and the comparison's unit tests to build on.
+#[cfg(test)]
+pub mod samples {
+    use super::{Column, Name, Table};
+
+    /// `public.<name>`.
+    pub fn name(name: &str) -> Name {
+        Name { schema: "public".into(), name: name.into() }
+    }
+
+    /// A nullable column with nothing else to it.
+    pub fn column(name: &str, data_type: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            collation: None,
+            not_null: false,
+            default: None,
+            identity: None,
+            generated: None,
+            comment: None,
+        }
+    }
+
+    /// A plain table in `public` with these columns and nothing else.
+    pub fn table(table: &str, columns: Vec<Column>) -> Table {
+        Table {
+            name: name(table),
+            columns,
+            constraints: Vec::new(),
+            partition_key: None,
+            partition_of: None,
+            unlogged: false,
+            comment: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

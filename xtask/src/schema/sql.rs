@@ -230,23 +230,11 @@ pub fn column_name(table: &Name, column: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::{Column, Constraint, ConstraintKind, ForeignKey, Name, Schema, Table};
-
-    fn name(table: &str) -> Name {
-        Name { schema: "public".into(), name: table.into() }
-    }
+    use super::super::model::samples::{self, name};
+    use super::super::model::{Column, Constraint, ConstraintKind, ForeignKey, Schema, Table};
 
     fn column(name: &str, data_type: &str, not_null: bool) -> Column {
-        Column {
-            name: name.into(),
-            data_type: data_type.into(),
-            collation: None,
-            not_null,
-            default: None,
-            identity: None,
-            generated: None,
-            comment: None,
-        }
+        Column { not_null, ..samples::column(name, data_type) }
     }
 
     #[test]
