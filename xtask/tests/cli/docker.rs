@@ -8,7 +8,7 @@ use std::process::Command;
 
 use sqlx::{Connection, PgConnection};
 
-use crate::support::{Fixture, Run, a_process_runs, interrupt_group, up_port};
+use crate::support::{Fixture, Run, interrupt_while, up_port};
 
 const PASSWORD: &str = "docker-test-pw";
 
@@ -448,33 +448,15 @@ async fn a_changed_postgres_port_moves_the_running_container_to_it() {
 
 #[tokio::test]
 async fn ctrl_c_during_a_first_start_ends_cleanly_without_a_traceback() {
-    use std::os::unix::process::CommandExt;
     let Some(image) = docker_image("ctrl_c_during_a_first_start_ends_cleanly_without_a_traceback") else { return };
     let checkout = DockerCheckout::new("docker_ctrl_c", &image);
     let env: Vec<(&str, &str)> = checkout.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    // Its own process group, as a terminal's foreground job: Ctrl-C reaches every process in it.
-    let child = checkout
-        .fx
-        .command(&["db-up"], &env)
-        .process_group(0)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     // Interrupted while Compose itself runs: its process carries the checkout's compose file.
     let root = checkout.fx.root().to_string_lossy().into_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !a_process_runs(&["compose", " up ", &root]) {
-        assert!(std::time::Instant::now() < deadline, "Compose never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    interrupt_group(child.id());
-    let output = child.wait_with_output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert_eq!(output.status.code(), Some(130), "{all}");
-    assert!(all.contains("interrupted"), "{all}");
-    for noise in ["Traceback", "KeyboardInterrupt", "panicked"] {
-        assert!(!all.contains(noise), "{noise} reached the terminal:\n{all}");
-    }
+    interrupt_while(
+        checkout.fx.command(&["db-up"], &env),
+        &["compose", " up ", &root],
+        std::time::Duration::from_millis(300),
+        &["Traceback", "KeyboardInterrupt"],
+    );
 }

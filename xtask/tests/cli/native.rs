@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, PgConnection};
 
-use crate::support::{Fixture, a_process_runs, interrupt_group, up_port};
+use crate::support::{Fixture, interrupt_while, up_port};
 
 const PASSWORD: &str = "native-test-pw";
 
@@ -538,31 +538,15 @@ fn no_password_appears_on_any_command_line() {
 /// of initdb's own output, and the next command makes the cluster as if nothing had happened.
 #[test]
 fn ctrl_c_during_initdb_ends_cleanly_and_the_next_command_recovers() {
-    use std::os::unix::process::CommandExt;
     let fx = orgs_project("native_ctrl_c");
     let env = settings();
-    let child = fx
-        .command(&["db-reset"], &env)
-        .process_group(0)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let root = fx.root().to_string_lossy().into_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !a_process_runs(&["initdb", &root]) {
-        assert!(std::time::Instant::now() < deadline, "initdb never started");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    interrupt_group(child.id());
-    let output = child.wait_with_output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert_eq!(output.status.code(), Some(130), "{all}");
-    assert!(all.contains("interrupted"), "{all}");
-    for noise in ["removing data directory", "terminated by signal", "panicked"] {
-        assert!(!all.contains(noise), "{noise:?} reached the terminal:\n{all}");
-    }
+    interrupt_while(
+        fx.command(&["db-reset"], &env),
+        &["initdb", &root],
+        std::time::Duration::from_millis(100),
+        &["removing data directory", "terminated by signal"],
+    );
     fx.xtask_with(&["db-reset"], &env).success().says("Reset native_dev");
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }

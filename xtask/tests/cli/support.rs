@@ -247,7 +247,7 @@ impl Run {
 }
 
 /// The processes whose process group is `group` (field 5 of /proc/<pid>/stat).
-pub fn processes_in_group(group: u32) -> Vec<u32> {
+fn processes_in_group(group: u32) -> Vec<u32> {
     let mut members = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
@@ -265,17 +265,40 @@ pub fn processes_in_group(group: u32) -> Vec<u32> {
 
 /// Ctrl-C as a terminal sends it: SIGINT to every process of `group`, one by one (a negative pid
 /// given to the `kill` program can be taken as -1: every process on the machine).
-pub fn interrupt_group(group: u32) {
+fn interrupt_group(group: u32) {
     for member in processes_in_group(group) {
         Command::new("kill").args(["-s", "INT", &member.to_string()]).status().unwrap();
     }
 }
 
 /// True when some process's command line holds every one of `parts`.
-pub fn a_process_runs(parts: &[&str]) -> bool {
+fn a_process_runs(parts: &[&str]) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         parts.iter().all(|part| cmdline.contains(part))
     })
+}
+
+/// Runs `command` as a terminal runs a foreground job (in a process group of its own), and once
+/// a process whose command line holds every one of `parts` has run for `settle`, presses Ctrl-C.
+/// Asserts the command ended as an interrupted one must: exit 130, `interrupted`, and none of
+/// `noise` (nor a panic) on the terminal.
+pub fn interrupt_while(mut command: Command, parts: &[&str], settle: std::time::Duration, noise: &[&str]) {
+    use std::os::unix::process::CommandExt;
+    let child = command.process_group(0).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !a_process_runs(parts) {
+        assert!(std::time::Instant::now() < deadline, "{parts:?} never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(settle);
+    interrupt_group(child.id());
+    let output = child.wait_with_output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(130), "{all}");
+    assert!(all.contains("interrupted"), "{all}");
+    for noise in noise.iter().chain(&["panicked"]) {
+        assert!(!all.contains(noise), "{noise:?} reached the terminal:\n{all}");
+    }
 }
