@@ -149,11 +149,17 @@ fn parse_dotenv(path: &Path) -> Result<HashMap<String, String>> {
         let (key, value) = item.map_err(|err| match err {
             // The line may hold a password: say where it is, never what it says.
             dotenvy::Error::LineParse(line, index) => {
+                // What dotenvy quotes may run over several lines (an unclosed quote): the line
+                // number is where it starts.
                 let text = std::fs::read_to_string(path).unwrap_or_default();
-                let number = text.lines().position(|l| l.contains(line.as_str())).map_or(0, |n| n + 1);
+                let start = text.find(line.as_str()).map(|at| text[..at].matches('\n').count() + 1);
+                let place = match start {
+                    Some(number) => format!("line {number}"),
+                    None => "a line".to_owned(),
+                };
                 anyhow::anyhow!(
-                    "line {number} cannot be read at character {}: a value with spaces, `#` or `$` must be quoted, and \
-                     `$` inside double quotes starts a ${{VARIABLE}} (single quotes keep it as it is)",
+                    "{place} cannot be read at character {}: a value with spaces, `#` or `$` must be quoted, and `$` \
+                     inside double quotes starts a ${{VARIABLE}} (single quotes keep it as it is); is a quote unclosed?",
                     index + 1
                 )
             }
@@ -174,6 +180,11 @@ mod tests {
         let message = format!("{err:#}");
         assert!(message.contains("line 2"), "{message}");
         assert!(!message.contains("rd#1"), "the password was shown: {message}");
+        // An unclosed quote runs to the end of the file: still named by the line it starts on.
+        let err = parse("POSTGRES_USER=fleet\nPOSTGRES_PASSWORD=\"a$b c\n").unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.contains("line 2"), "{message}");
+        assert!(!message.contains("a$b"), "the password was shown: {message}");
     }
 
     fn parse(text: &str) -> Result<HashMap<String, String>> {
