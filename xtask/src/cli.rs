@@ -19,13 +19,14 @@ Examples:
 /// The team's database workflow: a private PostgreSQL per developer, plain-SQL migrations in
 /// db/migrations, seed data in db/seeds.
 #[derive(Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", arg_required_else_help = true, after_help = EXAMPLES)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", after_help = EXAMPLES)]
 pub struct Cli {
     /// Print results and errors only, no notes
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// None: `cargo xtask` alone, which lists the commands (and succeeds: asking is not an error).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -49,7 +50,7 @@ pub enum Backend {
     Auto,
     /// The Docker Compose service in docker-compose.yml, one project per checkout
     Docker,
-    /// A private cluster under target/, made with this machine's PostgreSQL binaries
+    /// A private cluster in .xtask/postgres, made with this machine's PostgreSQL binaries
     Native,
     /// The server DATABASE_URL names; nothing is started or stopped
     Url,

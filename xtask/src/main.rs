@@ -2,8 +2,8 @@
 //!
 //! Each command lives in `commands/`; where the PostgreSQL server comes from (a `DATABASE_URL`, a
 //! private local cluster, a Docker Compose container) lives in `server/`; reading, checking and
-//! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`; the reset cache
-//! in `template_cache.rs`; talking to PostgreSQL in `postgres/`; the schema the migrations produce
+//! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`; what a reset adds
+//! around a migration run (scratch name, lock, template cache, swap) in `reset/`; talking to PostgreSQL in `postgres/`; the schema the migrations produce
 //! (`db/schema.sql`, the ER diagram, drift) in `schema/`.
 
 mod background;
@@ -34,7 +34,15 @@ fn main() -> ExitCode {
     // The server shows each session's command (`pg_stat_activity`), as named on the command line.
     postgres::waits::name_sessions_after(matches.subcommand_name().unwrap_or("xtask"));
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
-    match run(cli) {
+    let Some(command) = cli.command else {
+        // `cargo xtask` alone: the list of commands, on stdout, as `--help` prints it.
+        let mut help = <cli::Cli as clap::CommandFactory>::command();
+        return match help.print_help() {
+            Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => output::exit_code(output::ERROR),
+            _ => ExitCode::SUCCESS,
+        };
+    };
+    match run(command, cli.quiet) {
         Ok(code) => code,
         Err(err) => {
             // The whole context chain on one line: what failed and why. Every message goes
@@ -63,8 +71,8 @@ fn chain(err: &anyhow::Error) -> String {
     causes.join(": ")
 }
 
-fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
-    output::set_quiet(cli.quiet);
+fn run(command: cli::Command, quiet: bool) -> anyhow::Result<ExitCode> {
+    output::set_quiet(quiet);
     let project = project::Project::locate()?;
     let sh = xshell::Shell::new()?;
     sh.change_dir(&project.root);
@@ -82,7 +90,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             // Dropping the command's future closes its connections, and the server rolls back
             // whatever transaction was open: no migration or seed run is left half applied.
             _ = interrupt.recv() => return interrupted(),
-            result = commands::run(cli.command, &sh, &project) => result,
+            result = commands::run(command, &sh, &project) => result,
             never = postgres::waits::watch() => match never {},
         };
         if result.is_err() && tokio::time::timeout(std::time::Duration::from_millis(20), interrupt.recv()).await.is_ok()

@@ -12,24 +12,35 @@ use crate::timestamp;
 /// Create db/migrations/<UTC timestamp>_<name>.sql and print its path
 ///
 /// NAME is lower snake_case ASCII (letters, digits, `_`), 1 to 64 characters; upper case, spaces
-/// and dashes are converted ("Create Gateways" becomes create_gateways), anything else is refused.
-/// The new version is always newer than every existing migration. Existing files are never
-/// overwritten.
+/// and dashes are converted ("Create Gateways" and `add gateway location` unquoted both work),
+/// anything else is refused. A name another migration already has is refused: say what this one
+/// does differently. The new version is always newer than every existing migration. Existing
+/// files are never overwritten.
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  cargo xtask db-new create_sensors\n  cargo xtask db-new \"add gateway location\"")]
+#[command(
+    after_help = "Examples:\n  cargo xtask db-new create_sensors\n  cargo xtask db-new add gateway location    # words are joined: add_gateway_location"
+)]
 pub struct Args {
-    /// What the migration does, e.g. create_sensors
-    name: String,
+    /// What the migration does, e.g. create_sensors (several words are joined with `_`)
+    #[arg(required = true, num_args = 1.., value_name = "NAME")]
+    words: Vec<String>,
 }
 
 impl Args {
     pub fn run(self, project: &Project) -> Result<()> {
-        let name = normalise(&self.name)?;
+        let name = normalise(&self.words.join(" "))?;
         let dir = project.migrations_dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", project.show(&dir)))?;
         // Two db-new at once (two terminals) must not take one version: the version is chosen
         // and its file created under a lock of this checkout.
         let _lock = lock(project)?;
+        if let Some(existing) = named_alike(&dir, &name)? {
+            bail!(
+                "{} already does {name:?}; name this migration after what it does differently \
+                 (e.g. `cargo xtask db-new {name}_<what>`), or edit that file if it is yours and not yet shared",
+                project.show(&dir.join(existing))
+            );
+        }
         let version = next_version(&dir)?;
         let path = dir.join(format!("{version}_{name}.sql"));
         let shown = project.show(&path);
@@ -90,6 +101,17 @@ fn next_version(dir: &std::path::Path) -> Result<i64> {
     Ok(version)
 }
 
+/// The migration already named `name` (what sqlx calls its description, spelled as a file name),
+/// if any: two files that say they do the same thing leave the reader guessing which did what.
+fn named_alike(dir: &std::path::Path, name: &str) -> Result<Option<String>> {
+    Ok(folder::entries(dir)?.into_iter().map(|entry| entry.name).find(|file| {
+        matches!(folder::parse_name(file), folder::Name::Migration { .. })
+            && file
+                .split_once('_')
+                .is_some_and(|(_, rest)| rest.strip_suffix(".sql").map(|r| r.strip_suffix(".up").unwrap_or(r)) == Some(name))
+    }))
+}
+
 /// An exclusive lock on `.xtask/db-new.lock`, waited for (it is held for milliseconds).
 fn lock(project: &Project) -> Result<std::fs::File> {
     let path = project.state_dir().join("db-new.lock");
@@ -108,8 +130,8 @@ fn normalise(raw: &str) -> Result<String> {
             'A'..='Z' => name.push(ch.to_ascii_lowercase()),
             ' ' | '-' => name.push('_'),
             _ => bail!(
-                "migration name {raw:?} contains {ch:?}; use letters, digits, `_`, spaces or dashes, \
-                 e.g. `cargo xtask db-new create_sensors`"
+                "migration name {raw:?} contains {ch:?}; use ASCII letters (a-z), digits, `_`, spaces or dashes, \
+                 since the name becomes part of a file name, e.g. `cargo xtask db-new create_sensors`"
             ),
         }
     }

@@ -84,3 +84,41 @@ fn db_new_never_writes_a_version_past_the_last_timestamp() {
     fx.xtask(&["db-new", "after"]).failure().says("last possible timestamp");
     assert_eq!(migration_files(&fx), ["99991231235959_the_end.sql"]);
 }
+
+#[test]
+fn several_unquoted_words_make_one_name() {
+    let fx = Fixture::new("new_words");
+    let run = fx.xtask(&["db-new", "add", "reading", "Unit"]).success();
+    let files = migration_files(&fx);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("_add_reading_unit.sql"), "{files:?}");
+    run.says("_add_reading_unit.sql");
+}
+
+#[test]
+fn a_name_another_migration_has_is_refused_and_named() {
+    let fx = Fixture::new("new_same");
+    fx.xtask(&["db-new", "create_sensors"]).success();
+    let first = migration_files(&fx);
+    fx.xtask(&["db-new", "Create Sensors"]).failure().says(&format!("db/migrations/{}", first[0])).says("differently");
+    // An adopted history's `.up.sql` pair counts too.
+    fx.migration(7, "add_unit.up", "SELECT 1;\n");
+    fx.xtask(&["db-new", "add_unit"]).failure().says("7_add_unit.up.sql");
+    assert_eq!(migration_files(&fx).len(), 2, "a refused name created a file: {:?}", migration_files(&fx));
+}
+
+#[test]
+fn a_non_ascii_letter_is_refused_as_non_ascii() {
+    let fx = Fixture::new("new_ascii");
+    fx.xtask(&["db-new", "Ajouter unité"]).failure().says("'é'").says("ASCII letters");
+    assert!(migration_files(&fx).is_empty());
+}
+
+#[test]
+fn cargo_xtask_alone_lists_the_commands_and_succeeds() {
+    let fx = Fixture::new("new_alone");
+    let run = fx.xtask_with(&[], &[]).success();
+    for command in ["db-reset", "db-migrate", "db-new", "db-status", "db-check", "test"] {
+        assert!(run.stdout.contains(command), "{command} is not listed:\n{}", run.all());
+    }
+}
