@@ -125,20 +125,30 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
         secrets::unguessable(18).context("generate the dev server's password")?
     };
     std::fs::create_dir_all(state_dir).with_context(|| format!("create {}", state_dir.display()))?;
-    let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-        Ok(file) => file,
-        // Another command, started at the same moment, wrote it first: use that one.
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            return Ok(std::fs::read_to_string(&path)
-                .with_context(|| format!("read {}", path.display()))?
-                .trim()
-                .to_owned());
-        }
-        Err(err) => return Err(err).with_context(|| format!("create {}", path.display())),
-    };
-    writeln!(file, "{password}").with_context(|| format!("write {}", path.display()))?;
-    Ok(password)
+    // Written whole under a name of this process's own, then linked into place: a link never
+    // replaces an existing file, so of two commands started at the same moment exactly one
+    // password wins, and the other reads that one complete (never a half-written or empty file).
+    static DRAFTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let draft_number = DRAFTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let draft = state_dir.join(format!("password.{}-{draft_number}.new", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&draft)
+        .and_then(|mut file| writeln!(file, "{password}"));
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, &path));
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => Ok(password),
+        // Another command, started at the same moment, linked its own first: use that one.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(&path)
+            .with_context(|| format!("read {}", path.display()))?
+            .trim()
+            .to_owned()),
+        Err(err) => Err(err).with_context(|| format!("create {}", path.display())),
+    }
 }
 
 /// `.env` as Docker Compose reads it, by dotenvy (already in sqlx's dependency graph): quotes,
@@ -173,6 +183,21 @@ fn parse_dotenv(path: &Path) -> Result<HashMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_started_at_once_agree_on_one_complete_password() {
+        for _ in 0..20 {
+            let state = tempfile::tempdir().unwrap();
+            let passwords: Vec<String> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..8).map(|_| scope.spawn(|| checkout_password(state.path()).unwrap())).collect();
+                racers.into_iter().map(|racer| racer.join().unwrap()).collect()
+            });
+            assert!(passwords[0].len() >= 18, "an incomplete password was read: {passwords:?}");
+            assert!(passwords.iter().all(|p| *p == passwords[0]), "two passwords for one checkout: {passwords:?}");
+            let left: Vec<_> = std::fs::read_dir(state.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(left, ["password"], "drafts were left behind");
+        }
+    }
 
     #[test]
     fn a_line_that_cannot_be_read_is_named_without_its_text() {
