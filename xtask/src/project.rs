@@ -58,11 +58,6 @@ impl Project {
         self.root.join(".xtask")
     }
 
-    /// Where that state lived before: `target/xtask/`.
-    pub fn legacy_state_dir(&self) -> PathBuf {
-        self.root.join("target").join("xtask")
-    }
-
     /// A path as the user should read it: relative to the root when it is inside the checkout.
     pub fn show(&self, path: &Path) -> String {
         path.strip_prefix(&self.root).unwrap_or(path).display().to_string()

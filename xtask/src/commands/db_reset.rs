@@ -43,9 +43,6 @@ pub struct Args {
     /// Apply the migrations only, without db/seeds
     #[arg(long)]
     no_seed: bool,
-    /// Accepted for scripts written before every reset rebuilt from the files; changes nothing
-    #[arg(long, hide = true)]
-    ignore_applied: bool,
     /// Build from the files even when a cached copy of the same migrations and seeds exists
     #[arg(long)]
     no_cache: bool,

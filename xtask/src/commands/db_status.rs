@@ -25,7 +25,7 @@ use crate::server::Server;
 ///
 /// At the newest migration, it then compares the database's schema with the one the files
 /// produce (the reset cache's, when a reset already built these migrations, else built in a
-/// scratch database, <name>__xtask_schema, dropped after) and names each table, column,
+/// scratch database, <name>__xtask_schema, kept for the next run with the same files) and names each table, column,
 /// constraint, index, trigger, view, function or type added, removed or changed by hand (drift),
 /// with status 1.
 #[derive(clap::Args)]

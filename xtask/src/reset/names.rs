@@ -24,7 +24,8 @@ pub fn previous(database: &str) -> String {
 }
 
 /// `<database>__xtask_schema`: where `db-check` and `db-status` build the migrations to read the
-/// schema they produce, dropped right after (and by the next run, if one was interrupted).
+/// schema they produce; kept, closed to connections and labelled with the migrations it was built
+/// from, so the next run with the same files only reads it; rebuilt when they change.
 pub fn schema(database: &str) -> String {
     format!("{}{SCHEMA_SUFFIX}", admin::fit_identifier(database, SCHEMA_SUFFIX.len()))
 }

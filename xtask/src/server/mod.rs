@@ -34,7 +34,6 @@ impl Server {
     /// cluster, saying in one line why it fell back. Only a command that builds (`may_pull`) may
     /// pull the image, and only its choice is remembered: `db-status` or `db-down` never pull.
     pub fn select(args: &ServerArgs, sh: &Shell, project: &Project, may_pull: bool) -> Result<Server> {
-        native::move_legacy_state(sh, project)?;
         let settings = Settings::load(&project.root, &project.state_dir())?;
         let choice = match (args.backend, &settings.backend) {
             (Some(choice), _) => choice,

@@ -578,34 +578,6 @@ fn stop(sh: &Shell, layout: &Layout) -> Result<()> {
     )
 }
 
-/// Moves a checkout's state from `target/xtask/` (where it lived before) to `.xtask/`, where
-/// `cargo clean` cannot delete it. A local cluster still running there is stopped first: its
-/// data folder's path is fixed while it runs, and the next command starts it in its new place.
-pub fn move_legacy_state(sh: &Shell, project: &Project) -> Result<()> {
-    let (old, new) = (project.legacy_state_dir(), project.state_dir());
-    if !old.is_dir() || new.exists() {
-        return Ok(());
-    }
-    let home = old.join("postgres");
-    if home.join("data").join("postmaster.pid").is_file() {
-        let layout = Layout { home, bin: find_binaries(sh)?, run_as: run_as(sh)?, port_file: PathBuf::new() };
-        if layout.is_running(sh)? {
-            stop(sh, &layout)?;
-        }
-    }
-    std::fs::rename(&old, &new).with_context(|| {
-        format!(
-            "move the local cluster from {} to {} (stop it, then move the folder by hand)",
-            old.display(),
-            new.display()
-        )
-    })?;
-    note!(
-        "Moved this checkout's state (local cluster, port, backend) from target/xtask to .xtask, where `cargo clean` cannot delete it"
-    );
-    Ok(())
-}
-
 /// What the process a `postmaster.pid` names is, to this cluster.
 #[derive(Debug, PartialEq)]
 enum Postmaster {

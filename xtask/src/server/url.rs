@@ -1,5 +1,7 @@
 //! The server `DATABASE_URL` names: someone else runs it, so nothing is started or stopped, and
-//! only the database named in the URL is ever created or dropped.
+//! only the database named in the URL and the xtask's own databases beside it (a reset's scratch,
+//! previous copy and cache templates, the kept schema build; see ARCHITECTURE.md's "what touches
+//! which database") are ever created or dropped.
 
 use anyhow::Result;
 

@@ -201,7 +201,7 @@ fn auto_decides_once_and_never_pulls_again() {
 }
 
 /// The local cluster lives in `.xtask/`, so `cargo clean` (which deletes `target/`) keeps the dev
-/// database; a cluster made where it lived before (`target/xtask/`) is moved there (issue 11).
+/// database (issue 11).
 #[tokio::test]
 async fn the_dev_database_outlives_cargo_clean() {
     let fx = orgs_project("native_clean");
@@ -214,16 +214,6 @@ async fn the_dev_database_outlives_cargo_clean() {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orgs").fetch_one(&mut connect(port).await).await.unwrap();
     assert_eq!(count, 1);
 
-    // A checkout from before: the cluster in target/xtask, stopped. The next command moves it.
-    fx.xtask_with(&["db-down"], &env).success();
-    std::fs::create_dir_all(fx.root().join("target")).unwrap();
-    std::fs::rename(fx.root().join(".xtask"), fx.root().join("target/xtask")).unwrap();
-    fx.xtask_with(&["db-status"], &env)
-        .success()
-        .says("Moved this checkout's state")
-        .says("1 applied")
-        .never_says("Created a local PostgreSQL cluster");
-    assert!(fx.root().join(".xtask/postgres/data/PG_VERSION").is_file());
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
 

@@ -56,8 +56,6 @@ async fn a_vanished_migration_is_refused_by_migrate_and_rebuilt_by_reset() {
     // A branch switch: the reset rebuilds from the files that are there, and says what went.
     fx.xtask(&["db-reset"]).success().says("20260101000000 (create orgs) was applied but its file is gone");
     assert_eq!(fx.applied_versions().await, [20260201000000]);
-    // The old flag is still accepted.
-    fx.xtask(&["db-reset", "--ignore-applied"]).success();
 }
 
 #[tokio::test]
