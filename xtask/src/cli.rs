@@ -10,7 +10,7 @@ Examples:
   cargo xtask db-new create_sensors    # new migration file in db/migrations
   cargo xtask db-migrate               # apply pending migrations
   cargo xtask db-status                # what is applied, pending or wrong
-  cargo xtask db-check                 # before a push: shared migrations unchanged, new ones in order
+  cargo xtask db-check                 # before a push: append-only, in order, schema files current
   cargo xtask db-psql                  # psql on the dev database
   cargo xtask test                     # run the tests against the dev server
   cargo xtask bench                    # time resets against a psql floor
@@ -62,4 +62,43 @@ pub struct ServerArgs {
     /// Where the server comes from: auto, docker, native or url [env: XTASK_DB_BACKEND] [default: auto]
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub backend: Option<Backend>,
+}
+
+/// Where the command reference lives: generated from these types, so help and docs never differ.
+pub const REFERENCE_FILE: &str = "docs/commands.md";
+
+/// The command reference in Markdown: `cargo xtask --help` and each command's `--help`, as they
+/// print, at a fixed width.
+pub fn reference() -> String {
+    let mut cli = <Cli as clap::CommandFactory>::command().term_width(100);
+    cli.build();
+    let mut text = String::from(
+        "# Command reference\n\n\
+         Generated from the commands' help text (`xtask/src/cli.rs` and `xtask/src/commands/`) by the\n\
+         test `cli::tests::the_command_reference_is_current`: edit the doc comments, not this file.\n\
+         `cargo xtask <command> --help` prints the same.\n\n",
+    );
+    let help = |command: &mut clap::Command| command.render_long_help().to_string();
+    text.push_str(&format!("## `cargo xtask`\n\n```text\n{}```\n", help(&mut cli)));
+    for command in cli.get_subcommands_mut().filter(|c| c.get_name() != "help") {
+        let name = command.get_name().to_owned();
+        text.push_str(&format!("\n## `cargo xtask {name}`\n\n```text\n{}```\n", help(command)));
+    }
+    text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed reference is what the help says; when it is not, the test writes the new
+    /// one (so the next run passes) and fails, so the change is seen and committed.
+    #[test]
+    fn the_command_reference_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(super::REFERENCE_FILE);
+        let expected = super::reference();
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current != expected {
+            std::fs::write(&path, &expected).unwrap();
+            panic!("{} was stale and has been rewritten from the help text: review and commit it", super::REFERENCE_FILE);
+        }
+    }
 }
