@@ -65,11 +65,13 @@ pub struct ServerArgs {
 }
 
 /// Where the command reference lives: generated from these types, so help and docs never differ.
-pub const REFERENCE_FILE: &str = "docs/commands.md";
+#[cfg(test)]
+const REFERENCE_FILE: &str = "docs/commands.md";
 
 /// The command reference in Markdown: `cargo xtask --help` and each command's `--help`, as they
 /// print, at a fixed width.
-pub fn reference() -> String {
+#[cfg(test)]
+fn reference() -> String {
     let mut cli = <Cli as clap::CommandFactory>::command().term_width(100);
     cli.build();
     let mut text = String::from(
@@ -98,7 +100,10 @@ mod tests {
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != expected {
             std::fs::write(&path, &expected).unwrap();
-            panic!("{} was stale and has been rewritten from the help text: review and commit it", super::REFERENCE_FILE);
+            panic!(
+                "{} was stale and has been rewritten from the help text: review and commit it",
+                super::REFERENCE_FILE
+            );
         }
     }
 }

@@ -143,10 +143,9 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
     match linked {
         Ok(()) => Ok(password),
         // Another command, started at the same moment, linked its own first: use that one.
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(&path)
-            .with_context(|| format!("read {}", path.display()))?
-            .trim()
-            .to_owned()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?.trim().to_owned())
+        }
         Err(err) => Err(err).with_context(|| format!("create {}", path.display())),
     }
 }

@@ -106,9 +106,9 @@ fn next_version(dir: &std::path::Path) -> Result<i64> {
 fn named_alike(dir: &std::path::Path, name: &str) -> Result<Option<String>> {
     Ok(folder::entries(dir)?.into_iter().map(|entry| entry.name).find(|file| {
         matches!(folder::parse_name(file), folder::Name::Migration { .. })
-            && file
-                .split_once('_')
-                .is_some_and(|(_, rest)| rest.strip_suffix(".sql").map(|r| r.strip_suffix(".up").unwrap_or(r)) == Some(name))
+            && file.split_once('_').is_some_and(|(_, rest)| {
+                rest.strip_suffix(".sql").map(|r| r.strip_suffix(".up").unwrap_or(r)) == Some(name)
+            })
     }))
 }
 
