@@ -85,7 +85,7 @@ CREATE TABLE public.factories (
     CONSTRAINT factories_longitude_range CHECK (((longitude >= ('-180'::integer)::double precision) AND (longitude <= (180)::double precision))),
     CONSTRAINT factories_name_length CHECK ((char_length(name) <= 200)),
     CONSTRAINT factories_name_trimmed CHECK ((name ~ '^[^[:space:]](.*[^[:space:]])?$'::text)),
-    CONSTRAINT factories_pkey PRIMARY KEY (id),
+    CONSTRAINT factories_pk PRIMARY KEY (id),
     CONSTRAINT factories_timezone_iana CHECK (public.is_iana_timezone(timezone))
 );
 
@@ -110,7 +110,7 @@ END)),
     CONSTRAINT gateways_mac_address_key UNIQUE (mac_address),
     CONSTRAINT gateways_metadata_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT gateways_online_seen CHECK (((status <> 'online'::public.gateway_status) OR (last_seen_at IS NOT NULL))),
-    CONSTRAINT gateways_pkey PRIMARY KEY (id),
+    CONSTRAINT gateways_pk PRIMARY KEY (id),
     CONSTRAINT gateways_serial_number_format CHECK ((serial_number ~ '^[A-Z0-9][A-Z0-9-]{1,62}[A-Z0-9]$'::text)),
     CONSTRAINT gateways_serial_number_key UNIQUE (serial_number)
 );
@@ -123,7 +123,7 @@ CREATE TABLE public.organizations (
     updated_at timestamp with time zone NOT NULL DEFAULT now(),
     CONSTRAINT organizations_name_length CHECK ((char_length(name) <= 200)),
     CONSTRAINT organizations_name_trimmed CHECK ((name ~ '^[^[:space:]](.*[^[:space:]])?$'::text)),
-    CONSTRAINT organizations_pkey PRIMARY KEY (id),
+    CONSTRAINT organizations_pk PRIMARY KEY (id),
     CONSTRAINT organizations_slug_format CHECK (((slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text) AND ((char_length(slug) >= 2) AND (char_length(slug) <= 63)))),
     CONSTRAINT organizations_slug_key UNIQUE (slug)
 );
@@ -131,10 +131,10 @@ CREATE TABLE public.organizations (
 -- Foreign keys
 
 ALTER TABLE ONLY public.factories
-    ADD CONSTRAINT factories_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE RESTRICT;
+    ADD CONSTRAINT factories_organization_fk FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE RESTRICT;
 
 ALTER TABLE ONLY public.gateways
-    ADD CONSTRAINT gateways_factory_id_fkey FOREIGN KEY (factory_id) REFERENCES public.factories(id) ON DELETE RESTRICT;
+    ADD CONSTRAINT gateways_factory_fk FOREIGN KEY (factory_id) REFERENCES public.factories(id) ON DELETE RESTRICT;
 
 -- Indexes
 

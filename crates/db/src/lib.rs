@@ -4,10 +4,14 @@
 //! Organizations own factories; factories own gateways. The schema, its constraints and the
 //! delete rules are described in the README; the SQL is in `db/migrations`.
 
+mod constraint;
 mod gateway_status;
+mod index;
 mod rows;
 
+pub use constraint::{Constraint, ConstraintKind};
 pub use gateway_status::GatewayStatus;
+pub use index::Index;
 pub use rows::{Factory, Gateway, Organization};
 
 /// Every migration in `db/migrations`, embedded: `MIGRATOR.run(&pool).await` brings a database

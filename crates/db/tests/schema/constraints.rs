@@ -1,9 +1,10 @@
 //! One test per rule the database enforces, and the valid edge cases it must still accept.
 
+use db::Constraint;
 use sqlx::PgPool;
 use sqlx::types::time::OffsetDateTime;
 
-use crate::support::{FACTORY, ORG, exec, org_and_factory, rejects};
+use crate::support::{FACTORY, ORG, exec, org_and_factory, rejects, rejects_with_code};
 
 fn org(name: &str, slug: &str) -> String {
     format!("INSERT INTO organizations (name, slug) VALUES ('{name}', '{slug}')")
@@ -27,23 +28,23 @@ fn gateway(serial: &str, mac: &str, extra_columns: &str, extra_values: &str) -> 
 async fn organization_names_must_be_non_empty_trimmed_and_bounded(pool: PgPool) {
     for name in ["", " ", " Acme", "Acme ", "\tAcme", "Acme\n"] {
         let name = name.replace('\t', "' || chr(9) || '").replace('\n', "' || chr(10) || '");
-        rejects(&pool, "organizations_name_trimmed", &org(&name, "acme")).await;
+        rejects(&pool, Constraint::OrganizationsNameTrimmed, &org(&name, "acme")).await;
     }
-    rejects(&pool, "organizations_name_length", &org(&"x".repeat(201), "acme")).await;
+    rejects(&pool, Constraint::OrganizationsNameLength, &org(&"x".repeat(201), "acme")).await;
 }
 
 #[sqlx::test(migrator = "db::MIGRATOR")]
 async fn slugs_must_be_url_safe_and_bounded(pool: PgPool) {
     let too_long = "a".repeat(64);
     for slug in ["Acme", "acme_corp", "-acme", "acme-", "acme--corp", "a", "acmé", "acme corp", too_long.as_str()] {
-        rejects(&pool, "organizations_slug_format", &org("Acme", slug)).await;
+        rejects(&pool, Constraint::OrganizationsSlugFormat, &org("Acme", slug)).await;
     }
 }
 
 #[sqlx::test(migrator = "db::MIGRATOR")]
 async fn slugs_are_unique(pool: PgPool) {
     exec(&pool, &org("Acme", "acme")).await;
-    rejects(&pool, "organizations_slug_key", &org("Acme Two", "acme")).await;
+    rejects(&pool, Constraint::OrganizationsSlugKey, &org("Acme Two", "acme")).await;
 }
 
 #[sqlx::test(migrator = "db::MIGRATOR")]
@@ -58,7 +59,8 @@ async fn valid_organization_edge_cases_are_accepted(pool: PgPool) {
 #[sqlx::test(migrator = "db::MIGRATOR")]
 async fn factory_names_are_unique_per_organization_ignoring_case(pool: PgPool) {
     org_and_factory(&pool).await;
-    rejects(&pool, "factories_organization_name_key", &factory("PLANT 1", "DE", "Europe/Berlin", "NULL, NULL")).await;
+    rejects(&pool, Constraint::FactoriesOrganizationNameKey, &factory("PLANT 1", "DE", "Europe/Berlin", "NULL, NULL"))
+        .await;
     // The same name is fine in another organization.
     exec(
         &pool,
@@ -77,7 +79,8 @@ async fn factory_names_are_unique_per_organization_ignoring_case(pool: PgPool) {
 async fn country_codes_are_assigned_iso_3166_alpha_2(pool: PgPool) {
     org_and_factory(&pool).await;
     for code in ["de", "XX", "DEU", "D", "", "UK"] {
-        rejects(&pool, "factories_country_code_iso", &factory(&format!("F {code}"), code, "UTC", "NULL, NULL")).await;
+        rejects(&pool, Constraint::FactoriesCountryCodeIso, &factory(&format!("F {code}"), code, "UTC", "NULL, NULL"))
+            .await;
     }
 }
 
@@ -88,7 +91,7 @@ async fn time_zones_are_iana_names_the_server_knows(pool: PgPool) {
         .iter()
         .enumerate()
     {
-        rejects(&pool, "factories_timezone_iana", &factory(&format!("F{i}"), "DE", tz, "NULL, NULL")).await;
+        rejects(&pool, Constraint::FactoriesTimezoneIana, &factory(&format!("F{i}"), "DE", tz, "NULL, NULL")).await;
     }
     for (i, tz) in ["Asia/Kolkata", "Australia/Adelaide", "Asia/Kathmandu", "America/St_Johns", "Etc/GMT+5", "UTC"]
         .iter()
@@ -101,11 +104,11 @@ async fn time_zones_are_iana_names_the_server_knows(pool: PgPool) {
 #[sqlx::test(migrator = "db::MIGRATOR")]
 async fn coordinates_are_in_range_and_come_in_pairs(pool: PgPool) {
     org_and_factory(&pool).await;
-    rejects(&pool, "factories_latitude_range", &factory("A", "DE", "UTC", "90.0001, 0")).await;
-    rejects(&pool, "factories_latitude_range", &factory("B", "DE", "UTC", "-90.5, 0")).await;
-    rejects(&pool, "factories_longitude_range", &factory("C", "DE", "UTC", "0, 180.5")).await;
-    rejects(&pool, "factories_coordinates_together", &factory("D", "DE", "UTC", "48.1, NULL")).await;
-    rejects(&pool, "factories_coordinates_together", &factory("E", "DE", "UTC", "NULL, 9.2")).await;
+    rejects(&pool, Constraint::FactoriesLatitudeRange, &factory("A", "DE", "UTC", "90.0001, 0")).await;
+    rejects(&pool, Constraint::FactoriesLatitudeRange, &factory("B", "DE", "UTC", "-90.5, 0")).await;
+    rejects(&pool, Constraint::FactoriesLongitudeRange, &factory("C", "DE", "UTC", "0, 180.5")).await;
+    rejects(&pool, Constraint::FactoriesCoordinatesTogether, &factory("D", "DE", "UTC", "48.1, NULL")).await;
+    rejects(&pool, Constraint::FactoriesCoordinatesTogether, &factory("E", "DE", "UTC", "NULL, 9.2")).await;
     exec(&pool, &factory("North Pole", "NO", "UTC", "90, 180")).await;
     exec(&pool, &factory("South Pole", "AQ", "UTC", "-90, -180")).await;
     exec(&pool, &factory("Nowhere", "DE", "UTC", "NULL, NULL")).await;
@@ -113,16 +116,16 @@ async fn coordinates_are_in_range_and_come_in_pairs(pool: PgPool) {
 
 #[sqlx::test(migrator = "db::MIGRATOR")]
 async fn factories_need_an_existing_organization(pool: PgPool) {
-    rejects(&pool, "factories_organization_id_fkey", &factory("Orphan", "DE", "UTC", "NULL, NULL")).await;
+    rejects(&pool, Constraint::FactoriesOrganizationFk, &factory("Orphan", "DE", "UTC", "NULL, NULL")).await;
 }
 
 #[sqlx::test(migrator = "db::MIGRATOR")]
 async fn serial_numbers_are_unique_and_well_formed(pool: PgPool) {
     org_and_factory(&pool).await;
     exec(&pool, &gateway("GW-0001", "NULL", "", "")).await;
-    rejects(&pool, "gateways_serial_number_key", &gateway("GW-0001", "NULL", "", "")).await;
+    rejects(&pool, Constraint::GatewaysSerialNumberKey, &gateway("GW-0001", "NULL", "", "")).await;
     for serial in ["gw-0002", "GW", "-GW2", "GW2-", "GW 2", "GW_2"] {
-        rejects(&pool, "gateways_serial_number_format", &gateway(serial, "NULL", "", "")).await;
+        rejects(&pool, Constraint::GatewaysSerialNumberFormat, &gateway(serial, "NULL", "", "")).await;
     }
 }
 
@@ -130,10 +133,10 @@ async fn serial_numbers_are_unique_and_well_formed(pool: PgPool) {
 async fn mac_addresses_are_unique_when_present(pool: PgPool) {
     org_and_factory(&pool).await;
     exec(&pool, &gateway("GW-0001", "'00:1b:63:84:45:e6'", "", "")).await;
-    rejects(&pool, "gateways_mac_address_key", &gateway("GW-0002", "'00-1B-63-84-45-E6'", "", "")).await;
+    rejects(&pool, Constraint::GatewaysMacAddressKey, &gateway("GW-0002", "'00-1B-63-84-45-E6'", "", "")).await;
     exec(&pool, &gateway("GW-0003", "NULL", "", "")).await;
     exec(&pool, &gateway("GW-0004", "NULL", "", "")).await;
-    rejects(&pool, "22P02", &gateway("GW-0005", "'not-a-mac'", "", "")).await;
+    rejects_with_code(&pool, "22P02", &gateway("GW-0005", "'not-a-mac'", "", "")).await;
 }
 
 #[sqlx::test(migrator = "db::MIGRATOR")]
@@ -142,7 +145,7 @@ async fn metadata_must_be_a_json_object(pool: PgPool) {
     for (i, value) in ["'[]'", "'\"text\"'", "'null'", "'42'"].iter().enumerate() {
         rejects(
             &pool,
-            "gateways_metadata_object",
+            Constraint::GatewaysMetadataObject,
             &gateway(&format!("GW-{i}0"), "NULL", ", metadata", &format!(", {value}")),
         )
         .await;
@@ -154,18 +157,24 @@ async fn metadata_must_be_a_json_object(pool: PgPool) {
 async fn unknown_statuses_are_refused(pool: PgPool) {
     org_and_factory(&pool).await;
     // 22P02: invalid input value for enum gateway_status.
-    rejects(&pool, "22P02", &gateway("GW-0001", "NULL", ", status", ", 'exploded'")).await;
-    rejects(&pool, "22P02", &gateway("GW-0002", "NULL", ", status", ", 'Online'")).await;
+    rejects_with_code(&pool, "22P02", &gateway("GW-0001", "NULL", ", status", ", 'exploded'")).await;
+    rejects_with_code(&pool, "22P02", &gateway("GW-0002", "NULL", ", status", ", 'Online'")).await;
 }
 
 #[sqlx::test(migrator = "db::MIGRATOR")]
 async fn gateway_rules_on_addresses_firmware_and_reporting(pool: PgPool) {
     org_and_factory(&pool).await;
-    rejects(&pool, "gateways_ip_address_host", &gateway("GW-0001", "NULL", ", ip_address", ", '10.0.0.0/8'")).await;
-    rejects(&pool, "gateways_ip_address_host", &gateway("GW-0002", "NULL", ", ip_address", ", '2001:db8::/64'")).await;
-    rejects(&pool, "gateways_firmware_version_semver", &gateway("GW-0003", "NULL", "", "").replace("'1.0.0'", "'v1'"))
+    rejects(&pool, Constraint::GatewaysIpAddressHost, &gateway("GW-0001", "NULL", ", ip_address", ", '10.0.0.0/8'"))
         .await;
-    rejects(&pool, "gateways_online_seen", &gateway("GW-0004", "NULL", ", status", ", 'online'")).await;
+    rejects(&pool, Constraint::GatewaysIpAddressHost, &gateway("GW-0002", "NULL", ", ip_address", ", '2001:db8::/64'"))
+        .await;
+    rejects(
+        &pool,
+        Constraint::GatewaysFirmwareVersionSemver,
+        &gateway("GW-0003", "NULL", "", "").replace("'1.0.0'", "'v1'"),
+    )
+    .await;
+    rejects(&pool, Constraint::GatewaysOnlineSeen, &gateway("GW-0004", "NULL", ", status", ", 'online'")).await;
     exec(&pool, &gateway("GW-0005", "NULL", ", ip_address, status, last_seen_at", ", '2001:db8::1', 'online', now()"))
         .await;
     exec(&pool, &gateway("GW-0006", "NULL", ", ip_address", ", '192.168.0.10/32'")).await;
@@ -177,7 +186,7 @@ async fn gateways_need_an_existing_factory(pool: PgPool) {
     org_and_factory(&pool).await;
     rejects(
         &pool,
-        "gateways_factory_id_fkey",
+        Constraint::GatewaysFactoryFk,
         &gateway("GW-0001", "NULL", "", "").replace(FACTORY, "'bbbbbbbb-0000-4000-8000-00000000dead'"),
     )
     .await;
@@ -187,8 +196,8 @@ async fn gateways_need_an_existing_factory(pool: PgPool) {
 async fn deletes_never_cascade_through_the_fleet(pool: PgPool) {
     org_and_factory(&pool).await;
     exec(&pool, &gateway("GW-0001", "NULL", "", "")).await;
-    rejects(&pool, "factories_organization_id_fkey", &format!("DELETE FROM organizations WHERE id = {ORG}")).await;
-    rejects(&pool, "gateways_factory_id_fkey", &format!("DELETE FROM factories WHERE id = {FACTORY}")).await;
+    rejects(&pool, Constraint::FactoriesOrganizationFk, &format!("DELETE FROM organizations WHERE id = {ORG}")).await;
+    rejects(&pool, Constraint::GatewaysFactoryFk, &format!("DELETE FROM factories WHERE id = {FACTORY}")).await;
     // Bottom-up, each delete is allowed.
     exec(&pool, "DELETE FROM gateways").await;
     exec(&pool, &format!("DELETE FROM factories WHERE id = {FACTORY}")).await;

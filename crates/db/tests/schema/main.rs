@@ -5,5 +5,6 @@
 mod constraints;
 mod gateway_status;
 mod indexes;
+mod names;
 mod seeds;
 mod support;

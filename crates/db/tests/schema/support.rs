@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use db::Constraint;
 use sqlx::types::Uuid;
 use sqlx::{AssertSqlSafe, PgPool};
 
@@ -25,21 +26,29 @@ pub async fn exec(pool: &PgPool, sql: &str) {
     sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
 }
 
-/// Asserts that `sql` fails on `constraint` (a constraint's name or, for errors that name none,
-/// a SQLSTATE code such as `22P02`).
+/// Asserts that `sql` fails on `constraint`, told by `db::Constraint::of` as the API will.
 #[track_caller]
-pub fn rejected_by(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>, constraint: &str, sql: &str) {
+pub fn rejected_by(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>, constraint: Constraint, sql: &str) {
     let err = match result {
         Ok(_) => panic!("the database accepted what it must refuse ({constraint}):\n{sql}"),
         Err(err) => err,
     };
-    let db = err.as_database_error().unwrap_or_else(|| panic!("not a database error: {err}"));
-    let matched = db.constraint() == Some(constraint) || db.code().as_deref() == Some(constraint);
-    assert!(matched, "{sql}\nfailed, but on {:?} / {:?} ({db}), not {constraint}", db.constraint(), db.code());
+    assert_eq!(Constraint::of(&err), Some(constraint), "{sql}\nfailed, but not on {constraint}: {err}");
 }
 
-pub async fn rejects(pool: &PgPool, constraint: &str, sql: &str) {
+pub async fn rejects(pool: &PgPool, constraint: Constraint, sql: &str) {
     rejected_by(sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await, constraint, sql);
+}
+
+/// Asserts that `sql` fails with SQLSTATE `code`, for errors that name no constraint (`22P02`:
+/// a value the type cannot read).
+pub async fn rejects_with_code(pool: &PgPool, code: &str, sql: &str) {
+    let err = match sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await {
+        Ok(_) => panic!("the database accepted what it must refuse ({code}):\n{sql}"),
+        Err(err) => err,
+    };
+    let db = err.as_database_error().unwrap_or_else(|| panic!("not a database error: {err}"));
+    assert_eq!(db.code().as_deref(), Some(code), "{sql}\nfailed, but not with {code}: {db}");
 }
 
 pub fn uuid(text: &str) -> Uuid {
