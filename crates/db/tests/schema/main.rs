@@ -2,7 +2,9 @@
 //! `db::MIGRATOR` (`#[sqlx::test]`, with the server from DATABASE_URL, which `cargo xtask test`
 //! sets).
 
+mod collation;
 mod constraints;
+mod docker;
 mod gateway_status;
 mod indexes;
 mod names;
