@@ -57,8 +57,12 @@ INSERT INTO gateways (id, factory_id, serial_number, mac_address, ip_address, fi
 -- (md5 of the serial), serials, MACs and addresses. Status by n % 20:
 --   0-10 online (264), 11-14 offline (96), 15-16 maintenance (48), 17 provisioning (24),
 --   18-19 decommissioned (48).
--- Every 7th gateway has an IPv6 address; online ones were seen within the last five minutes,
--- offline ones between 1 and 48 hours ago.
+-- The site moves on by one extra every 20 gateways ((n + (n - 1) / 20) % 10), so every site gets
+-- every remainder of n % 20: each generated site has gateways in every status.
+-- Every 7th gateway has an IPv6 address. Online ones were seen within the last five minutes,
+-- except n % 20 = 10 (24 of them), silent for two hours or more while still marked online: what
+-- a job that marks silent gateways offline must find. Offline ones were seen between 1 and 48
+-- hours ago.
 INSERT INTO gateways (id, factory_id, serial_number, mac_address, ip_address, firmware_version, status, last_seen_at, metadata, created_at)
 SELECT
     md5(serial)::uuid,
@@ -72,7 +76,10 @@ SELECT
     (ARRAY['4.2.1', '4.2.0', '4.1.9', '3.9.12', '5.0.0-rc.2'])[n % 5 + 1],
     status,
     CASE status
-        WHEN 'online' THEN now() - (n % 300) * interval '1 second'
+        WHEN 'online' THEN CASE
+            WHEN n % 20 = 10 THEN now() - interval '2 hours' - n * interval '1 second'
+            ELSE now() - (n % 300) * interval '1 second'
+        END
         WHEN 'offline' THEN now() - (1 + n % 48) * interval '1 hour'
         WHEN 'maintenance' THEN now() - (n % 90) * interval '1 minute'
         WHEN 'provisioning' THEN NULL
@@ -98,5 +105,5 @@ FROM (
             ELSE 'decommissioned'
         END::gateway_status AS status
     FROM generate_series(1, 480) AS n,
-        LATERAL (SELECT (ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 11])[n % 10 + 1] AS factory_no) AS site
+        LATERAL (SELECT (ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 11])[(n + (n - 1) / 20) % 10 + 1] AS factory_no) AS site
 ) AS fleet;

@@ -6,6 +6,8 @@ use std::path::Path;
 use db::{Factory, Gateway, GatewayStatus, Organization};
 use sqlx::{AssertSqlSafe, PgPool};
 
+use crate::support::uuid;
+
 /// Runs every file in db/seeds, in name order, as `cargo xtask db-reset` does.
 pub async fn load_seeds(pool: &PgPool) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../db/seeds");
@@ -116,4 +118,114 @@ async fn seeded_rows_decode_into_the_row_types(pool: PgPool) {
     let never_seen: Gateway =
         sqlx::query_as("SELECT * FROM gateways WHERE serial_number = 'GW-PNE-0100'").fetch_one(&pool).await.unwrap();
     assert_eq!((never_seen.last_seen_at, never_seen.mac_address, never_seen.ip_address), (None, None, None));
+}
+
+/// The rows crates/db/README.md's "Which seeded rows to use" table names, as it describes them.
+#[sqlx::test(migrator = "db::MIGRATOR")]
+async fn seeds_hold_the_rows_the_guide_names(pool: PgPool) {
+    load_seeds(&pool).await;
+    let stuttgart = uuid("20000000-0000-4000-8000-000000000001");
+    let silent = "status = 'online' AND last_seen_at < now() - interval '10 minutes'";
+
+    // Stuttgart Plant: gateways in every status, three of the online ones silent for hours.
+    let by_status: Vec<(GatewayStatus, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT status, count(*), count(*) FILTER (WHERE {silent}) FROM gateways WHERE factory_id = $1 \
+         GROUP BY status ORDER BY status"
+    )))
+    .bind(stuttgart)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        by_status,
+        [
+            (GatewayStatus::Provisioning, 3, 0),
+            (GatewayStatus::Online, 28, 3),
+            (GatewayStatus::Offline, 8, 0),
+            (GatewayStatus::Maintenance, 4, 0),
+            (GatewayStatus::Decommissioned, 7, 0),
+        ]
+    );
+
+    // Every factory with generated gateways has all five statuses and silent online ones.
+    let mixed: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM (SELECT factory_id FROM gateways GROUP BY factory_id \
+         HAVING count(DISTINCT status) = 5 AND count(*) FILTER (WHERE {silent}) > 0) AS f"
+    )))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(mixed, 10);
+
+    let gateways_of = |factory: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM gateways WHERE factory_id = $1")
+                .bind(uuid(factory))
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(gateways_of("20000000-0000-4000-8000-000000000012").await, 0, "Monterrey: no gateways yet");
+    assert_eq!(gateways_of("20000000-0000-4000-8000-000000000010").await, 1, "Joe's Main Shop: one gateway");
+    let greenfield: i64 = sqlx::query_scalar("SELECT count(*) FROM factories WHERE organization_id = $1")
+        .bind(uuid("10000000-0000-4000-8000-000000000005"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(greenfield, 0, "Greenfield Robotics: no factories");
+
+    // The named gateways, each as the guide describes it.
+    let named = [
+        (
+            "30000000-0000-4000-8000-000000000001",
+            "GW-STG-0001",
+            GatewayStatus::Online,
+            "family(ip_address) = 4 AND metadata ? 'protocols'",
+        ),
+        ("30000000-0000-4000-8000-000000000002", "GW-DET-0001", GatewayStatus::Online, "family(ip_address) = 6"),
+        (
+            "30000000-0000-4000-8000-000000000003",
+            "GW-PNE-0100",
+            GatewayStatus::Provisioning,
+            "last_seen_at IS NULL AND mac_address IS NULL AND ip_address IS NULL AND metadata = '{}'",
+        ),
+        (
+            "30000000-0000-4000-8000-000000000004",
+            "GW-ADL-0007",
+            GatewayStatus::Offline,
+            "last_seen_at < now() - interval '2 days'",
+        ),
+        ("30000000-0000-4000-8000-000000000005", "GW-SAO-0003", GatewayStatus::Maintenance, "metadata ? 'ticket'"),
+        (
+            "30000000-0000-4000-8000-000000000006",
+            "GW-STG-0000",
+            GatewayStatus::Decommissioned,
+            "last_seen_at < '2021-01-01' AND metadata->>'replaced_by' = 'GW-STG-0001'",
+        ),
+        (
+            "30000000-0000-4000-8000-000000000008",
+            "JOES-1",
+            GatewayStatus::Offline,
+            "last_seen_at > now() - interval '1 hour'",
+        ),
+        (
+            "30000000-0000-4000-8000-000000000010",
+            "TNK-OSK-0001",
+            GatewayStatus::Provisioning,
+            "last_seen_at IS NOT NULL",
+        ),
+        ("30000000-0000-4000-8000-000000000012", "NL-MMA-0001", GatewayStatus::Decommissioned, "last_seen_at IS NULL"),
+    ];
+    for (id, serial, status, property) in named {
+        let found: Option<(String, GatewayStatus)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT serial_number, status FROM gateways WHERE id = $1 AND {property}"
+        )))
+        .bind(uuid(id))
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        assert_eq!(found, Some((serial.to_owned(), status)), "{id}: {property}");
+    }
 }
