@@ -11,6 +11,7 @@ use std::str::FromStr;
 )]
 #[sqlx(type_name = "gateway_status", rename_all = "snake_case")]
 #[postgres(name = "gateway_status", rename_all = "snake_case")]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum GatewayStatus {
     /// Registered, not yet (or no longer) reporting: may never have been seen.
     Provisioning,

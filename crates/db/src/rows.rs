@@ -1,26 +1,26 @@
-//! One struct per table, field for field, for `sqlx::query_as`.
-
-use std::net::IpAddr;
-
-use sqlx::types::mac_address::MacAddress;
-use sqlx::types::time::OffsetDateTime;
-use sqlx::types::{JsonValue, Uuid};
+//! One struct per table, field for field, for `sqlx::query_as`; with the `serde` feature, JSON
+//! with the same field names and times as RFC 3339 strings.
 
 use crate::GatewayStatus;
+use crate::types::{IpAddr, JsonValue, MacAddress, OffsetDateTime, Uuid};
 
 /// A row of `organizations`.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Organization {
     pub id: Uuid,
     pub name: String,
     /// Unique, URL-safe: lower-case letters, digits and single dashes.
     pub slug: String,
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub created_at: OffsetDateTime,
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub updated_at: OffsetDateTime,
 }
 
 /// A row of `factories`.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Factory {
     pub id: Uuid,
     pub organization_id: Uuid,
@@ -35,12 +35,15 @@ pub struct Factory {
     /// Both or neither.
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub created_at: OffsetDateTime,
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub updated_at: OffsetDateTime,
 }
 
 /// A row of `gateways`.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Gateway {
     pub id: Uuid,
     pub factory_id: Uuid,
@@ -51,9 +54,12 @@ pub struct Gateway {
     pub firmware_version: String,
     pub status: GatewayStatus,
     /// `None` for a gateway that never reported.
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339::option"))]
     pub last_seen_at: Option<OffsetDateTime>,
     /// Always a JSON object.
     pub metadata: JsonValue,
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub created_at: OffsetDateTime,
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
     pub updated_at: OffsetDateTime,
 }

@@ -7,6 +7,7 @@ mod constraints;
 mod docker;
 mod gateway_status;
 mod indexes;
+mod json;
 mod names;
 mod seeds;
 mod support;
