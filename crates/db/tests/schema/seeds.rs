@@ -198,6 +198,7 @@ async fn seeds_hold_the_rows_the_guide_names(pool: PgPool) {
             "last_seen_at < now() - interval '2 days'",
         ),
         ("30000000-0000-4000-8000-000000000005", "GW-SAO-0003", GatewayStatus::Maintenance, "metadata ? 'ticket'"),
+        ("30000000-0000-4000-8000-000000000007", "GW-KTM-0001", GatewayStatus::Online, "metadata->>'note' LIKE '🛠%'"),
         (
             "30000000-0000-4000-8000-000000000006",
             "GW-STG-0000",
