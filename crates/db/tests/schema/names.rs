@@ -74,7 +74,10 @@ async fn every_constraint_and_index_is_named_in_the_migrations(pool: PgPool) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../db/migrations");
     let mut migrations = String::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
-        migrations.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|extension| extension == "sql") {
+            migrations.push_str(&std::fs::read_to_string(path).unwrap());
+        }
     }
     let named = |name: &str| {
         migrations.match_indices(name).any(|(at, _)| {
