@@ -212,12 +212,16 @@ impl Args {
             match std::fs::read(project.root.join(path)) {
                 Ok(current) if current == content.as_bytes() => {}
                 Ok(_) => problems.add(
-                    "differs from what db/migrations produce: `cargo xtask db-migrate` rewrites it (or `cargo xtask \
-                     db-reset`, when the dev database was changed by hand); commit the result",
+                    "differs from what db/migrations produce: `cargo xtask db-reset` rewrites it, from a dev database \
+                     rebuilt from the files (`cargo xtask db-migrate` is enough when the dev database only lacks \
+                     migrations, and refuses one whose applied migrations changed); commit the result",
                     path,
                 ),
-                Err(_) => problems
-                    .add("missing: `cargo xtask db-migrate` (or `cargo xtask db-reset`) writes it; commit it", path),
+                Err(_) => problems.add(
+                    "missing: `cargo xtask db-reset` writes it (or `cargo xtask db-migrate`, when the dev database \
+                          only lacks migrations); commit it",
+                    path,
+                ),
             }
         }
         if problems.is_empty() {

@@ -1,17 +1,29 @@
-//! `db-check`: append-only enforced against the git base, with no database.
+//! `db-check`: append-only enforced against the git base, in real git repositories (a database
+//! only where the schema files are compared).
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::support::Fixture;
 
 pub fn git(fx: &Fixture, args: &[&str]) {
+    git_in(fx.root(), args);
+}
+
+pub fn git_in(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "init.defaultBranch=main"])
         .args(args)
-        .current_dir(fx.root())
+        .current_dir(dir)
         .output()
         .expect("run git");
     assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Commits everything in the working tree.
+fn commit(fx: &Fixture, message: &str) {
+    git(fx, &["add", "-A"]);
+    git(fx, &["commit", "-q", "-m", message]);
 }
 
 /// A repository whose main branch has two migrations.
@@ -149,4 +161,28 @@ fn a_mode_change_is_not_an_edit() {
     let path = fx.migrations().join("20260101000000_create_orgs.sql");
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     fx.xtask_with(&["db-check"], &[]).success();
+}
+
+/// db-check's advice for stale schema files after an edit of the branch's own, applied migration
+/// must work: db-migrate refuses that database (changed since applied); db-reset rebuilds it.
+#[test]
+fn stale_schema_files_after_editing_an_applied_migration_get_advice_that_works() {
+    let fx = Fixture::new("check_advice");
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id int);\n");
+    fx.xtask(&["db-migrate"]).success();
+    git(&fx, &["init", "-q"]);
+    commit(&fx, "base");
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(20260102000000, "create_sites", "CREATE TABLE sites (id int);\n");
+    fx.xtask(&["db-migrate"]).success();
+    commit(&fx, "sites");
+    fx.migration(20260102000000, "create_sites", "CREATE TABLE sites (id bigint);\n");
+    fx.xtask(&["db-check"])
+        .found()
+        .says("db/schema.sql")
+        .says("`cargo xtask db-reset` rewrites it")
+        .never_says("`cargo xtask db-migrate` rewrites it");
+    fx.xtask(&["db-migrate"]).failure().says("changed since applied");
+    fx.xtask(&["db-reset"]).success();
+    fx.xtask(&["db-check"]).success();
 }

@@ -190,17 +190,14 @@ async fn db_check_fails_on_a_stale_schema_file_naming_it_and_the_command() {
     std::fs::write(fx.root().join("db/schema.sql"), sql.replace("name text NOT NULL", "name text")).unwrap();
     fx.xtask(&["db-check"])
         .found()
-        .says("differs from what db/migrations produce: `cargo xtask db-migrate` rewrites it")
+        .says("differs from what db/migrations produce: `cargo xtask db-reset` rewrites it")
         .says("db/schema.sql")
         .never_says("db/schema.md\n");
     git(&fx, &["checkout", "-q", "--", "."]);
     std::fs::write(fx.root().join("db/schema.md"), read(&fx, "db/schema.md").replace("text name", "text nom")).unwrap();
     fx.xtask(&["db-check"]).found().says("\n    db/schema.md").never_says("\n    db/schema.sql");
     std::fs::remove_file(fx.root().join("db/schema.md")).unwrap();
-    fx.xtask(&["db-check"])
-        .found()
-        .says("missing: `cargo xtask db-migrate` (or `cargo xtask db-reset`) writes it")
-        .says("db/schema.md");
+    fx.xtask(&["db-check"]).found().says("missing: `cargo xtask db-reset` writes it").says("db/schema.md");
     git(&fx, &["checkout", "-q", "--", "."]);
 
     // Both files deleted in a commit: the base has them, so they are missing.
