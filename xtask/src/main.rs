@@ -6,6 +6,7 @@
 //! around a migration run (scratch name, lock, template cache, swap) in `reset/`; talking to PostgreSQL in `postgres/`; the schema the migrations produce
 //! (`db/schema.sql`, the ER diagram, drift) in `schema/`.
 
+mod append_only;
 mod background;
 mod child_process;
 mod cli;

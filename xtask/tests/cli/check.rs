@@ -163,6 +163,169 @@ fn a_mode_change_is_not_an_edit() {
     fx.xtask_with(&["db-check"], &[]).success();
 }
 
+/// A rebase or a cherry-pick that rewrote a migration main merged since the branch left it: the
+/// branch's copy has the same name and other content. Compared by name only, it passed.
+#[test]
+fn a_branch_whose_copy_of_a_migration_on_the_base_differs_fails() {
+    let fx = repository();
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(20260103000000, "gateways", "CREATE TABLE gateways (id int);\n");
+    commit(&fx, "gateways, first draft");
+    git(&fx, &["checkout", "-q", "main"]);
+    fx.migration(20260103000000, "gateways", "CREATE TABLE gateways (id bigint);\n");
+    commit(&fx, "gateways, as merged");
+    git(&fx, &["checkout", "-q", "feature"]);
+    for args in [&["db-check"][..], &["db-check", "--base", "main"][..]] {
+        fx.xtask_with(args, &[])
+            .found()
+            .says("differs from main's copy")
+            .says("db/migrations/20260103000000_gateways.sql")
+            .never_says("append-only and in order");
+    }
+
+    // A cherry-pick of main's commit, then amended: the same.
+    git(&fx, &["checkout", "-q", "-b", "picked", "main~1"]);
+    git(&fx, &["cherry-pick", "main"]);
+    fx.migration(20260103000000, "gateways", "CREATE TABLE gateways (id bigint, name text);\n");
+    git(&fx, &["commit", "-q", "-a", "--amend", "-m", "gateways, amended"]);
+    fx.xtask_with(&["db-check"], &[]).found().says("differs from main's copy").says("20260103000000_gateways.sql");
+
+    // The same content as main's is not new and not a problem.
+    git(&fx, &["checkout", "-q", "-f", "-B", "picked", "main~1"]);
+    std::fs::write(fx.root().join("NOTES"), "a commit of the branch's own\n").unwrap();
+    commit(&fx, "notes");
+    git(&fx, &["cherry-pick", "main"]);
+    fx.xtask_with(&["db-check"], &[]).success().says("3 migration(s), 0 new against main");
+}
+
+/// main merged a migration with the version the branch's new one has: after the merge, every
+/// command refuses the folder (`files share a version`).
+#[test]
+fn a_new_migration_whose_version_the_base_took_fails() {
+    let fx = repository();
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(20260103000000, "c", "CREATE TABLE c (id int);\n");
+    commit(&fx, "c");
+    git(&fx, &["checkout", "-q", "main"]);
+    fx.migration(20260103000000, "d", "CREATE TABLE d (id int);\n");
+    commit(&fx, "d");
+    git(&fx, &["checkout", "-q", "feature"]);
+    fx.xtask_with(&["db-check"], &[])
+        .found()
+        .says("version 20260103000000 is taken on main by 20260103000000_d.sql")
+        .says("db/migrations/20260103000000_c.sql")
+        .never_says("files share a version");
+
+    // A reversible pair with that version: its .up.sql is the migration that clashes.
+    git(&fx, &["checkout", "-q", "-b", "reversible", "main~1"]);
+    std::fs::write(fx.migrations().join("20260103000000_c.up.sql"), "CREATE TABLE c (id int);\n").unwrap();
+    std::fs::write(fx.migrations().join("20260103000000_c.down.sql"), "DROP TABLE c;\n").unwrap();
+    commit(&fx, "c, reversible");
+    fx.xtask_with(&["db-check"], &[])
+        .found()
+        .says("is taken on main by 20260103000000_d.sql")
+        .says("db/migrations/20260103000000_c.up.sql")
+        .never_says("20260103000000_c.down.sql\n");
+}
+
+/// An upstream repository, as a CI checkout sees it: main moved on by several commits after
+/// `feature` left it, and `feature` edits a shared migration.
+fn upstream() -> Fixture {
+    let fx = repository();
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id bigint);\n");
+    commit(&fx, "edit a shared migration");
+    git(&fx, &["checkout", "-q", "main"]);
+    for n in 3..8 {
+        fx.migration(20260100000000 + n * 1000000, &format!("m{n}"), "SELECT 1;\n");
+        commit(&fx, &format!("m{n}"));
+    }
+    fx
+}
+
+/// A shallow clone as CI makes it: `branches` of `upstream` fetched with depth 1, HEAD detached
+/// at the first.
+fn shallow_clone(upstream: &Fixture, test: &str, branches: &[&str]) -> Fixture {
+    let clone = Fixture::new(test);
+    std::fs::remove_file(clone.root().join("Cargo.toml")).unwrap();
+    let url = format!("file://{}", upstream.root().display());
+    git(&clone, &["init", "-q"]);
+    git(&clone, &["remote", "add", "origin", &url]);
+    let refspecs: Vec<String> = branches.iter().map(|b| format!("+refs/heads/{b}:refs/remotes/origin/{b}")).collect();
+    let mut fetch = vec!["fetch", "-q", "--depth=1", "origin"];
+    fetch.extend(refspecs.iter().map(String::as_str));
+    git(&clone, &fetch);
+    git(&clone, &["checkout", "-q", "--detach", &format!("origin/{}", branches[0])]);
+    clone
+}
+
+/// Shallow CI clones: the history is deepened from the remote until the merge base is found, and
+/// the check then runs as on a full clone.
+#[test]
+fn a_shallow_clone_is_deepened_from_its_remote() {
+    let up = upstream();
+    let clone = shallow_clone(&up, "check_shallow", &["feature", "main"]);
+    clone
+        .xtask_with(&["db-check"], &[])
+        .found()
+        .says("shallow")
+        .says("modified though origin/main already has it")
+        .says("db/migrations/20260101000000_create_orgs.sql");
+
+    // Only the branch fetched, as actions/checkout does: the remote's default branch is fetched.
+    let clone = shallow_clone(&up, "check_shallow_alone", &["feature"]);
+    clone
+        .xtask_with(&["db-check"], &[])
+        .found()
+        .says("fetching origin's default branch, main")
+        .says("modified though origin/main already has it");
+
+    // A clean branch passes.
+    git(&up, &["checkout", "-q", "-b", "clean", "main~5"]);
+    up.migration(20260109000000, "clean", "CREATE TABLE clean (id int);\n");
+    commit(&up, "clean");
+    git(&up, &["checkout", "-q", "main"]);
+    let clone = shallow_clone(&up, "check_shallow_clean", &["clean", "main"]);
+    clone.xtask_with(&["db-check"], &[]).success().says("1 new against origin/main; append-only and in order");
+}
+
+/// Without a remote to deepen it from, a shallow clone's missing history is an error that says
+/// how to get it.
+#[test]
+fn a_shallow_clone_without_a_remote_says_how_to_get_the_history() {
+    let up = upstream();
+    let clone = shallow_clone(&up, "check_shallow_no_remote", &["feature", "main"]);
+    git(&clone, &["branch", "main", "origin/main"]);
+    git(&clone, &["remote", "remove", "origin"]);
+    clone
+        .xtask_with(&["db-check"], &[])
+        .failure()
+        .says("shallow")
+        .says("fetch-depth: 0")
+        .never_says("command exited with non-zero code");
+}
+
+/// On the base itself (main with no remote, or main's tip in CI) there is nothing committed to
+/// compare: a committed edit of a migration is not checked, and the output says so rather than
+/// passing the append-only rule.
+#[test]
+fn on_the_base_itself_it_says_nothing_was_compared() {
+    let fx = repository();
+    fx.migration(20260101000000, "create_orgs", "CREATE TABLE orgs (id bigint);\n");
+    commit(&fx, "edit a migration on main");
+    fx.xtask_with(&["db-check"], &[])
+        .success()
+        .says("nothing to compare: HEAD is on main")
+        .never_says("append-only and in order");
+    fx.xtask_with(&["db-check", "--base", "HEAD"], &[])
+        .success()
+        .says("nothing to compare: the base is HEAD itself")
+        .never_says("append-only and in order");
+    // Uncommitted changes are still compared with HEAD.
+    fx.migration(20260102000000, "create_sites", "CREATE TABLE sites (id bigint);\n");
+    fx.xtask_with(&["db-check"], &[]).found().says("modified though main already has it");
+}
+
 /// db-check's advice for stale schema files after an edit of the branch's own, applied migration
 /// must work: db-migrate refuses that database (changed since applied); db-reset rebuilds it.
 #[test]

@@ -282,7 +282,7 @@ fn db_check_without_a_server_says_what_it_could_not_compare() {
     let fx = repository("schema_check_offline");
     fx.xtask_with(&["db-check"], &[("DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/nothing")])
         .failure()
-        .says("db/migrations: 1 migration(s), 0 new against main; append-only and in order")
+        .says("db/migrations: 1 migration(s); nothing to compare: HEAD is on main")
         .says("compare db/schema.sql and db/schema.md with what the migrations produce")
         .says("nothing listens there")
         .never_says("secret");
