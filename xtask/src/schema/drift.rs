@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Schema, ident};
+use super::ident::ident;
+use super::model::Schema;
 use super::sql;
 
 #[derive(Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod digest;
 pub mod drift;
+mod ident;
 pub mod mermaid;
 pub mod model;
 pub mod scratch;

@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::model::{Column, ConstraintKind, Name, Schema, Sequence, Table, Type, TypeKind, View, ident};
+use super::ident::ident;
+use super::model::{Column, ConstraintKind, Name, Schema, Sequence, Table, Type, TypeKind, View};
 
 pub const HEADER: &str = "\
 -- The schema db/migrations produce, written by `cargo xtask db-migrate` and `cargo xtask db-reset`.
