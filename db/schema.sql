@@ -128,6 +128,12 @@ CREATE TABLE public.organizations (
     CONSTRAINT organizations_slug_key UNIQUE (slug)
 );
 
+-- Indexes
+
+CREATE UNIQUE INDEX factories_organization_name_key ON public.factories USING btree (organization_id, lower(name));
+CREATE INDEX gateways_factory_status_idx ON public.gateways USING btree (factory_id, status);
+CREATE INDEX gateways_last_seen_idx ON public.gateways USING btree (last_seen_at) WHERE (status <> 'decommissioned'::public.gateway_status);
+
 -- Foreign keys
 
 ALTER TABLE ONLY public.factories
@@ -135,12 +141,6 @@ ALTER TABLE ONLY public.factories
 
 ALTER TABLE ONLY public.gateways
     ADD CONSTRAINT gateways_factory_fk FOREIGN KEY (factory_id) REFERENCES public.factories(id) ON DELETE RESTRICT;
-
--- Indexes
-
-CREATE UNIQUE INDEX factories_organization_name_key ON public.factories USING btree (organization_id, lower(name));
-CREATE INDEX gateways_factory_status_idx ON public.gateways USING btree (factory_id, status);
-CREATE INDEX gateways_last_seen_idx ON public.gateways USING btree (last_seen_at) WHERE (status <> 'decommissioned'::public.gateway_status);
 
 -- Triggers
 

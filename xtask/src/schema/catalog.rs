@@ -2,28 +2,47 @@
 //!
 //! Every query runs in one read-only, repeatable-read transaction (one snapshot, even while
 //! someone migrates) with only `pg_catalog` on the search path, so the server's own
-//! `pg_get_*def` and `format_type` write every other name schema-qualified, and with the
-//! settings that shape constants (time zone, date and interval styles) fixed. What the server
+//! `pg_get_*def` and `format_type` write every other name schema-qualified, and with every
+//! setting that changes how the server spells a definition pinned (`PINNED`). What the server
 //! creates by itself is left out: the system schemas, `plpgsql`, the objects extensions bring,
 //! the NOT NULL constraints PostgreSQL 18 lists (they are the columns' own), internal triggers,
 //! the copies partitions inherit, and sqlx's `_sqlx_migrations`.
+//!
+//! The queries are written once (`queries`): `read` decodes their rows into the model, and
+//! `digest.rs` hashes the same rows on the server, so drift's fast path sees exactly what the
+//! full comparison sees. Only the dependencies (`dependencies`), which order schema.sql and
+//! which drift does not compare, are read apart. No query returns an OID: identical schemas give
+//! identical rows in any database.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use sqlx::{Connection, Executor, PgConnection, Postgres, Transaction};
+use sqlx::postgres::PgRow;
+use sqlx::{Connection, Executor, FromRow, PgConnection, Postgres, Transaction};
 
 use super::model::{
-    Column, Constraint, ConstraintKind, Extension, ForeignKey, Function, Index, Name, Schema, Sequence, Table, Trigger,
-    Type, TypeKind, View,
+    Attribute, Check, Collation, Column, Constraint, ConstraintKind, Extension, Fires, ForeignKey, Function, Index,
+    Name, Object, Schema, Sequence, Table, Trigger, Type, TypeKind, View,
 };
 
 /// The schemas that hold what migrations create: not the system's own.
 pub(super) const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
      AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'";
 
+/// Every setting that changes how the server spells a definition or a constant, pinned for the
+/// read, whatever the role, the database, the server or `PGOPTIONS` set: the search path (names
+/// are schema-qualified), quoting (`quote_all_identifiers`), string literals
+/// (`standard_conforming_strings`: `'a\b'` rather than `E'a\\b'`), bytea (`hex`), dates, times
+/// and intervals, floats, and money (`lc_monetary`). The timeouts only keep a developer's
+/// `statement_timeout` from failing the read.
+const PINNED: &str = "SET LOCAL search_path = pg_catalog; SET LOCAL quote_all_identifiers = off; \
+     SET LOCAL standard_conforming_strings = on; SET LOCAL bytea_output = 'hex'; SET LOCAL TimeZone = 'UTC'; \
+     SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; \
+     SET LOCAL lc_monetary = 'C'; SET LOCAL xmloption = 'content'; SET LOCAL statement_timeout = 0; \
+     SET LOCAL lock_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0";
+
 /// True for an object (`classid`, `objid`) that an extension brought.
-fn not_from_extension(classid: &str, objid: &str) -> String {
+pub(super) fn not_from_extension(classid: &str, objid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{classid}'::regclass AND e.objid = {objid} \
          AND e.deptype = 'e')"
@@ -38,39 +57,319 @@ fn tables_where() -> String {
     )
 }
 
-/// A read-only transaction on one snapshot, with only `pg_catalog` on the search path and the
-/// settings that change how the server writes constants (a partition bound's timestamp, a
-/// default's date or interval) fixed, so no developer's own settings show in what is read.
+/// A read-only transaction on one snapshot, with every setting that shapes the server's
+/// spelling pinned, so no developer's own settings show in what is read.
 pub(super) async fn snapshot(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>> {
     let mut tx = conn.begin().await?;
-    tx.execute(
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL search_path = pg_catalog; \
-         SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; \
-         SET LOCAL extra_float_digits = 3",
-    )
-    .await?;
+    tx.execute(sqlx::AssertSqlSafe(format!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; {PINNED}")))
+        .await?;
     Ok(tx)
+}
+
+/// How many queries read what drift compares.
+pub(super) const QUERIES: usize = 14;
+
+/// Every query the model is read with, in the order `read` takes them, but the dependencies
+/// (which only order schema.sql and which drift does not compare): `digest.rs` hashes the rows
+/// of exactly these.
+pub(super) fn queries() -> [String; QUERIES] {
+    let user_types = format!(
+        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMA} AND {}",
+        not_from_extension("pg_type", "t.oid")
+    );
+    let of_tables = format!(
+        "IN (SELECT r.oid FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE {})",
+        tables_where()
+    );
+    [
+        // Schemas.
+        format!(
+            "SELECT n.nspname::text FROM pg_namespace n WHERE {USER_SCHEMA} AND n.nspname <> 'public' AND {}",
+            not_from_extension("pg_namespace", "n.oid")
+        ),
+        // Extensions. plpgsql is in every database from the start (template1); no migration
+        // creates it.
+        "SELECT x.extname::text, n.nspname::text FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace \
+         WHERE x.extname <> 'plpgsql'"
+            .to_owned(),
+        // Collations. The columns moved between majors (colliculocale in 15 and 16, colllocale
+        // since 17, the ICU locale in collcollate before 15): read by name from the row as JSON.
+        format!(
+            "SELECT n.nspname::text, c.collname::text, \
+                    CASE c.collprovider WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END, \
+                    coalesce(j->>'colllocale', j->>'colliculocale', CASE WHEN c.collprovider = 'i' THEN j->>'collcollate' END), \
+                    CASE WHEN c.collprovider = 'c' THEN j->>'collcollate' END, \
+                    CASE WHEN c.collprovider = 'c' THEN j->>'collctype' END, \
+                    c.collisdeterministic, j->>'collicurules' \
+             FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace, LATERAL to_jsonb(c) j \
+             WHERE {USER_SCHEMA} AND {}",
+            not_from_extension("pg_collation", "c.oid")
+        ),
+        // Enums.
+        format!(
+            "SELECT n.nspname::text, t.typname::text, \
+                    ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), \
+                    obj_description(t.oid, 'pg_type') \
+             {user_types} AND t.typtype = 'e'"
+        ),
+        // Domains, with their CHECKs in name order.
+        format!(
+            "SELECT n.nspname::text, t.typname::text, format_type(t.typbasetype, t.typtypmod), \
+                    cn.nspname::text, co.collname::text, t.typnotnull, pg_get_expr(t.typdefaultbin, 0), \
+                    ARRAY(SELECT c.conname::text FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' \
+                          ORDER BY c.conname COLLATE \"C\"), \
+                    ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contypid = t.oid \
+                          AND c.contype = 'c' ORDER BY c.conname COLLATE \"C\"), \
+                    ARRAY(SELECT c.convalidated FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' \
+                          ORDER BY c.conname COLLATE \"C\"), \
+                    obj_description(t.oid, 'pg_type') \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_type b ON b.oid = t.typbasetype \
+             LEFT JOIN pg_collation co ON co.oid = t.typcollation AND t.typcollation <> b.typcollation \
+             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+             WHERE {USER_SCHEMA} AND {} AND t.typtype = 'd'",
+            not_from_extension("pg_type", "t.oid")
+        ),
+        // Composite types, their attributes in order.
+        format!(
+            "SELECT n.nspname::text, t.typname::text, \
+                    ARRAY(SELECT a.attname::text FROM pg_attribute a \
+                          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum), \
+                    ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+                          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum), \
+                    ARRAY(SELECT cn.nspname::text FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid \
+                          LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> at.typcollation \
+                          LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+                          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum), \
+                    ARRAY(SELECT co.collname::text FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid \
+                          LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> at.typcollation \
+                          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum), \
+                    obj_description(t.oid, 'pg_type') \
+             {user_types} AND t.typtype = 'c' AND (SELECT k.relkind FROM pg_class k WHERE k.oid = t.typrelid) = 'c'"
+        ),
+        // Functions and procedures; aggregates and window functions have no pg_get_functiondef.
+        format!(
+            "SELECT n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
+                    pg_get_functiondef(p.oid) \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {}",
+            not_from_extension("pg_proc", "p.oid")
+        ),
+        // Sequences. An identity column's sequence belongs to the column (deptype 'i') and is
+        // shown as GENERATED … AS IDENTITY there; a serial's or OWNED BY's is its own object
+        // (deptype 'a').
+        format!(
+            "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, \
+                    s.seqmin, s.seqmax, s.seqcache, s.seqcycle, owner.schema, owner.rel, owner.col \
+             FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN LATERAL ( \
+                 SELECT tn.nspname::text AS schema, t.relname::text AS rel, a.attname::text AS col, d.deptype \
+                 FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid \
+                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass \
+                   AND d.deptype IN ('a', 'i') LIMIT 1) owner ON true \
+             WHERE {USER_SCHEMA} AND owner.deptype IS DISTINCT FROM 'i' AND {}",
+            not_from_extension("pg_class", "c.oid")
+        ),
+        // Tables and partitions.
+        format!(
+            "SELECT n.nspname::text, r.relname::text, r.relpersistence = 'u', obj_description(r.oid, 'pg_class'), \
+                    CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END, \
+                    pn.nspname::text, p.relname::text, pg_get_expr(r.relpartbound, r.oid), \
+                    coalesce(r.reloptions, '{{}}')::text[] \
+             FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace \
+             LEFT JOIN pg_inherits i ON i.inhrelid = r.oid AND r.relispartition \
+             LEFT JOIN pg_class p ON p.oid = i.inhparent LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+             WHERE {}",
+            tables_where()
+        ),
+        // Columns, with their position among the table's columns (dropped ones leave a gap in
+        // attnum that a replay would not).
+        format!(
+            "SELECT n.nspname::text, r.relname::text, \
+                    row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), \
+                    a.attname::text, format_type(a.atttypid, a.atttypmod), \
+                    CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname::text END, \
+                    CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END, \
+                    a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
+                    col_description(a.attrelid, a.attnum) \
+             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+             JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid {of_tables}"
+        ),
+        // Constraints, local ones only: a partition's copies of its parent's (conparentid) and
+        // inherited CHECKs are the parent's. contype 'n' (PostgreSQL 18's NOT NULL) is the
+        // column's own.
+        format!(
+            "SELECT n.nspname::text, r.relname::text, c.conname::text, c.contype::text, pg_get_constraintdef(c.oid), \
+                    c.convalidated, \
+                    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(num, pos) \
+                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.pos), \
+                    fn.nspname::text, f.relname::text, \
+                    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(num, pos) \
+                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.pos), \
+                    c.confdeltype::text, c.confupdtype::text \
+             FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
+             LEFT JOIN pg_class f ON f.oid = c.confrelid LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace \
+             WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conislocal AND c.conparentid = 0 AND c.conrelid {of_tables}"
+        ),
+        // Views and materialized views.
+        format!(
+            "SELECT n.nspname::text, r.relname::text, r.relkind = 'm', pg_get_viewdef(r.oid, true), \
+                    coalesce(r.reloptions, '{{}}')::text[], obj_description(r.oid, 'pg_class') \
+             FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace \
+             WHERE r.relkind IN ('v', 'm') AND {USER_SCHEMA} AND {}",
+            not_from_extension("pg_class", "r.oid")
+        ),
+        // Indexes: not those behind a primary key, unique or exclusion constraint (the
+        // constraint shows them), nor a partition's copies of its parent's index. A partitioned
+        // table's valid index is written without ONLY, so a replay creates it on the partitions
+        // too; an invalid one keeps its ONLY, and stays invalid as it is.
+        format!(
+            "SELECT xn.nspname::text, x.relname::text, n.nspname::text, r.relname::text, \
+                    CASE WHEN r.relkind = 'p' AND i.indisvalid \
+                         THEN regexp_replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ') \
+                         ELSE pg_get_indexdef(i.indexrelid) END, \
+                    i.indisvalid, \
+                    i.indisunique AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey::int2[])), \
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, pos) \
+                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
+                          WHERE k.pos <= i.indnkeyatts ORDER BY k.pos) \
+             FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace xn ON xn.oid = x.relnamespace \
+             JOIN pg_class r ON r.oid = i.indrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
+             WHERE r.relkind IN ('r', 'p', 'm') AND r.relname <> '_sqlx_migrations' AND {USER_SCHEMA} AND {} \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid \
+                               AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')) \
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)",
+            not_from_extension("pg_class", "r.oid")
+        ),
+        // Triggers: not the internal ones (foreign keys are enforced by triggers), nor a
+        // partition's copies.
+        format!(
+            "SELECT t.tgname::text, n.nspname::text, r.relname::text, pg_get_triggerdef(t.oid), t.tgenabled::text \
+             FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
+             WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {USER_SCHEMA} AND {}",
+            not_from_extension("pg_class", "r.oid")
+        ),
+    ]
+}
+
+/// What needs what (pg_depend's normal and automatic dependencies), each side named as the
+/// model's object that holds it: a column, a default or a CHECK is its table's, a rewrite rule
+/// its view's, an array type or a table's row type the element's or the table's. A sequence's
+/// dependency on the column that owns it is left out: `OWNED BY` is written after the table.
+fn dependencies() -> String {
+    format!(
+        "WITH relations AS ( \
+             SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, \
+                    CASE WHEN c.relkind IN ('r', 'p') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view' \
+                         WHEN c.relkind = 'S' THEN 'sequence' WHEN c.relkind IN ('i', 'I') THEN 'index' \
+                         ELSE 'type' END AS kind \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE {USER_SCHEMA} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'c')), \
+         types AS ( \
+             SELECT t.oid, n.nspname::text AS schema, coalesce(r.name, t.typname::text) AS name, \
+                    coalesce(r.kind, 'type') AS kind \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN relations r ON r.oid = t.typrelid \
+             WHERE {USER_SCHEMA} AND t.typtype IN ('e', 'd', 'c')), \
+         objects (classid, objid, kind, schema, name, detail) AS ( \
+             SELECT 'pg_class'::regclass, oid, kind, schema, name, '' FROM relations \
+             UNION ALL SELECT 'pg_type'::regclass, oid, kind, schema, name, '' FROM types \
+             UNION ALL SELECT 'pg_type'::regclass, a.oid, t.kind, t.schema, t.name, '' \
+                 FROM pg_type a JOIN types t ON t.oid = a.typelem \
+                 WHERE a.typsubscript = 'array_subscript_handler'::regproc \
+             UNION ALL SELECT 'pg_proc'::regclass, p.oid, 'function', n.nspname::text, p.proname::text, \
+                     pg_get_function_identity_arguments(p.oid) \
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {USER_SCHEMA} AND {} \
+             UNION ALL SELECT 'pg_constraint'::regclass, c.oid, \
+                     CASE WHEN t.oid IS NOT NULL THEN 'type' WHEN c.contype = 'f' THEN 'foreign key' ELSE r.kind END, \
+                     coalesce(t.schema, r.schema), coalesce(t.name, r.name), \
+                     CASE WHEN c.contype = 'f' THEN c.conname::text ELSE '' END \
+                 FROM pg_constraint c LEFT JOIN relations r ON r.oid = c.conrelid LEFT JOIN types t ON t.oid = c.contypid \
+                 WHERE r.oid IS NOT NULL OR t.oid IS NOT NULL \
+             UNION ALL SELECT 'pg_attrdef'::regclass, d.oid, r.kind, r.schema, r.name, '' \
+                 FROM pg_attrdef d JOIN relations r ON r.oid = d.adrelid \
+             UNION ALL SELECT 'pg_rewrite'::regclass, w.oid, r.kind, r.schema, r.name, '' \
+                 FROM pg_rewrite w JOIN relations r ON r.oid = w.ev_class \
+             UNION ALL SELECT 'pg_trigger'::regclass, g.oid, 'trigger', r.schema, r.name, g.tgname::text \
+                 FROM pg_trigger g JOIN relations r ON r.oid = g.tgrelid \
+             UNION ALL SELECT 'pg_collation'::regclass, c.oid, 'collation', n.nspname::text, c.collname::text, '' \
+                 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE {USER_SCHEMA} \
+             UNION ALL SELECT 'pg_namespace'::regclass, n.oid, 'schema', '', n.nspname::text, '' \
+                 FROM pg_namespace n WHERE {USER_SCHEMA} \
+             UNION ALL SELECT 'pg_extension'::regclass, x.oid, 'extension', '', x.extname::text, '' FROM pg_extension x) \
+         SELECT DISTINCT a.kind, a.schema, a.name, a.detail, b.kind, b.schema, b.name, b.detail \
+         FROM pg_depend d \
+         JOIN objects a ON a.classid = d.classid AND a.objid = d.objid \
+         JOIN objects b ON b.classid = d.refclassid AND b.objid = d.refobjid \
+         WHERE d.deptype IN ('n', 'a') \
+           AND (a.kind, a.schema, a.name, a.detail) IS DISTINCT FROM (b.kind, b.schema, b.name, b.detail) \
+           AND NOT (a.kind = 'sequence' AND b.kind = 'table')",
+        not_from_extension("pg_proc", "p.oid")
+    )
+}
+
+async fn rows<T>(conn: &mut PgConnection, sql: &str) -> Result<Vec<T>>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await?)
 }
 
 /// Reads the whole schema of the database `conn` is in.
 pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
     let mut tx = snapshot(conn).await.context("read the schema")?;
     let conn = &mut *tx;
+    // Each query is taken by name here: one added to `queries` must be read, and one read must
+    // be in `queries` (the digest hashes the same list).
+    let [
+        schemas,
+        extensions,
+        collations,
+        enums,
+        domains,
+        composites,
+        functions,
+        sequences,
+        tables,
+        columns,
+        constraints,
+        views,
+        indexes,
+        triggers,
+    ] = queries();
+    let mut types = read_enums(conn, &enums).await.context("read the enums")?;
+    types.extend(read_domains(conn, &domains).await.context("read the domains")?);
+    types.extend(read_composites(conn, &composites).await.context("read the composite types")?);
     let mut schema = Schema {
-        schemas: schemas(conn).await.context("read the schemas")?,
-        extensions: extensions(conn).await.context("read the extensions")?,
-        types: types(conn).await.context("read the types")?,
-        functions: functions(conn).await.context("read the functions")?,
-        sequences: sequences(conn).await.context("read the sequences")?,
-        tables: tables(conn).await.context("read the tables")?,
-        views: views(conn).await.context("read the views")?,
-        indexes: indexes(conn).await.context("read the indexes")?,
-        triggers: triggers(conn).await.context("read the triggers")?,
+        schemas: rows::<(String,)>(conn, &schemas)
+            .await
+            .context("read the schemas")?
+            .into_iter()
+            .map(|(s,)| s)
+            .collect(),
+        extensions: rows::<(String, String)>(conn, &extensions)
+            .await
+            .context("read the extensions")?
+            .into_iter()
+            .map(|(name, schema)| Extension { name, schema })
+            .collect(),
+        collations: read_collations(conn, &collations).await.context("read the collations")?,
+        types,
+        functions: read_functions(conn, &functions).await.context("read the functions")?,
+        sequences: read_sequences(conn, &sequences).await.context("read the sequences")?,
+        tables: read_tables(conn, &tables, &columns, &constraints).await.context("read the tables")?,
+        views: read_views(conn, &views).await.context("read the views")?,
+        indexes: read_indexes(conn, &indexes).await.context("read the indexes")?,
+        triggers: read_triggers(conn, &triggers).await.context("read the triggers")?,
+        dependencies: read_dependencies(conn, &dependencies()).await.context("read the dependencies")?,
     };
     tx.commit().await.context("read the schema")?;
     // Sorted here rather than by the server, whose collation may differ from one to the next.
     schema.schemas.sort();
     schema.extensions.sort_by(|a, b| a.name.cmp(&b.name));
+    schema.collations.sort_by(|a, b| a.name.cmp(&b.name));
     schema.types.sort_by(|a, b| a.name.cmp(&b.name));
     schema.functions.sort_by(|a, b| (&a.name, &a.arguments).cmp(&(&b.name, &b.arguments)));
     schema.sequences.sort_by(|a, b| a.name.cmp(&b.name));
@@ -81,6 +380,8 @@ pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
     schema.views.sort_by(|a, b| a.name.cmp(&b.name));
     schema.indexes.sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
     schema.triggers.sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
+    schema.dependencies.sort();
+    schema.dependencies.dedup();
     Ok(schema)
 }
 
@@ -88,99 +389,113 @@ fn name(schema: String, name: String) -> Name {
     Name { schema, name }
 }
 
-async fn schemas(conn: &mut PgConnection) -> Result<Vec<String>> {
-    let sql = format!(
-        "SELECT n.nspname::text FROM pg_namespace n WHERE {USER_SCHEMA} AND n.nspname <> 'public' AND {}",
-        not_from_extension("pg_namespace", "n.oid")
-    );
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await?)
+/// `schema.name` of a collation, quoted where needed, when both parts are there.
+fn collation_name(schema: Option<String>, collation: Option<String>) -> Option<String> {
+    Some(name(schema?, collation?).to_string())
 }
 
-async fn extensions(conn: &mut PgConnection) -> Result<Vec<Extension>> {
-    // plpgsql is in every database from the start (template1); no migration creates it.
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT x.extname::text, n.nspname::text FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace \
-         WHERE x.extname <> 'plpgsql'",
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|(name, schema)| Extension { name, schema }).collect())
+async fn read_collations(conn: &mut PgConnection, sql: &str) -> Result<Vec<Collation>> {
+    type Row = (String, String, String, Option<String>, Option<String>, Option<String>, bool, Option<String>);
+    Ok(rows::<Row>(conn, sql)
+        .await?
+        .into_iter()
+        .map(|(schema, collation, provider, locale, lc_collate, lc_ctype, deterministic, rules)| Collation {
+            name: name(schema, collation),
+            provider,
+            locale,
+            lc_collate,
+            lc_ctype,
+            deterministic,
+            rules,
+        })
+        .collect())
 }
 
-async fn types(conn: &mut PgConnection) -> Result<Vec<Type>> {
-    let common = format!(
-        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMA} AND {}",
-        not_from_extension("pg_type", "t.oid")
+async fn read_enums(conn: &mut PgConnection, sql: &str) -> Result<Vec<Type>> {
+    Ok(rows::<(String, String, Vec<String>, Option<String>)>(conn, sql)
+        .await?
+        .into_iter()
+        .map(|(schema, type_name, labels, comment)| Type {
+            name: name(schema, type_name),
+            kind: TypeKind::Enum(labels),
+            comment,
+        })
+        .collect())
+}
+
+async fn read_domains(conn: &mut PgConnection, sql: &str) -> Result<Vec<Type>> {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        bool,
+        Option<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<bool>,
+        Option<String>,
     );
     let mut types = Vec::new();
-    let enums: Vec<(String, String, Vec<String>, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.nspname::text, t.typname::text, \
-                ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), \
-                obj_description(t.oid, 'pg_type') \
-         {common} AND t.typtype = 'e'"
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    for (schema, type_name, labels, comment) in enums {
-        types.push(Type { name: name(schema, type_name), kind: TypeKind::Enum(labels), comment });
-    }
-    type DomainRow = (String, String, String, bool, Option<String>, Vec<String>, Vec<String>, Option<String>, bool);
-    // A domain whose default or CHECK calls a function of the schema (built-in functions are
-    // pinned: pg_depend has no row for them) is written after the functions.
-    let domains: Vec<DomainRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.nspname::text, t.typname::text, format_type(t.typbasetype, t.typtypmod), t.typnotnull, \
-                pg_get_expr(t.typdefaultbin, 0), \
-                ARRAY(SELECT c.conname::text FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' \
-                      ORDER BY c.conname COLLATE \"C\"), \
-                ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' \
-                      ORDER BY c.conname COLLATE \"C\"), \
-                obj_description(t.oid, 'pg_type'), \
-                EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_proc'::regclass \
-                        AND ((d.classid = 'pg_type'::regclass AND d.objid = t.oid) \
-                             OR (d.classid = 'pg_constraint'::regclass \
-                                 AND d.objid IN (SELECT c.oid FROM pg_constraint c WHERE c.contypid = t.oid)))) \
-         {common} AND t.typtype = 'd'"
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    for (schema, type_name, base, not_null, default, check_names, check_defs, comment, calls_functions) in domains {
-        let checks = check_names.into_iter().zip(check_defs).collect();
+    for (
+        schema,
+        type_name,
+        base,
+        collation_schema,
+        collation,
+        not_null,
+        default,
+        names,
+        definitions,
+        validated,
+        comment,
+    ) in rows::<Row>(conn, sql).await?
+    {
+        let checks = names
+            .into_iter()
+            .zip(definitions)
+            .zip(validated)
+            .map(|((name, definition), validated)| Check { name, definition, validated })
+            .collect();
         types.push(Type {
             name: name(schema, type_name),
-            kind: TypeKind::Domain { base, not_null, default, checks, calls_functions },
+            kind: TypeKind::Domain {
+                base,
+                collation: collation_name(collation_schema, collation),
+                not_null,
+                default,
+                checks,
+            },
             comment,
         });
     }
-    type CompositeRow = (String, String, Vec<String>, Vec<String>, Option<String>);
-    let composites: Vec<CompositeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.nspname::text, t.typname::text, \
-                    ARRAY(SELECT a.attname::text FROM pg_attribute a \
-                          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum), \
-                    ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
-                          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum), \
-                    obj_description(t.oid, 'pg_type') \
-             {common} AND t.typtype = 'c' AND (SELECT k.relkind FROM pg_class k WHERE k.oid = t.typrelid) = 'c'"
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    for (schema, type_name, attributes, attribute_types, comment) in composites {
-        let attributes = attributes.into_iter().zip(attribute_types).collect();
+    Ok(types)
+}
+
+async fn read_composites(conn: &mut PgConnection, sql: &str) -> Result<Vec<Type>> {
+    type Row = (String, String, Vec<String>, Vec<String>, Vec<Option<String>>, Vec<Option<String>>, Option<String>);
+    let mut types = Vec::new();
+    for (schema, type_name, names, data_types, collation_schemas, collations, comment) in rows::<Row>(conn, sql).await?
+    {
+        let attributes = names
+            .into_iter()
+            .zip(data_types)
+            .zip(collation_schemas.into_iter().zip(collations))
+            .map(|((name, data_type), (schema, collation))| Attribute {
+                name,
+                data_type,
+                collation: collation_name(schema, collation),
+            })
+            .collect();
         types.push(Type { name: name(schema, type_name), kind: TypeKind::Composite(attributes), comment });
     }
     Ok(types)
 }
 
-async fn functions(conn: &mut PgConnection) -> Result<Vec<Function>> {
-    // Functions and procedures; aggregates and window functions have no pg_get_functiondef.
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid) \
-         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {}",
-        not_from_extension("pg_proc", "p.oid")
-    )))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
+async fn read_functions(conn: &mut PgConnection, sql: &str) -> Result<Vec<Function>> {
+    Ok(rows::<(String, String, String, String)>(conn, sql)
+        .await?
         .into_iter()
         .map(|(schema, function, arguments, definition)| Function {
             name: name(schema, function),
@@ -190,26 +505,10 @@ async fn functions(conn: &mut PgConnection) -> Result<Vec<Function>> {
         .collect())
 }
 
-async fn sequences(conn: &mut PgConnection) -> Result<Vec<Sequence>> {
+async fn read_sequences(conn: &mut PgConnection, sql: &str) -> Result<Vec<Sequence>> {
     type Row = (String, String, String, i64, i64, i64, i64, i64, bool, Option<String>, Option<String>, Option<String>);
-    // An identity column's sequence belongs to the column (deptype 'i') and is shown as
-    // GENERATED … AS IDENTITY there; a serial's or OWNED BY's is its own object (deptype 'a').
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, \
-                s.seqmin, s.seqmax, s.seqcache, s.seqcycle, owner.schema, owner.rel, owner.col \
-         FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         LEFT JOIN LATERAL ( \
-             SELECT tn.nspname::text AS schema, t.relname::text AS rel, a.attname::text AS col, d.deptype \
-             FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
-             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid \
-             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass \
-               AND d.deptype IN ('a', 'i') LIMIT 1) owner ON true \
-         WHERE {USER_SCHEMA} AND owner.deptype IS DISTINCT FROM 'i' AND {}",
-        not_from_extension("pg_class", "c.oid")
-    )))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
+    Ok(rows::<Row>(conn, sql)
+        .await?
         .into_iter()
         .map(|(schema, sequence, data_type, start, increment, min, max, cache, cycle, owner_schema, table, column)| {
             let owned_by = match (owner_schema, table, column) {
@@ -221,67 +520,72 @@ async fn sequences(conn: &mut PgConnection) -> Result<Vec<Sequence>> {
         .collect())
 }
 
-async fn tables(conn: &mut PgConnection) -> Result<Vec<Table>> {
-    type TableRow =
-        (i64, String, String, bool, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
-    let rows: Vec<TableRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT r.oid::int8, n.nspname::text, r.relname::text, r.relpersistence = 'u', obj_description(r.oid, 'pg_class'), \
-                CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END, \
-                pn.nspname::text, p.relname::text, pg_get_expr(r.relpartbound, r.oid) \
-         FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace \
-         LEFT JOIN pg_inherits i ON i.inhrelid = r.oid AND r.relispartition \
-         LEFT JOIN pg_class p ON p.oid = i.inhparent LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
-         WHERE {}",
-        tables_where()
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut tables = BTreeMap::new();
-    for (oid, schema, table, unlogged, comment, partition_key, parent_schema, parent, bound) in rows {
+async fn read_tables(conn: &mut PgConnection, tables: &str, columns: &str, constraints: &str) -> Result<Vec<Table>> {
+    type TableRow = (
+        String,
+        String,
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Vec<String>,
+    );
+    let mut by_name = BTreeMap::new();
+    for (schema, table, unlogged, comment, partition_key, parent_schema, parent, bound, options) in
+        rows::<TableRow>(conn, tables).await?
+    {
         let partition_of = match (parent_schema, parent, bound) {
             (Some(schema), Some(parent), Some(bound)) => Some((name(schema, parent), bound)),
             _ => None,
         };
-        tables.insert(
-            oid,
-            Table {
-                name: name(schema, table),
-                columns: Vec::new(),
-                constraints: Vec::new(),
-                partition_key,
-                partition_of,
-                unlogged,
-                comment,
-            },
-        );
+        let name = name(schema, table);
+        let table = Table {
+            name: name.clone(),
+            columns: Vec::new(),
+            constraints: Vec::new(),
+            partition_key,
+            partition_of,
+            unlogged,
+            options,
+            comment,
+        };
+        by_name.insert(name, table);
     }
 
-    type ColumnRow =
-        (i64, String, String, Option<String>, Option<String>, bool, Option<String>, String, String, Option<String>);
-    let columns: Vec<ColumnRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT a.attrelid::int8, a.attname::text, format_type(a.atttypid, a.atttypmod), \
-                CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname::text END, \
-                CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END, \
-                a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
-                col_description(a.attrelid, a.attnum) \
-         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
-         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-         LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
-         WHERE a.attnum > 0 AND NOT a.attisdropped \
-           AND a.attrelid IN (SELECT r.oid FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE {}) \
-         ORDER BY a.attrelid, a.attnum",
-        tables_where()
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    for (oid, column, data_type, collation_schema, collation, not_null, expression, identity, generated, comment) in
-        columns
+    type ColumnRow = (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        bool,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+    );
+    let mut columns = rows::<ColumnRow>(conn, columns).await?;
+    columns.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    for (
+        schema,
+        table,
+        _position,
+        column,
+        data_type,
+        collation_schema,
+        collation,
+        not_null,
+        expression,
+        identity,
+        generated,
+        comment,
+    ) in columns
     {
-        let Some(table) = tables.get_mut(&oid) else { continue };
-        let collation = match (collation_schema, collation) {
-            (Some(schema), Some(collation)) => Some(name(schema, collation).to_string()),
-            _ => None,
-        };
+        let Some(table) = by_name.get_mut(&name(schema, table)) else { continue };
         let identity = match identity.as_str() {
             "a" => Some("ALWAYS"),
             "d" => Some("BY DEFAULT"),
@@ -295,7 +599,7 @@ async fn tables(conn: &mut PgConnection) -> Result<Vec<Table>> {
         table.columns.push(Column {
             name: column,
             data_type,
-            collation,
+            collation: collation_name(collation_schema, collation),
             not_null,
             default,
             identity,
@@ -304,40 +608,36 @@ async fn tables(conn: &mut PgConnection) -> Result<Vec<Table>> {
         });
     }
 
-    type ConstraintRow =
-        (i64, String, String, String, Vec<String>, Option<String>, Option<String>, Vec<String>, String, String);
-    // Local constraints only: a partition's copies of its parent's (conparentid) and inherited
-    // CHECKs are the parent's. contype 'n' (PostgreSQL 18's NOT NULL) is the column's own.
-    let constraints: Vec<ConstraintRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT c.conrelid::int8, c.conname::text, c.contype::text, pg_get_constraintdef(c.oid), \
-                ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(num, pos) \
-                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.pos), \
-                fn.nspname::text, f.relname::text, \
-                ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(num, pos) \
-                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.pos), \
-                c.confdeltype::text, c.confupdtype::text \
-         FROM pg_constraint c LEFT JOIN pg_class f ON f.oid = c.confrelid \
-         LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace \
-         WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conislocal AND c.conparentid = 0 \
-           AND c.conrelid IN (SELECT r.oid FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE {})",
-        tables_where()
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
+    type ConstraintRow = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        bool,
+        Vec<String>,
+        Option<String>,
+        Option<String>,
+        Vec<String>,
+        String,
+        String,
+    );
     for (
-        oid,
+        schema,
+        table,
         constraint,
         kind,
         definition,
+        validated,
         columns,
         foreign_schema,
         foreign_table,
         foreign_columns,
         on_delete,
         on_update,
-    ) in constraints
+    ) in rows::<ConstraintRow>(conn, constraints).await?
     {
-        let Some(table) = tables.get_mut(&oid) else { continue };
+        let Some(table) = by_name.get_mut(&name(schema, table)) else { continue };
         let kind = match kind.as_str() {
             "p" => ConstraintKind::PrimaryKey,
             "u" => ConstraintKind::Unique,
@@ -354,9 +654,9 @@ async fn tables(conn: &mut PgConnection) -> Result<Vec<Table>> {
             }),
             _ => None,
         };
-        table.constraints.push(Constraint { name: constraint, kind, definition, columns, foreign });
+        table.constraints.push(Constraint { name: constraint, kind, definition, validated, columns, foreign });
     }
-    Ok(tables.into_values().collect())
+    Ok(by_name.into_values().collect())
 }
 
 /// `pg_constraint.confdeltype` and `confupdtype` in words.
@@ -370,89 +670,79 @@ fn action(code: &str) -> &'static str {
     }
 }
 
-async fn views(conn: &mut PgConnection) -> Result<Vec<View>> {
-    let rows: Vec<(String, String, bool, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT n.nspname::text, r.relname::text, r.relkind = 'm', pg_get_viewdef(r.oid, true), \
-                obj_description(r.oid, 'pg_class') \
-         FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace \
-         WHERE r.relkind IN ('v', 'm') AND {USER_SCHEMA} AND {}",
-        not_from_extension("pg_class", "r.oid")
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    // What each view's rewrite rule depends on, among the other views.
-    let dependencies: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT DISTINCT n.nspname::text, r.relname::text, dn.nspname::text, d.relname::text \
-         FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class JOIN pg_namespace n ON n.oid = r.relnamespace \
-         JOIN pg_depend p ON p.classid = 'pg_rewrite'::regclass AND p.objid = w.oid \
-              AND p.refclassid = 'pg_class'::regclass AND p.refobjid <> r.oid \
-         JOIN pg_class d ON d.oid = p.refobjid JOIN pg_namespace dn ON dn.oid = d.relnamespace \
-         WHERE r.relkind IN ('v', 'm') AND d.relkind IN ('v', 'm')",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut depends_on: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
-    for (schema, view, dependency_schema, dependency) in dependencies {
-        depends_on.entry(name(schema, view)).or_default().push(name(dependency_schema, dependency));
-    }
-    Ok(rows
+async fn read_views(conn: &mut PgConnection, sql: &str) -> Result<Vec<View>> {
+    type Row = (String, String, bool, String, Vec<String>, Option<String>);
+    Ok(rows::<Row>(conn, sql)
+        .await?
         .into_iter()
-        .map(|(schema, view, materialized, definition, comment)| {
-            let name = name(schema, view);
-            let mut depends_on = depends_on.remove(&name).unwrap_or_default();
-            depends_on.sort();
-            View { name, materialized, definition: definition.trim().to_owned(), comment, depends_on }
+        .map(|(schema, view, materialized, definition, options, comment)| View {
+            name: name(schema, view),
+            materialized,
+            definition: definition.trim().to_owned(),
+            options,
+            comment,
         })
         .collect())
 }
 
-async fn indexes(conn: &mut PgConnection) -> Result<Vec<Index>> {
-    // Not the indexes behind a primary key, unique or exclusion constraint (the constraint shows
-    // them), nor a partition's copies of its parent's index. A partitioned table's index is
-    // written without ONLY, so a replay creates it on the partitions too (with ONLY it would
-    // stay invalid until each partition's index were attached).
-    type IndexRow = (String, String, String, String, String, bool, Vec<String>);
-    let rows: Vec<IndexRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT xn.nspname::text, x.relname::text, n.nspname::text, r.relname::text, \
-                    CASE WHEN r.relkind = 'p' THEN regexp_replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ') \
-                         ELSE pg_get_indexdef(i.indexrelid) END, \
-                    i.indisunique AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey::int2[])), \
-                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, pos) \
-                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
-                          WHERE k.pos <= i.indnkeyatts ORDER BY k.pos) \
-             FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace xn ON xn.oid = x.relnamespace \
-             JOIN pg_class r ON r.oid = i.indrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
-             WHERE r.relkind IN ('r', 'p', 'm') AND r.relname <> '_sqlx_migrations' AND {USER_SCHEMA} AND {} \
-               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid \
-                               AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')) \
-               AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)",
-        not_from_extension("pg_class", "r.oid")
-    )))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
+async fn read_indexes(conn: &mut PgConnection, sql: &str) -> Result<Vec<Index>> {
+    type Row = (String, String, String, String, String, bool, bool, Vec<String>);
+    Ok(rows::<Row>(conn, sql)
+        .await?
         .into_iter()
-        .map(|(schema, index, table_schema, table, definition, plain_unique, columns)| Index {
+        .map(|(schema, index, table_schema, table, definition, valid, plain_unique, columns)| Index {
             name: name(schema, index),
             table: name(table_schema, table),
             definition,
+            valid,
             unique_columns: plain_unique.then_some(columns),
         })
         .collect())
 }
 
-async fn triggers(conn: &mut PgConnection) -> Result<Vec<Trigger>> {
-    // Not the internal ones (foreign keys are enforced by triggers), nor a partition's copies.
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT t.tgname::text, n.nspname::text, r.relname::text, pg_get_triggerdef(t.oid) \
-         FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
-         WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {USER_SCHEMA} AND {}",
-        not_from_extension("pg_class", "r.oid")
-    )))
-    .fetch_all(conn)
-    .await?;
+async fn read_triggers(conn: &mut PgConnection, sql: &str) -> Result<Vec<Trigger>> {
+    Ok(rows::<(String, String, String, String, String)>(conn, sql)
+        .await?
+        .into_iter()
+        .map(|(trigger, schema, table, definition, enabled)| Trigger {
+            name: trigger,
+            table: name(schema, table),
+            definition,
+            fires: match enabled.as_str() {
+                "D" => Fires::Disabled,
+                "R" => Fires::Replica,
+                "A" => Fires::Always,
+                _ => Fires::Origin,
+            },
+        })
+        .collect())
+}
+
+async fn read_dependencies(conn: &mut PgConnection, sql: &str) -> Result<Vec<(Object, Object)>> {
+    type Row = (String, String, String, String, String, String, String, String);
+    let rows = rows::<Row>(conn, sql).await?;
     Ok(rows
         .into_iter()
-        .map(|(trigger, schema, table, definition)| Trigger { name: trigger, table: name(schema, table), definition })
+        .filter_map(|(kind, schema, object, detail, needs_kind, needs_schema, needs, needs_detail)| {
+            Some((object_of(kind, schema, object, detail)?, object_of(needs_kind, needs_schema, needs, needs_detail)?))
+        })
         .collect())
+}
+
+/// The model's object a row of the dependency query names.
+fn object_of(kind: String, schema: String, object: String, detail: String) -> Option<Object> {
+    Some(match kind.as_str() {
+        "schema" => Object::Schema(object),
+        "extension" => Object::Extension(object),
+        "collation" => Object::Collation(name(schema, object)),
+        "type" => Object::Type(name(schema, object)),
+        "function" => Object::Function(name(schema, object), detail),
+        "sequence" => Object::Sequence(name(schema, object)),
+        "table" => Object::Table(name(schema, object)),
+        "view" => Object::View(name(schema, object)),
+        "index" => Object::Index(name(schema, object)),
+        "foreign key" => Object::ForeignKey(name(schema, object), detail),
+        "trigger" => Object::Trigger(name(schema, object), detail),
+        _ => return None,
+    })
 }

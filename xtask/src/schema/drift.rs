@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::ident::ident;
-use super::model::Schema;
+use super::model::{Schema, View};
 use super::sql;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -32,28 +32,38 @@ impl std::fmt::Display for Difference {
         match &self.change {
             Change::AddedByHand => write!(f, "{}: added by hand (the migrations do not create it)", self.object),
             Change::RemovedByHand => write!(f, "{}: removed by hand (the migrations create it)", self.object),
-            // One-line definitions are shown; a function's or view's whole body is not.
-            Change::Changed(expected, actual) if !expected.contains('\n') && !actual.contains('\n') => {
-                write!(
-                    f,
-                    "{}: changed by hand (the migrations give `{expected}`, the database has `{actual}`)",
-                    self.object
-                )
-            }
-            Change::Changed(..) => {
-                write!(f, "{}: changed by hand (see db/schema.sql for what the migrations give)", self.object)
+            Change::Changed(expected, actual) => {
+                write!(f, "{}: changed by hand ({})", self.object, first_difference(expected, actual))
             }
         }
+    }
+}
+
+/// The first line two definitions differ on, as `the migrations give `…`, the database has
+/// `…``: one-line definitions whole, a function's or view's body by its first differing line
+/// (a statement's closing `;` is not a difference of its own).
+fn first_difference(expected: &str, actual: &str) -> String {
+    let many = expected.contains('\n') || actual.contains('\n');
+    let line = |l: &str| l.trim().trim_end_matches(';').to_owned();
+    let (expected_lines, actual_lines): (Vec<String>, Vec<String>) =
+        (expected.lines().map(line).collect(), actual.lines().map(line).collect());
+    let number = expected_lines.iter().zip(&actual_lines).take_while(|(a, b)| a == b).count();
+    let at = if many { format!(", line {}", number + 1) } else { String::new() };
+    match (expected_lines.get(number), actual_lines.get(number)) {
+        (Some(a), Some(b)) => format!("the migrations give `{a}`, the database has `{b}`{at}"),
+        (Some(a), None) => format!("the migrations give `{a}`, the database has nothing there{at}"),
+        (None, Some(b)) => format!("the migrations have nothing there, the database has `{b}`{at}"),
+        (None, None) => "the definitions differ in white space only".to_owned(),
     }
 }
 
 /// Every difference between what the migrations produce (`expected`) and the database
 /// (`actual`), in the order of the objects' names.
 pub fn compare(expected: &Schema, actual: &Schema) -> Vec<Difference> {
-    let (expected, actual) = (objects(expected), objects(actual));
+    let (expected_objects, actual_objects) = (objects(expected), objects(actual));
     let mut differences = Vec::new();
-    for (key, object) in &expected {
-        let change = match actual.get(key) {
+    for (key, object) in &expected_objects {
+        let change = match actual_objects.get(key) {
             None => Change::RemovedByHand,
             Some(other) if other.definition != object.definition => {
                 Change::Changed(object.definition.clone(), other.definition.clone())
@@ -61,19 +71,48 @@ pub fn compare(expected: &Schema, actual: &Schema) -> Vec<Difference> {
             Some(_) => continue,
         };
         // A column of a removed table was removed with it.
-        if object.parent.as_ref().is_some_and(|parent| !actual.contains_key(parent)) {
+        if object.parent.as_ref().is_some_and(|parent| !actual_objects.contains_key(parent)) {
             continue;
         }
         differences.push(Difference { object: key.clone(), change });
     }
-    for (key, object) in &actual {
-        if expected.contains_key(key) || object.parent.as_ref().is_some_and(|parent| !expected.contains_key(parent)) {
+    for (key, object) in &actual_objects {
+        if expected_objects.contains_key(key)
+            || object.parent.as_ref().is_some_and(|parent| !expected_objects.contains_key(parent))
+        {
             continue;
         }
         differences.push(Difference { object: key.clone(), change: Change::AddedByHand });
     }
+    differences.extend(column_orders(expected, actual));
     differences.sort_by(|a, b| a.object.cmp(&b.object));
     differences
+}
+
+/// Tables whose columns (those both sides have) come in another order: `SELECT *`, `COPY` and
+/// an `INSERT` without a column list read them in that order.
+fn column_orders(expected: &Schema, actual: &Schema) -> Vec<Difference> {
+    let mut differences = Vec::new();
+    for table in &expected.tables {
+        let Some(other) = actual.tables.iter().find(|t| t.name == table.name) else { continue };
+        let common = |a: &super::model::Table, b: &super::model::Table| -> Vec<String> {
+            a.columns.iter().filter(|c| b.column(&c.name).is_some()).map(|c| ident(&c.name).into_owned()).collect()
+        };
+        let (order, other_order) = (common(table, other), common(other, table));
+        if order != other_order {
+            differences.push(Difference {
+                object: format!("columns of table {}", table.name),
+                change: Change::Changed(order.join(", "), other_order.join(", ")),
+            });
+        }
+    }
+    differences
+}
+
+fn sorted(options: &[String]) -> Vec<&String> {
+    let mut sorted: Vec<&String> = options.iter().collect();
+    sorted.sort();
+    sorted
 }
 
 struct Object {
@@ -94,8 +133,15 @@ fn objects(schema: &Schema) -> BTreeMap<String, Object> {
     for extension in &schema.extensions {
         add(format!("extension {}", ident(&extension.name)), None, format!("in schema {}", ident(&extension.schema)));
     }
+    for collation in &schema.collations {
+        add(format!("collation {}", collation.name), None, sql::collation_sql(collation));
+    }
     for t in &schema.types {
-        add(format!("type {}", t.name), None, sql::type_sql(t));
+        let mut definition = sql::type_sql(t);
+        if let Some(comment) = &t.comment {
+            definition.push_str(&format!("\nCOMMENT {}", sql::literal(comment)));
+        }
+        add(format!("type {}", t.name), None, definition);
     }
     for function in &schema.functions {
         add(format!("function {}({})", function.name, function.arguments), None, function.definition.clone());
@@ -103,24 +149,28 @@ fn objects(schema: &Schema) -> BTreeMap<String, Object> {
     for sequence in &schema.sequences {
         let owner = match &sequence.owned_by {
             Some((table, column)) => format!(" OWNED BY {}", sql::column_name(table, column)),
-            None => String::new(),
+            None => " OWNED BY NONE".to_owned(),
         };
-        add(format!("sequence {}", sequence.name), None, format!("{}{owner}", sql::sequence_sql(sequence)));
+        let definition = format!("{}{owner}", sql::sequence_sql(sequence)).replace("\n   ", "");
+        add(format!("sequence {}", sequence.name), None, definition);
     }
     for table in &schema.tables {
         let key = format!("table {}", table.name);
-        let mut definition = String::new();
+        let mut definition = Vec::new();
         if table.unlogged {
-            definition.push_str("UNLOGGED");
+            definition.push("UNLOGGED".to_owned());
         }
         if let Some(partition_key) = &table.partition_key {
-            definition.push_str(&format!(" PARTITION BY {partition_key}"));
+            definition.push(format!("PARTITION BY {partition_key}"));
         }
         if let Some((parent, bound)) = &table.partition_of {
-            definition.push_str(&format!(" PARTITION OF {parent} {bound}"));
+            definition.push(format!("PARTITION OF {parent} {bound}"));
+        }
+        if !table.options.is_empty() {
+            definition.push(sql::options_sql(&sorted(&table.options)));
         }
         if let Some(comment) = &table.comment {
-            definition.push_str(&format!(" COMMENT {}", sql::literal(comment)));
+            definition.push(format!("COMMENT {}", sql::literal(comment)));
         }
         for column in &table.columns {
             let mut definition = sql::column_sql(column);
@@ -136,11 +186,13 @@ fn objects(schema: &Schema) -> BTreeMap<String, Object> {
                 constraint.definition.clone(),
             );
         }
-        add(key, None, definition.trim_start().to_owned());
+        add(key, None, definition.join(" "));
     }
     for view in &schema.views {
         let kind = if view.materialized { "materialized view" } else { "view" };
-        let mut definition = view.definition.clone();
+        // The order options were set in is no difference.
+        let options = sorted(&view.options).into_iter().cloned().collect();
+        let mut definition = sql::view_sql(&View { options, ..view.clone() });
         if let Some(comment) = &view.comment {
             definition.push_str(&format!("\nCOMMENT {}", sql::literal(comment)));
         }
@@ -148,14 +200,18 @@ fn objects(schema: &Schema) -> BTreeMap<String, Object> {
     }
     for index in &schema.indexes {
         let parent = format!("table {}", index.table);
-        add(format!("index {}", index.name), Some(&parent), index.definition.clone());
+        let mut definition = index.definition.clone();
+        if !index.valid {
+            definition.push_str(" -- invalid: it cannot be used (a CREATE INDEX CONCURRENTLY failed, or ON ONLY)");
+        }
+        add(format!("index {}", index.name), Some(&parent), definition);
     }
     for trigger in &schema.triggers {
         let parent = format!("table {}", trigger.table);
         add(
             format!("trigger {} on {}", ident(&trigger.name), trigger.table),
             Some(&parent),
-            trigger.definition.clone(),
+            sql::trigger_sql(trigger).replace('\n', " "),
         );
     }
     objects
@@ -172,6 +228,7 @@ mod tests {
             name: name(index),
             table: name(table),
             definition: format!("CREATE INDEX {index} ON public.{table}"),
+            valid: true,
             unique_columns: None,
         }
     }

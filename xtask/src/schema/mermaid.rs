@@ -240,6 +240,7 @@ mod tests {
             name: name.into(),
             kind,
             definition: String::new(),
+            validated: true,
             columns: columns.iter().map(|c| c.to_string()).collect(),
             foreign,
         }
@@ -308,6 +309,7 @@ mod tests {
                 name: name("sites_opened_key"),
                 table: name("sites"),
                 definition: String::new(),
+                valid: true,
                 unique_columns: Some(vec!["opened".into()]),
             }],
             ..Schema::default()

@@ -2,9 +2,10 @@
 //! `db/schema.md`, refreshed by `db-migrate` and `db-reset`, checked by `db-check`, and compared
 //! with the dev database by `db-status` (drift).
 //!
-//! One model serves all three: `catalog.rs` reads it from a database, `sql.rs` and `mermaid.rs`
-//! render it, `drift.rs` compares two of them, and `scratch.rs` builds the database the files
-//! produce to read it from. Nothing here writes SQL that changes a schema.
+//! One model serves all three: `catalog.rs` reads it from a database, `sql.rs` (in the order
+//! `order.rs` finds) and `mermaid.rs` render it, `drift.rs` compares two of them, `digest.rs`
+//! hashes what `catalog.rs` reads for drift's fast path, and `scratch.rs` builds the database the
+//! files produce to read it from. Nothing here writes SQL that changes a schema.
 
 pub mod catalog;
 pub mod digest;
@@ -12,6 +13,7 @@ pub mod drift;
 mod ident;
 pub mod mermaid;
 pub mod model;
+mod order;
 pub mod scratch;
 pub mod sql;
 mod stamp;

@@ -7,7 +7,7 @@
 //! `pg_catalog` on the search path, so every name in them is schema-qualified.
 
 /// A schema-qualified name, unquoted.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name {
     pub schema: String,
     pub name: String,
@@ -28,6 +28,7 @@ pub struct Schema {
     /// Schemas other than `public` and the system's own.
     pub schemas: Vec<String>,
     pub extensions: Vec<Extension>,
+    pub collations: Vec<Collation>,
     pub types: Vec<Type>,
     pub functions: Vec<Function>,
     pub sequences: Vec<Sequence>,
@@ -35,12 +36,53 @@ pub struct Schema {
     pub views: Vec<View>,
     pub indexes: Vec<Index>,
     pub triggers: Vec<Trigger>,
+    /// What needs what to exist first, as the server records it (`pg_depend`), between the
+    /// objects above: `(object, what it needs)`, sorted. schema.sql is written in this order.
+    pub dependencies: Vec<(Object, Object)>,
+}
+
+/// One object of the model, as dependencies name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Object {
+    Schema(String),
+    Extension(String),
+    Collation(Name),
+    /// An enum, domain or composite type.
+    Type(Name),
+    /// A function or procedure, with its identity arguments.
+    Function(Name, String),
+    Sequence(Name),
+    /// A table or partition, with every constraint written inside it.
+    Table(Name),
+    /// A view or materialized view.
+    View(Name),
+    Index(Name),
+    /// A foreign key: the table, the constraint's name.
+    ForeignKey(Name, String),
+    /// A trigger: the table, the trigger's name.
+    Trigger(Name, String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Extension {
     pub name: String,
     pub schema: String,
+}
+
+/// A collation of the user's own (`CREATE COLLATION`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Collation {
+    pub name: Name,
+    /// `libc`, `icu` or `builtin`.
+    pub provider: String,
+    /// The ICU or builtin locale.
+    pub locale: Option<String>,
+    /// libc's LC_COLLATE and LC_CTYPE.
+    pub lc_collate: Option<String>,
+    pub lc_ctype: Option<String>,
+    pub deterministic: bool,
+    /// ICU tailoring rules (PostgreSQL 16+).
+    pub rules: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -54,17 +96,35 @@ pub struct Type {
 pub enum TypeKind {
     /// The labels in their sort order.
     Enum(Vec<String>),
-    /// The base type, NOT NULL, the default, each CHECK as `(name, definition)`, and whether the
-    /// default or a CHECK calls a function of the schema (it is then created after them).
     Domain {
         base: String,
+        /// `schema.name`, quoted, when it is not the base type's.
+        collation: Option<String>,
         not_null: bool,
         default: Option<String>,
-        checks: Vec<(String, String)>,
-        calls_functions: bool,
+        /// In name order.
+        checks: Vec<Check>,
     },
-    /// The attributes as `(name, type)`, in order.
-    Composite(Vec<(String, String)>),
+    /// The attributes, in order.
+    Composite(Vec<Attribute>),
+}
+
+/// A domain's CHECK.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    /// `pg_get_constraintdef`: `CHECK ((VALUE > 0))`, with ` NOT VALID` when it is not validated.
+    pub definition: String,
+    pub validated: bool,
+}
+
+/// An attribute of a composite type.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Attribute {
+    pub name: String,
+    pub data_type: String,
+    /// `schema.name`, quoted, when it is not the type's.
+    pub collation: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -93,6 +153,8 @@ pub struct Sequence {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Table {
     pub name: Name,
+    /// In the table's own order (a partition attached with `ATTACH PARTITION` keeps the order
+    /// it was created with).
     pub columns: Vec<Column>,
     /// Every constraint but the NOT NULLs (which are the columns' own), sorted by name.
     pub constraints: Vec<Constraint>,
@@ -101,6 +163,8 @@ pub struct Table {
     /// The parent and `FOR VALUES …` of a partition.
     pub partition_of: Option<(Name, String)>,
     pub unlogged: bool,
+    /// Storage parameters, as stored (`fillfactor=70`), in the order they were set.
+    pub options: Vec<String>,
     pub comment: Option<String>,
 }
 
@@ -123,8 +187,11 @@ pub struct Column {
 pub struct Constraint {
     pub name: String,
     pub kind: ConstraintKind,
-    /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `CHECK ((x > 0))`, `FOREIGN KEY …`.
+    /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `CHECK ((x > 0))`, `FOREIGN KEY …`, with
+    /// ` NOT VALID` when it is not validated.
     pub definition: String,
+    /// False for a `NOT VALID` constraint not validated since.
+    pub validated: bool,
     /// The constrained columns, in key order (empty for a CHECK on an expression only).
     pub columns: Vec<String>,
     pub foreign: Option<ForeignKey>,
@@ -148,15 +215,16 @@ pub struct ForeignKey {
     pub on_update: &'static str,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct View {
     pub name: Name,
     pub materialized: bool,
     /// `pg_get_viewdef`: the query, ending with `;`.
     pub definition: String,
+    /// The options, as stored (`check_option=local`, `security_invoker=true`, a materialized
+    /// view's storage parameters), in the order they were set.
+    pub options: Vec<String>,
     pub comment: Option<String>,
-    /// The other views and materialized views it selects from, which must be created first.
-    pub depends_on: Vec<Name>,
 }
 
 /// An index no constraint owns (those come with their constraint).
@@ -166,6 +234,9 @@ pub struct Index {
     pub table: Name,
     /// `pg_get_indexdef`: the whole `CREATE [UNIQUE] INDEX`.
     pub definition: String,
+    /// False for an index that cannot be used: left so by a `CREATE INDEX CONCURRENTLY` that
+    /// failed, or made `ON ONLY` a partitioned table whose partitions' indexes are not attached.
+    pub valid: bool,
     /// For a unique index on plain columns without a WHERE clause, its columns: a key the
     /// diagram shows as UK.
     pub unique_columns: Option<Vec<String>>,
@@ -177,6 +248,20 @@ pub struct Trigger {
     pub table: Name,
     /// `pg_get_triggerdef`: the whole `CREATE TRIGGER`.
     pub definition: String,
+    pub fires: Fires,
+}
+
+/// When a trigger fires (`pg_trigger.tgenabled`), as `ALTER TABLE … TRIGGER` sets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fires {
+    /// As created: in sessions whose `session_replication_role` is `origin` or `local`.
+    Origin,
+    /// `DISABLE TRIGGER`: never.
+    Disabled,
+    /// `ENABLE REPLICA TRIGGER`: only in replicas.
+    Replica,
+    /// `ENABLE ALWAYS TRIGGER`: in every session.
+    Always,
 }
 
 impl Table {
@@ -241,6 +326,7 @@ pub mod samples {
             partition_key: None,
             partition_of: None,
             unlogged: false,
+            options: Vec::new(),
             comment: None,
         }
     }

@@ -12,6 +12,7 @@ mod migrate;
 mod native;
 mod project;
 mod refusals;
+mod replay;
 mod reset;
 mod schema;
 mod secrets;

@@ -132,7 +132,7 @@ async fn schema_sql_rebuilds_the_same_schema() {
         "CREATE UNIQUE INDEX bin_counts_part_idx ON public.bin_counts USING btree (part_id);",
         "CREATE INDEX events_at_idx ON public.events USING btree (at);",
         "CREATE OR REPLACE PROCEDURE public.noop(IN n integer)",
-        "-- Domains that call functions\n\nCREATE DOMAIN public.a_even AS integer\n    CONSTRAINT a_even_check CHECK (public.is_even(VALUE));",
+        "$function$;\n\n-- Types\n\nCREATE DOMAIN public.a_even AS integer\n    CONSTRAINT a_even_check CHECK (public.is_even(VALUE));\n\n-- Sequences",
         "CREATE TRIGGER bins_touch BEFORE UPDATE ON public.bins",
         "COMMENT ON TABLE public.bins IS 'Where parts are; it''s \"quoted\"';",
         "COMMENT ON VIEW public.part_view IS 'Priced parts';",
@@ -286,4 +286,306 @@ fn db_check_without_a_server_says_what_it_could_not_compare() {
         .says("compare db/schema.sql and db/schema.md with what the migrations produce")
         .says("nothing listens there")
         .never_says("secret");
+}
+
+/// Constants and names the server spells according to the session's settings.
+const SPELLED_BY_SETTINGS: &str = r#"
+CREATE TABLE s_values (
+    secret bytea DEFAULT '\x00ff'::bytea,
+    price money DEFAULT '1.50'::money,
+    ratio float8 DEFAULT 0.1,
+    wait interval DEFAULT '1 day 02:00:00',
+    at timestamptz DEFAULT '2026-01-01 12:00:00+00',
+    day date DEFAULT '2026-01-31',
+    note text DEFAULT E'back\\slash' CHECK (note <> E'\\'),
+    "Mixed" integer
+);
+CREATE DOMAIN b_positive AS integer CHECK (VALUE > 0);
+CREATE VIEW s_view AS SELECT "Mixed", secret, wait FROM s_values WHERE day > '2026-01-01';
+CREATE TABLE s_events (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE s_events_2026 PARTITION OF s_events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+"#;
+
+/// Case 7: schema.sql is the same bytes whatever the session's settings, from the database
+/// (`ALTER DATABASE … SET`) or from PGOPTIONS.
+#[tokio::test]
+async fn schema_files_are_the_same_whatever_the_session_settings() {
+    let fx = Fixture::new("schema_settings");
+    fx.migration(20260101000000, "values", SPELLED_BY_SETTINGS);
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql");
+    let (sql, md) = (read(&fx, "db/schema.sql"), read(&fx, "db/schema.md"));
+    assert!(sql.contains("'\\x00ff'::bytea"), "{sql}");
+
+    let settings = [
+        "bytea_output = 'escape'",
+        "quote_all_identifiers = on",
+        "standard_conforming_strings = off",
+        "DateStyle = 'SQL, DMY'",
+        "IntervalStyle = 'sql_standard'",
+        "TimeZone = 'Asia/Kathmandu'",
+        "extra_float_digits = -10",
+        "lc_monetary = 'C.utf8'",
+    ];
+    let mut admin = fx.admin().await;
+    for setting in settings {
+        let statement = format!("ALTER DATABASE \"{}\" SET {setting}", fx.database);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut admin).await.unwrap();
+    }
+    std::fs::remove_file(fx.root().join("db/schema.sql")).unwrap();
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql");
+    assert_eq!(read(&fx, "db/schema.sql"), sql, "the database's settings changed schema.sql");
+
+    let options = "-c bytea_output=escape -c quote_all_identifiers=on -c DateStyle=German -c IntervalStyle=iso_8601 \
+                   -c TimeZone=America/St_Johns -c extra_float_digits=0";
+    std::fs::remove_file(fx.root().join("db/schema.sql")).unwrap();
+    fx.xtask_with(&["db-migrate"], &[("DATABASE_URL", &fx.url()), ("PGOPTIONS", options)])
+        .success()
+        .says("Wrote db/schema.sql");
+    assert_eq!(read(&fx, "db/schema.sql"), sql, "PGOPTIONS changed schema.sql");
+    assert_eq!(read(&fx, "db/schema.md"), md);
+}
+
+/// Cases 11 and 12: the one-query digest (the fast path of drift) changes whenever the full
+/// comparison finds a difference, for every kind of object the comparison covers; it does not
+/// depend on OIDs, so undoing a change by recreating an object gives the remembered digest back,
+/// and identical schemas in two databases share it.
+#[tokio::test]
+async fn the_fast_path_sees_exactly_what_the_full_comparison_sees() {
+    let fx = Fixture::new("schema_fast_path");
+    fx.migration(20260101000000, "corpus", &crate::replay::corpus());
+    fx.xtask(&["db-migrate"]).success();
+    fx.xtask(&["db-status"]).success().says("no drift").says("Built 1 migration(s)");
+    fx.xtask(&["db-status"]).success().says("no drift").never_says("Compared with");
+    let digest_file = fx.root().join(".xtask/schema-digest");
+    let known_good = std::fs::read(&digest_file).expect("a drift-free comparison remembers the digest");
+
+    // Identical schemas in another database share the digest.
+    let twin = Fixture::new("schema_fast_path_twin");
+    twin.migration(20260101000000, "corpus", &crate::replay::corpus());
+    twin.xtask(&["db-migrate"]).success();
+    std::fs::create_dir_all(twin.root().join(".xtask")).unwrap();
+    std::fs::write(twin.root().join(".xtask/schema-digest"), &known_good).unwrap();
+    twin.xtask(&["db-status"]).success().says("no drift").never_says("Compared with").never_says("Built");
+    drop(twin);
+
+    // Data for the unique index that fails to build.
+    let mut conn = fx.connect().await;
+    sqlx::raw_sql("INSERT INTO l_bins VALUES (1, 1), (1, 1)").execute(&mut conn).await.unwrap();
+    // (what it changes, the change, its undo, what the full comparison names)
+    let changes: &[(&str, &str, &str, &str)] = &[
+        ("a schema", "CREATE SCHEMA hand", "DROP SCHEMA hand", "schema hand"),
+        (
+            "an extension's schema",
+            "ALTER EXTENSION pgcrypto SET SCHEMA inventory",
+            "ALTER EXTENSION pgcrypto SET SCHEMA public",
+            "extension pgcrypto",
+        ),
+        ("a collation", "CREATE COLLATION hand_c (locale = 'C')", "DROP COLLATION hand_c", "collation public.hand_c"),
+        (
+            "a collation recreated",
+            "DROP DOMAIN h_label CASCADE; DROP COLLATION h_case_insensitive; CREATE COLLATION h_case_insensitive (provider = icu, locale = 'und-u-ks-level1', deterministic = false); CREATE DOMAIN h_label AS text COLLATE h_case_insensitive; ALTER TABLE h_names ADD COLUMN label h_label",
+            "DROP DOMAIN h_label CASCADE; DROP COLLATION h_case_insensitive; CREATE COLLATION h_case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false); CREATE DOMAIN h_label AS text COLLATE h_case_insensitive; ALTER TABLE h_names ADD COLUMN label h_label",
+            "collation public.h_case_insensitive",
+        ),
+        (
+            "an enum's label",
+            "ALTER TYPE mood RENAME VALUE 'ok' TO 'fine'",
+            "ALTER TYPE mood RENAME VALUE 'fine' TO 'ok'",
+            "type public.mood",
+        ),
+        (
+            "a domain's default",
+            "ALTER DOMAIN inventory.positive_int SET DEFAULT 2",
+            "ALTER DOMAIN inventory.positive_int SET DEFAULT 1",
+            "type inventory.positive_int",
+        ),
+        (
+            "a domain's NOT NULL",
+            "ALTER DOMAIN inventory.positive_int DROP NOT NULL",
+            "ALTER DOMAIN inventory.positive_int SET NOT NULL",
+            "type inventory.positive_int",
+        ),
+        (
+            "a domain's check",
+            "ALTER DOMAIN inventory.positive_int DROP CONSTRAINT positive",
+            "ALTER DOMAIN inventory.positive_int ADD CONSTRAINT positive CHECK (VALUE > 0)",
+            "type inventory.positive_int",
+        ),
+        (
+            "a composite type",
+            "ALTER TYPE inventory.dimensions ADD ATTRIBUTE depth numeric",
+            "ALTER TYPE inventory.dimensions DROP ATTRIBUTE depth",
+            "type inventory.dimensions",
+        ),
+        (
+            "a function's body",
+            "CREATE OR REPLACE FUNCTION is_even(n integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n % 2 = 1'",
+            "CREATE OR REPLACE FUNCTION is_even(n integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT n % 2 = 0'",
+            "function public.is_even(n integer)",
+        ),
+        (
+            "a procedure's settings",
+            "ALTER PROCEDURE noop(integer) SET search_path = public",
+            "ALTER PROCEDURE noop(integer) RESET search_path",
+            "function public.noop(IN n integer)",
+        ),
+        (
+            "a sequence",
+            "ALTER SEQUENCE inventory.part_numbers INCREMENT BY 5",
+            "ALTER SEQUENCE inventory.part_numbers INCREMENT BY 10",
+            "sequence inventory.part_numbers",
+        ),
+        (
+            "a sequence's owner",
+            "ALTER SEQUENCE inventory.part_numbers OWNED BY NONE",
+            "ALTER SEQUENCE inventory.part_numbers OWNED BY inventory.\"Parts\".number",
+            "sequence inventory.part_numbers",
+        ),
+        (
+            "a table's comment",
+            "COMMENT ON TABLE bins IS 'Somewhere'",
+            "COMMENT ON TABLE bins IS 'Where parts are; it''s \"quoted\"'",
+            "table public.bins",
+        ),
+        (
+            "a table's storage parameters",
+            "ALTER TABLE bins SET (fillfactor = 50)",
+            "ALTER TABLE bins RESET (fillfactor)",
+            "table public.bins",
+        ),
+        ("a table's logging", "ALTER TABLE pairs SET UNLOGGED", "ALTER TABLE pairs SET LOGGED", "table public.pairs"),
+        (
+            "a column's type",
+            "ALTER TABLE bins ALTER label TYPE varchar(30)",
+            "ALTER TABLE bins ALTER label TYPE varchar(20)",
+            "column public.bins.label",
+        ),
+        (
+            "a column's default",
+            "ALTER TABLE bins ALTER label SET DEFAULT 'x'",
+            "ALTER TABLE bins ALTER label DROP DEFAULT",
+            "column public.bins.label",
+        ),
+        (
+            "a column's NOT NULL",
+            "ALTER TABLE bins ALTER label SET NOT NULL",
+            "ALTER TABLE bins ALTER label DROP NOT NULL",
+            "column public.bins.label",
+        ),
+        (
+            "a column's collation",
+            "ALTER TABLE bins ALTER label TYPE varchar(20) COLLATE \"C\"",
+            "ALTER TABLE bins ALTER label TYPE varchar(20) COLLATE \"default\"",
+            "column public.bins.label",
+        ),
+        (
+            "a column's comment",
+            "COMMENT ON COLUMN bins.label IS 'Label'",
+            "COMMENT ON COLUMN bins.label IS 'Printed label'",
+            "column public.bins.label",
+        ),
+        (
+            "an identity column",
+            "ALTER TABLE inventory.\"Parts\" ALTER id SET GENERATED BY DEFAULT",
+            "ALTER TABLE inventory.\"Parts\" ALTER id SET GENERATED ALWAYS",
+            "column inventory.\"Parts\".id",
+        ),
+        (
+            "a partition's default",
+            "ALTER TABLE j_log_2025 ALTER note DROP DEFAULT",
+            "ALTER TABLE j_log_2025 ALTER note SET DEFAULT 'n/a'",
+            "column public.j_log_2025.note",
+        ),
+        (
+            "a check constraint",
+            "ALTER TABLE bins ADD CONSTRAINT bins_positive CHECK (id > 0)",
+            "ALTER TABLE bins DROP CONSTRAINT bins_positive",
+            "constraint bins_positive on public.bins",
+        ),
+        (
+            "a NOT VALID check validated",
+            "ALTER TABLE i_marks VALIDATE CONSTRAINT i_marks_positive",
+            "ALTER TABLE i_marks DROP CONSTRAINT i_marks_positive; ALTER TABLE i_marks ADD CONSTRAINT i_marks_positive CHECK (mark > 0) NOT VALID",
+            "constraint i_marks_positive on public.i_marks",
+        ),
+        (
+            "a foreign key's rule",
+            "ALTER TABLE bins DROP CONSTRAINT bins_part_id_fkey; ALTER TABLE bins ADD CONSTRAINT bins_part_id_fkey FOREIGN KEY (part_id) REFERENCES inventory.\"Parts\" ON DELETE SET NULL",
+            "ALTER TABLE bins DROP CONSTRAINT bins_part_id_fkey; ALTER TABLE bins ADD CONSTRAINT bins_part_id_fkey FOREIGN KEY (part_id) REFERENCES inventory.\"Parts\" ON DELETE CASCADE ON UPDATE CASCADE",
+            "constraint bins_part_id_fkey on public.bins",
+        ),
+        (
+            "a view's query",
+            "CREATE OR REPLACE VIEW part_view AS SELECT id, price FROM inventory.\"Parts\" WHERE price > 1",
+            "CREATE OR REPLACE VIEW part_view AS SELECT id, price FROM inventory.\"Parts\" WHERE price > 0",
+            "view public.part_view",
+        ),
+        (
+            "a view's options reset",
+            "ALTER VIEW l_small_bins RESET (check_option, security_invoker)",
+            "ALTER VIEW l_small_bins SET (security_invoker = true, check_option = local)",
+            "view public.l_small_bins",
+        ),
+        (
+            "a view's comment",
+            "COMMENT ON VIEW part_view IS NULL",
+            "COMMENT ON VIEW part_view IS 'Priced parts'",
+            "view public.part_view",
+        ),
+        (
+            "a materialized view",
+            "ALTER MATERIALIZED VIEW bin_counts RENAME TO bin_totals",
+            "ALTER MATERIALIZED VIEW bin_totals RENAME TO bin_counts",
+            "materialized view public.bin_counts",
+        ),
+        (
+            "an index",
+            "DROP INDEX events_at_idx",
+            "CREATE INDEX events_at_idx ON events (at)",
+            "index public.events_at_idx",
+        ),
+        (
+            "an index left invalid by a failed CREATE UNIQUE INDEX CONCURRENTLY",
+            "CREATE UNIQUE INDEX CONCURRENTLY l_bins_id_key ON l_bins (id)",
+            "DROP INDEX l_bins_id_key",
+            "index public.l_bins_id_key",
+        ),
+        (
+            "a trigger disabled",
+            "ALTER TABLE bins DISABLE TRIGGER bins_touch",
+            "ALTER TABLE bins ENABLE TRIGGER bins_touch",
+            "trigger bins_touch on public.bins",
+        ),
+        (
+            "a trigger's definition",
+            "DROP TRIGGER bins_touch ON bins; CREATE TRIGGER bins_touch AFTER UPDATE ON bins FOR EACH ROW EXECUTE FUNCTION touch()",
+            "DROP TRIGGER bins_touch ON bins; CREATE TRIGGER bins_touch BEFORE UPDATE ON bins FOR EACH ROW EXECUTE FUNCTION touch()",
+            "trigger bins_touch on public.bins",
+        ),
+        ("a type's comment", "COMMENT ON TYPE mood IS 'Feelings'", "COMMENT ON TYPE mood IS NULL", "type public.mood"),
+    ];
+    // With the known-good digest remembered, db-status takes the fast path: an unchanged digest
+    // says "no drift" at once, a changed one sends it down the full comparison, whose findings
+    // it prints. So the two paths agree exactly when this run finds the change.
+    let mut disagreements = Vec::new();
+    for (what, change, undo, named) in changes {
+        std::fs::write(&digest_file, &known_good).unwrap();
+        // A failing CREATE INDEX CONCURRENTLY is the point of one change.
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(*change)).execute(&mut conn).await;
+        let run = fx.xtask(&["db-status"]);
+        if run.code != Some(1) || !run.stdout.contains(named) {
+            disagreements.push(format!("{what}: the full comparison names {named}, but db-status said\n{}", run.all()));
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*undo))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("undo {what}: {e}"));
+        // Undone, the schema is the remembered one again, whatever OIDs the undo gave it.
+        std::fs::write(&digest_file, &known_good).unwrap();
+        let undone = fx.xtask(&["db-status"]).success().says("no drift");
+        if undone.all().contains("Compared with") {
+            disagreements.push(format!("{what}: undone, the fast path did not know the schema:\n{}", undone.all()));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
 }
