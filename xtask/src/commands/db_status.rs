@@ -122,10 +122,10 @@ async fn report_drift(db: &mut Database, project: &Project, files: &[MigrationFi
             schema::catalog::read(db.dev().await?).await.with_context(|| format!("read the schema of {database}"))?;
         db.close_dev().await;
         let expected = schema::scratch::expected(db.maintenance().await?, &target, project, files).await?;
-        anyhow::Ok(schema::drift::compare(&expected, &actual))
+        anyhow::Ok((schema::drift::compare(&expected, &actual), actual))
     };
-    let differences = match compared.await {
-        Ok(differences) => differences,
+    let (differences, actual) = match compared.await {
+        Ok(compared) => compared,
         Err(err) => {
             note!("Note: drift not checked: {}", crate::secrets::redact(&format!("{err:#}")));
             return false;
@@ -138,16 +138,52 @@ async fn report_drift(db: &mut Database, project: &Project, files: &[MigrationFi
         out!("{database}: no drift, its schema is what db/migrations produce");
         return false;
     }
+    // A migration that leaves session state set changes what the migrations after it in the same
+    // run do: what a build one run per migration explains is not a hand's doing.
+    let settings = schema::session::settings(files);
+    let (by_hand, from_session) = if settings.is_empty() {
+        (differences, Vec::new())
+    } else {
+        let separate = async { schema::scratch::in_separate_runs(db.maintenance().await?, &target, files).await };
+        match separate.await {
+            Ok(separate) => schema::drift::explain(differences, &separate, &actual),
+            Err(err) => {
+                note!(
+                    "Note: session state not told from hand changes: {}",
+                    crate::secrets::redact(&format!("{err:#}"))
+                );
+                (differences, Vec::new())
+            }
+        }
+    };
     let mut listing = format!("Drift: {database} differs from the schema db/migrations produce:\n");
-    for difference in &differences {
+    for difference in &by_hand {
         let _ = writeln!(listing, "  {difference}");
     }
-    let _ = writeln!(
-        listing,
-        "{database}: {} difference(s) from the migrations; put the change in a migration (`cargo xtask db-new <name>`), \
-         or `cargo xtask db-reset` to rebuild the database from the files",
-        differences.len()
-    );
+    for difference in &from_session {
+        let _ = writeln!(listing, "  {}", schema::drift::FromSessionState(difference));
+    }
+    if !by_hand.is_empty() {
+        let _ = writeln!(
+            listing,
+            "{database}: {} difference(s) from the migrations; put the change in a migration (`cargo xtask db-new <name>`), \
+             or `cargo xtask db-reset` to rebuild the database from the files",
+            by_hand.len()
+        );
+    }
+    if !settings.is_empty() {
+        let named: Vec<String> = settings.iter().map(|s| format!("{} (`{}`)", s.place, s.statement)).collect();
+        let _ = writeln!(
+            listing,
+            "{database}: {} difference(s) come from session state, not from a hand: {} set(s) it for the rest of the \
+             session, and sqlx keeps it for the migrations applied after it in the same run, so a database migrated \
+             in several runs differs from one built in one{}. `cargo xtask db-reset` rebuilds it in one run, as a \
+             fresh clone and CI build it; in new migrations, `SET LOCAL` ends with its migration",
+            from_session.len(),
+            named.join(", "),
+            if by_hand.is_empty() { "" } else { " (the differences above called hand changes are not explained so)" }
+        );
+    }
     output::result(format_args!("{listing}"));
     true
 }

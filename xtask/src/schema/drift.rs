@@ -5,6 +5,10 @@
 //! them; an object only the database has was added by hand, one only the migrations have was
 //! removed by hand, and one both have with different definitions was changed. The columns and
 //! constraints of a table added or removed as a whole are not listed again.
+//!
+//! A difference that a build of the same migrations in separate runs explains (session state a
+//! migration set, such as `SET search_path`, reaches the migrations after it in one run only) is
+//! not blamed on a hand: `explain` tells them apart.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +39,25 @@ impl std::fmt::Display for Difference {
             Change::Changed(expected, actual) => {
                 write!(f, "{}: changed by hand ({})", self.object, first_difference(expected, actual))
             }
+        }
+    }
+}
+
+/// A difference that comes from session state, not from a hand: the same change said without
+/// blame.
+pub struct FromSessionState<'a>(pub &'a Difference);
+
+impl std::fmt::Display for FromSessionState<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Difference { object, change } = self.0;
+        match change {
+            Change::AddedByHand => write!(f, "{object}: here, but not in a build of the migrations in one run"),
+            Change::RemovedByHand => write!(f, "{object}: missing here, but in a build of the migrations in one run"),
+            Change::Changed(expected, actual) => write!(
+                f,
+                "{object}: differs from a build of the migrations in one run ({})",
+                first_difference(expected, actual)
+            ),
         }
     }
 }
@@ -107,6 +130,27 @@ fn column_orders(expected: &Schema, actual: &Schema) -> Vec<Difference> {
         }
     }
     differences
+}
+
+/// Splits `differences` between the database (`actual`) and a one-run build into those a build
+/// of the same migrations in separate runs (`separate_runs`) explains, where the database's
+/// object is the separate build's, and the rest: `(by hand, from session state)`.
+pub fn explain(
+    differences: Vec<Difference>,
+    separate_runs: &Schema,
+    actual: &Schema,
+) -> (Vec<Difference>, Vec<Difference>) {
+    let (separate, actual_objects) = (objects(separate_runs), objects(actual));
+    let separate_orders: Vec<String> = column_orders(separate_runs, actual).into_iter().map(|d| d.object).collect();
+    differences.into_iter().partition(|difference| {
+        let key = &difference.object;
+        let explained = if key.starts_with("columns of table ") {
+            !separate_orders.contains(key)
+        } else {
+            separate.get(key).map(|o| &o.definition) == actual_objects.get(key).map(|o| &o.definition)
+        };
+        !explained
+    })
 }
 
 fn sorted(options: &[String]) -> Vec<&String> {

@@ -3,9 +3,10 @@
 //! with the dev database by `db-status` (drift).
 //!
 //! One model serves all three: `catalog.rs` reads it from a database, `sql.rs` (in the order
-//! `order.rs` finds) and `mermaid.rs` render it, `drift.rs` compares two of them, `digest.rs`
-//! hashes what `catalog.rs` reads for drift's fast path, and `scratch.rs` builds the database the
-//! files produce to read it from. Nothing here writes SQL that changes a schema.
+//! `order.rs` finds) and `mermaid.rs` render it, `drift.rs` compares two of them (`session.rs`
+//! finds the migrations whose session state can explain a difference), `digest.rs` hashes what
+//! `catalog.rs` reads for drift's fast path, and `scratch.rs` builds the database the files
+//! produce to read it from. Nothing here writes SQL that changes a schema.
 
 pub mod catalog;
 pub mod digest;
@@ -15,6 +16,7 @@ pub mod mermaid;
 pub mod model;
 mod order;
 pub mod scratch;
+pub mod session;
 pub mod sql;
 mod stamp;
 

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use super::catalog;
@@ -148,5 +148,37 @@ async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<Schema> {
     apply::build_silently(&mut conn, scratch.database(), files).await?;
     let schema = catalog::read(&mut conn).await;
     conn.close().await.ok();
+    schema
+}
+
+/// The schema `files` produce when each migration is applied in a run of its own, on a session
+/// of its own, so no session state one sets reaches the next: built in `<db>__xtask_schema`
+/// (under the same lock as `build_and_read`) and dropped after, so the next comparison builds
+/// the one-run schema there again. Drift asks for it only to tell session state from a hand.
+pub async fn in_separate_runs(admin: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<Schema> {
+    let start = Instant::now();
+    let scratch = reset::names::schema(target.database());
+    reset::lock::acquire(admin, &scratch).await?;
+    admin::drop_force(admin, &scratch).await?;
+    admin::create(admin, &scratch).await?;
+    let scratch_target = target.with_database(&scratch).with_unflushed_commits();
+    let built = async {
+        for applied in 1..=files.len() {
+            let mut conn = connect::connect(&scratch_target).await?;
+            apply::build_silently(&mut conn, &scratch, &files[..applied]).await?;
+            conn.close().await.ok();
+        }
+        let mut conn = connect::connect(&scratch_target).await?;
+        let schema = catalog::read(&mut conn).await;
+        conn.close().await.ok();
+        schema
+    };
+    let schema = built.await.context("build the migrations one run each in a scratch database");
+    admin::drop_force(admin, &scratch).await?;
+    note!(
+        "Built {} migration(s) one run each in {scratch} to tell session state from hand changes ({})",
+        files.len(),
+        since(start)
+    );
     schema
 }

@@ -589,3 +589,30 @@ async fn the_fast_path_sees_exactly_what_the_full_comparison_sees() {
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
 }
+
+/// Case 13: a migration's session-level `SET search_path` reaches the migrations applied after
+/// it in the same run (as with sqlx), so a dev database migrated in two runs differs from the
+/// one built in one. Drift says so, names the migration, and blames no one's hand; a real hand
+/// change beside it is still named as one.
+#[tokio::test]
+async fn drift_never_blames_a_hand_for_what_session_state_did() {
+    let fx = Fixture::new("schema_session_state");
+    fx.migration(
+        20260101000000,
+        "app",
+        "CREATE SCHEMA app;\nSET search_path = app, public;\nCREATE TABLE t1 (id int);\n",
+    );
+    fx.xtask(&["db-migrate"]).success();
+    fx.migration(20260102000000, "t2", "CREATE TABLE t2 (id int);\n");
+    fx.xtask(&["db-migrate"]).success();
+    let run = fx.xtask(&["db-status"]).never_says("by hand");
+    if run.code == Some(1) {
+        run.says("table public.t2").says("table app.t2").says("20260101000000_app.sql").says("search_path");
+    } else {
+        run.success().says("no drift");
+    }
+
+    let mut conn = fx.connect().await;
+    sqlx::raw_sql("ALTER TABLE app.t1 ADD COLUMN note text").execute(&mut conn).await.unwrap();
+    fx.xtask(&["db-status"]).found().says("column app.t1.note: added by hand").never_says("t2: added by hand");
+}
