@@ -121,7 +121,7 @@ async fn report_drift(db: &mut Database, project: &Project, files: &[MigrationFi
         let actual =
             schema::catalog::read(db.dev().await?).await.with_context(|| format!("read the schema of {database}"))?;
         db.close_dev().await;
-        let expected = schema::scratch::expected(db.maintenance().await?, &target, project, files).await?;
+        let expected = schema::scratch::expected(db.maintenance().await?, &target, project, files).await?.schema;
         anyhow::Ok((schema::drift::compare(&expected, &actual), actual))
     };
     let (differences, actual) = match compared.await {

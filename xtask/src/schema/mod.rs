@@ -5,8 +5,9 @@
 //! One model serves all three: `catalog.rs` reads it from a database, `sql.rs` (in the order
 //! `order.rs` finds) and `mermaid.rs` render it, `drift.rs` compares two of them (`session.rs`
 //! finds the migrations whose session state can explain a difference), `digest.rs` hashes what
-//! `catalog.rs` reads for drift's fast path, and `scratch.rs` builds the database the files
-//! produce to read it from. Nothing here writes SQL that changes a schema.
+//! `catalog.rs` reads for drift's fast path, `uncovered.rs` lists what the model leaves out, and
+//! `scratch.rs` builds the database the files produce to read it from. Nothing here writes SQL
+//! that changes a schema.
 
 pub mod catalog;
 pub mod digest;
@@ -19,6 +20,7 @@ pub mod scratch;
 pub mod session;
 pub mod sql;
 mod stamp;
+pub mod uncovered;
 
 use std::path::Path;
 

@@ -11,8 +11,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
-use super::catalog;
 use super::model::Schema;
+use super::{catalog, uncovered};
 use crate::elapsed::since;
 use crate::migrations::{MigrationFile, apply};
 use crate::output::note;
@@ -21,6 +21,13 @@ use crate::project::Project;
 use crate::reset::{self, cache::TemplateCache};
 use crate::seeds;
 
+/// The schema the files produce, and what in it the model does not cover.
+pub struct Expected {
+    pub schema: Schema,
+    /// `uncovered::read`: what schema.sql neither writes nor drift compares.
+    pub uncovered: Vec<String>,
+}
+
 /// The schema `files` produce for `target`'s dev database, from the reset cache or built, with
 /// one note saying which (a build takes a while).
 pub async fn expected(
@@ -28,7 +35,7 @@ pub async fn expected(
     target: &Target,
     project: &Project,
     files: &[MigrationFile],
-) -> Result<Schema> {
+) -> Result<Expected> {
     if let Some(schema) = from_reset_cache(admin, target, project, files).await {
         return Ok(schema);
     }
@@ -46,7 +53,7 @@ async fn from_reset_cache(
     target: &Target,
     project: &Project,
     files: &[MigrationFile],
-) -> Option<Schema> {
+) -> Option<Expected> {
     let database = target.database();
     let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await.ok()?;
     let seeds = seeds::load(&project.seeds_dir(), "db/seeds").ok();
@@ -59,7 +66,7 @@ async fn from_reset_cache(
             continue;
         }
         let Ok(mut conn) = connect::connect(&target.with_database(&cache.name)).await else { continue };
-        let schema = catalog::read(&mut conn).await;
+        let schema = read(&mut conn).await;
         conn.close().await.ok();
         if let Ok(schema) = schema {
             note!("Compared with {}, the reset cache of these migrations", cache.name);
@@ -73,7 +80,7 @@ async fn from_reset_cache(
 /// exactly these migrations on this server (its comment says which), else built there anew. It
 /// is kept after a build, so the next `db-status` or `db-check` with the same files reads it
 /// instead of building again; one whose build failed is dropped.
-async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<Schema> {
+async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<Expected> {
     let start = Instant::now();
     let scratch = reset::names::schema(target.database());
     // One build at a time per dev database (a second db-check waits here), so the one that holds
@@ -89,7 +96,7 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
     {
         let read = async {
             let mut conn = connect::connect(&target.with_database(&scratch)).await?;
-            let schema = catalog::read(&mut conn).await;
+            let schema = read(&mut conn).await;
             conn.close().await.ok();
             schema
         };
@@ -143,12 +150,16 @@ async fn built_from_these(admin: &mut PgConnection, scratch: &str) -> Option<Str
     .flatten()
 }
 
-async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<Schema> {
+async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<Expected> {
     let mut conn = connect::connect(scratch).await?;
     apply::build_silently(&mut conn, scratch.database(), files).await?;
-    let schema = catalog::read(&mut conn).await;
+    let schema = read(&mut conn).await;
     conn.close().await.ok();
     schema
+}
+
+async fn read(conn: &mut PgConnection) -> Result<Expected> {
+    Ok(Expected { schema: catalog::read(conn).await?, uncovered: uncovered::read(conn).await? })
 }
 
 /// The schema `files` produce when each migration is applied in a run of its own, on a session

@@ -616,3 +616,36 @@ async fn drift_never_blames_a_hand_for_what_session_state_did() {
     sqlx::raw_sql("ALTER TABLE app.t1 ADD COLUMN note text").execute(&mut conn).await.unwrap();
     fx.xtask(&["db-status"]).found().says("column app.t1.note: added by hand").never_says("t2: added by hand");
 }
+
+/// db-check says what the schema holds that the schema files neither write nor compare.
+#[tokio::test]
+async fn db_check_says_what_the_schema_files_do_not_cover() {
+    let fx = repository("schema_uncovered");
+    git(&fx, &["checkout", "-q", "-b", "feature"]);
+    fx.migration(
+        20260102000000,
+        "uncovered",
+        "ALTER TABLE orgs ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY orgs_all ON orgs USING (true);
+         CREATE TYPE span AS RANGE (subtype = integer);
+         CREATE AGGREGATE total(integer) (sfunc = int4pl, stype = integer);
+         CREATE RULE orgs_keep AS ON DELETE TO orgs DO INSTEAD NOTHING;
+         CREATE TABLE branch_orgs (branch text) INHERITS (orgs);
+         GRANT SELECT ON orgs TO PUBLIC;
+         CREATE STATISTICS orgs_stats ON id, name FROM orgs;
+         COMMENT ON SCHEMA public IS 'Everything';\n",
+    );
+    fx.xtask(&["db-migrate"]).success();
+    fx.xtask(&["db-check"])
+        .success()
+        .says("not covered")
+        .says("policy orgs_all on public.orgs")
+        .says("row-level security on public.orgs")
+        .says("range type public.span")
+        .says("aggregate public.total(integer)")
+        .says("rule orgs_keep on public.orgs")
+        .says("public.branch_orgs inherits from public.orgs")
+        .says("grants on table public.orgs")
+        .says("statistics object public.orgs_stats")
+        .says("comment on schema public");
+}
