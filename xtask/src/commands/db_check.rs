@@ -120,6 +120,24 @@ impl Args {
         for (path, content) in schema::render(&expected.schema) {
             match std::fs::read(project.root.join(path)) {
                 Ok(current) if current == content.as_bytes() => {}
+                // Another major spells some definitions otherwise: compared by replaying it here.
+                Ok(current)
+                    if path == schema::SQL_FILE
+                        && schema::is_other_spelling(
+                            admin,
+                            &target,
+                            &String::from_utf8_lossy(&current),
+                            &expected.schema,
+                        )
+                        .await
+                        .with_context(context)? =>
+                {
+                    out!(
+                        "{path}: spelled as another PostgreSQL major spells its definitions; replayed on this server \
+                         (PostgreSQL {}), it builds exactly the schema the migrations build",
+                        schema::server_major(admin).await.with_context(context)?
+                    );
+                }
                 Ok(_) => problems.add(
                     "differs from what db/migrations produce: `cargo xtask db-reset` rewrites it, from a dev database \
                      rebuilt from the files (`cargo xtask db-migrate` is enough when the dev database only lacks \

@@ -55,7 +55,8 @@ impl Args {
         database.set_statement_timeout(self.statement_timeout.as_ref()).await;
         apply::migrate(database.dev().await?, &name, &files, applied, self.dry_run).await?;
         if !self.dry_run {
-            schema::refresh(database.dev().await?, project, &files).await?;
+            let target = database.target().clone();
+            schema::refresh(database.dev().await?, &target, project, &files).await?;
         }
         Ok(())
     }

@@ -5,8 +5,9 @@
 //! One model serves all three: `catalog.rs` reads it from a database, `sql.rs` (in the order
 //! `order.rs` finds) and `mermaid.rs` render it, `drift.rs` compares two of them (`session.rs`
 //! finds the migrations whose session state can explain a difference), `digest.rs` hashes what
-//! `catalog.rs` reads for drift's fast path, `uncovered.rs` lists what the model leaves out, and
-//! `scratch.rs` builds the database the files produce to read it from. Nothing here writes SQL
+//! `catalog.rs` reads for drift's fast path, `uncovered.rs` lists what the model leaves out,
+//! `spelling.rs` accepts a file another major spelled, and `scratch.rs` builds the database the
+//! files produce to read it from (or replays a schema.sql). Nothing here writes SQL
 //! that changes a schema.
 
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod model;
 mod order;
 pub mod scratch;
 pub mod session;
+mod spelling;
 pub mod sql;
 mod stamp;
 pub mod uncovered;
@@ -25,7 +27,7 @@ pub mod uncovered;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use crate::fingerprint::Fingerprint;
 use crate::migrations::plan::Plan;
@@ -51,11 +53,41 @@ pub fn render(schema: &Schema) -> [(&'static str, String); 2] {
     [(SQL_FILE, sql::render(schema)), (DIAGRAM_FILE, mermaid::render(schema))]
 }
 
+/// True when `file`, a `db/schema.sql` that is not this server's rendering of `expected`, is
+/// one by a server of another major (`spelling.rs`): the same but for the definitions the
+/// server spells, and, replayed on this server (`admin` is a session on it, `target` the dev
+/// database beside which it is replayed), the same schema.
+pub async fn is_other_spelling(
+    admin: &mut PgConnection,
+    target: &Target,
+    file: &str,
+    expected: &Schema,
+) -> Result<bool> {
+    if !spelling::differs_only_in_spelling(file, expected) {
+        return Ok(false);
+    }
+    let replayed = scratch::replayed(admin, target, file).await?;
+    Ok(drift::compare(expected, &replayed).is_empty())
+}
+
+/// The server's major version, for messages: `15`.
+pub async fn server_major(conn: &mut PgConnection) -> Result<String> {
+    let version: String = sqlx::query_scalar("SELECT current_setting('server_version_num')").fetch_one(conn).await?;
+    Ok(version.get(..version.len().saturating_sub(4)).unwrap_or(&version).to_owned())
+}
+
 /// Rewrites `db/schema.sql` and `db/schema.md` from the database `conn` is in, when it is at the
 /// newest migration (every file applied, nothing changed or missing): then it is what the files
 /// produce. A file is written only when its content changed, so its modification time says when
-/// the schema last changed, with one note per file written.
-pub async fn refresh(conn: &mut PgConnection, project: &Project, files: &[MigrationFile]) -> Result<()> {
+/// the schema last changed, with one note per file written. A schema.sql that a server of another
+/// major wrote for this same schema is kept as it is (`is_other_spelling`), so a team on two
+/// majors does not rewrite it back and forth.
+pub async fn refresh(
+    conn: &mut PgConnection,
+    target: &Target,
+    project: &Project,
+    files: &[MigrationFile],
+) -> Result<()> {
     let stamp = Stamp::of(project, files);
     if stamp.is_current(project, &[SQL_FILE, DIAGRAM_FILE]) {
         return Ok(());
@@ -69,6 +101,9 @@ pub async fn refresh(conn: &mut PgConnection, project: &Project, files: &[Migrat
         .await
         .context("the database is migrated, but its schema could not be read to refresh db/schema.sql")?;
     for (path, content) in render(&schema) {
+        if path == SQL_FILE && kept_as_spelled(conn, target, &project.root, &content, &schema).await {
+            continue;
+        }
         if write_if_changed(&project.root, path, &content)
             .with_context(|| format!("the database is migrated, but {path} could not be written"))?
         {
@@ -86,7 +121,38 @@ pub async fn refresh_at(target: &Target, project: &Project, files: &[MigrationFi
         return Ok(());
     }
     let mut conn = connect::connect(target).await?;
-    refresh(&mut conn, project, files).await
+    refresh(&mut conn, target, project, files).await
+}
+
+/// True when db/schema.sql is not `content` but says the same in another major's spelling, and
+/// is kept (with a note). Anything that cannot be checked means writing the file.
+async fn kept_as_spelled(
+    conn: &mut PgConnection,
+    target: &Target,
+    root: &Path,
+    content: &str,
+    schema: &Schema,
+) -> bool {
+    let Ok(file) = std::fs::read_to_string(root.join(SQL_FILE)) else { return false };
+    if file == content || !spelling::differs_only_in_spelling(&file, schema) {
+        return false;
+    }
+    let check = async {
+        let mut admin = connect::connect(&target.maintenance()).await?;
+        let same = is_other_spelling(&mut admin, target, &file, schema).await;
+        admin.close().await.ok();
+        anyhow::Ok((same?, server_major(conn).await?))
+    };
+    match check.await {
+        Ok((true, major)) => {
+            note!(
+                "Kept {SQL_FILE}: another PostgreSQL major spelled its definitions, and replayed here on {major} it \
+                 builds exactly this schema"
+            );
+            true
+        }
+        _ => false,
+    }
 }
 
 /// True when the file was written: it did not exist or held something else.

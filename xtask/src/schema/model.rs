@@ -23,7 +23,7 @@ impl std::fmt::Display for Name {
 }
 
 /// Everything the migrations can create that a reviewer needs to see.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schema {
     /// Schemas other than `public` and the system's own.
     pub schemas: Vec<String>,
@@ -63,14 +63,14 @@ pub enum Object {
     Trigger(Name, String),
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Extension {
     pub name: String,
     pub schema: String,
 }
 
 /// A collation of the user's own (`CREATE COLLATION`).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Collation {
     pub name: Name,
     /// `libc`, `icu` or `builtin`.
@@ -85,14 +85,14 @@ pub struct Collation {
     pub rules: Option<String>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Type {
     pub name: Name,
     pub kind: TypeKind,
     pub comment: Option<String>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TypeKind {
     /// The labels in their sort order.
     Enum(Vec<String>),
@@ -110,7 +110,7 @@ pub enum TypeKind {
 }
 
 /// A domain's CHECK.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Check {
     pub name: String,
     /// `pg_get_constraintdef`: `CHECK ((VALUE > 0))`, with ` NOT VALID` when it is not validated.
@@ -119,7 +119,7 @@ pub struct Check {
 }
 
 /// An attribute of a composite type.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
     pub name: String,
     pub data_type: String,
@@ -127,7 +127,7 @@ pub struct Attribute {
     pub collation: Option<String>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Function {
     pub name: Name,
     /// The argument types, which tell overloads apart: `integer, text`.
@@ -136,7 +136,7 @@ pub struct Function {
     pub definition: String,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sequence {
     pub name: Name,
     pub data_type: String,
@@ -150,7 +150,7 @@ pub struct Sequence {
     pub owned_by: Option<(Name, String)>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
     pub name: Name,
     /// In the table's own order (a partition attached with `ATTACH PARTITION` keeps the order
@@ -168,7 +168,7 @@ pub struct Table {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
     /// `format_type`: `timestamp with time zone`, `character varying(100)`, `public.status`.
@@ -183,7 +183,7 @@ pub struct Column {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Constraint {
     pub name: String,
     pub kind: ConstraintKind,
@@ -206,7 +206,7 @@ pub enum ConstraintKind {
     Exclude,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForeignKey {
     pub table: Name,
     pub columns: Vec<String>,
@@ -228,7 +228,7 @@ pub struct View {
 }
 
 /// An index no constraint owns (those come with their constraint).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Index {
     pub name: Name,
     pub table: Name,
@@ -242,7 +242,7 @@ pub struct Index {
     pub unique_columns: Option<Vec<String>>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trigger {
     pub name: String,
     pub table: Name,

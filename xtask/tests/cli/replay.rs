@@ -6,8 +6,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use sqlx::Connection;
+
 use crate::schema::RICH;
-use crate::support::Fixture;
+use crate::support::{Fixture, Run};
 
 /// One case per way the file once failed to replay, or replayed into another schema. The names
 /// are chosen so that name order is not dependency order.
@@ -151,64 +153,101 @@ fn psql_file(url: &str, file: &std::path::Path) -> Result<(), String> {
     if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
 }
 
-/// pg_dump's schema of the database, without sqlx's history table and the random key of the
-/// `\restrict` lines current pg_dump writes.
-fn dump_schema(url: &str) -> String {
-    let output = Command::new(client("pg_dump"))
-        .args(["--schema-only", "--no-sync", "--exclude-table=public._sqlx_migrations", "--dbname", url])
-        .output()
-        .expect("run pg_dump");
-    assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Where a replay runs: the test server, or a server of another major in its container.
+#[derive(Clone, Copy)]
+enum On<'a> {
+    TestServer,
+    Other(&'a OtherMajor),
 }
 
-/// sqlx's history of the database, as SQL (table and rows).
-fn dump_history(url: &str) -> String {
-    let output = Command::new(client("pg_dump"))
-        .args(["--no-sync", "--table=public._sqlx_migrations", "--dbname", url])
-        .output()
+impl On<'_> {
+    fn url(self, fx: &Fixture) -> String {
+        match self {
+            On::TestServer => fx.url(),
+            On::Other(server) => server.url_for(&fx.database),
+        }
+    }
+
+    fn xtask(self, fx: &Fixture, args: &[&str]) -> Run {
+        fx.xtask_with(args, &[("DATABASE_URL", &self.url(fx))])
+    }
+
+    async fn create_database(self, fx: &Fixture) {
+        let mut admin = match self {
+            On::TestServer => fx.admin().await,
+            On::Other(server) => sqlx::PgConnection::connect(server.url.as_str()).await.unwrap(),
+        };
+        let create = format!("CREATE DATABASE \"{}\"", fx.database);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
+    }
+
+    /// pg_dump with `args` on the fixture's database, by a pg_dump that reads the server's major
+    /// (the container's own for another major), without the random key of the `\restrict` lines
+    /// current pg_dump writes.
+    fn pg_dump(self, fx: &Fixture, args: &[&str]) -> String {
+        let output = match self {
+            On::TestServer => Command::new(client("pg_dump")).args(args).args(["--dbname", &fx.url()]).output(),
+            On::Other(server) => Command::new("docker")
+                .args(["exec", &server.container, "pg_dump", "--username=postgres"])
+                .args(args)
+                .args(["--dbname", &fx.database])
+                .output(),
+        }
         .expect("run pg_dump");
-    assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
+        assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
+/// The lines only one side has, or, when both have the same lines in another order, the first
+/// place they differ.
 fn diff(a: &str, b: &str) -> String {
     let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
     let only_a = a.iter().filter(|line| !b.contains(line)).map(|line| format!("- {line}"));
     let only_b = b.iter().filter(|line| !a.contains(line)).map(|line| format!("+ {line}"));
-    only_a.chain(only_b).collect::<Vec<_>>().join("\n")
+    let lines: Vec<String> = only_a.chain(only_b).collect();
+    if !lines.is_empty() {
+        return lines.join("\n");
+    }
+    let at = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    format!(
+        "the same lines in another order, from line {}:\n- {}\n+ {}",
+        at + 1,
+        a.get(at).unwrap_or(&""),
+        b.get(at).unwrap_or(&"")
+    )
 }
 
 /// Migrates `sql` with db-migrate, replays the db/schema.sql it wrote with psql into an empty
 /// database, and compares the two: what differs, if anything. The replayed database is given
 /// the migrated one's history, so the xtask can render its schema files too (they must be the
 /// same bytes) and compare its schema with the migrations' (no drift).
-async fn replay(test: &str, sql: &str, with_drift: bool) -> Result<(), String> {
+async fn replay(on: On<'_>, test: &str, sql: &str, with_drift: bool) -> Result<(), String> {
     let migrated = Fixture::new(test);
     migrated.migration(20260101000000, "corpus", sql);
-    migrated.xtask(&["db-migrate"]).success();
+    on.xtask(&migrated, &["db-migrate"]).success();
     let schema_sql = migrated.root().join("db/schema.sql");
 
     let replayed = Fixture::new(&format!("{test}_replay"));
-    let create = format!("CREATE DATABASE \"{}\"", replayed.database);
-    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut replayed.admin().await).await.unwrap();
-    psql_file(&replayed.url(), &schema_sql).map_err(|error| format!("psql -f db/schema.sql failed: {error}"))?;
+    on.create_database(&replayed).await;
+    psql_file(&on.url(&replayed), &schema_sql).map_err(|error| format!("psql -f db/schema.sql failed: {error}"))?;
 
-    let (before, after) = (dump_schema(&migrated.url()), dump_schema(&replayed.url()));
+    let schema_only = ["--schema-only", "--no-sync", "--exclude-table=public._sqlx_migrations"];
+    let (before, after) = (on.pg_dump(&migrated, &schema_only), on.pg_dump(&replayed, &schema_only));
     if before != after {
         return Err(format!("pg_dump differs after the replay:\n{}", diff(&before, &after)));
     }
 
     // The xtask's own view of the replayed database: its history is the migrated one's.
     let history = replayed.root().join("history.sql");
-    std::fs::write(&history, dump_history(&migrated.url())).unwrap();
-    psql_file(&replayed.url(), &history).unwrap();
+    std::fs::write(&history, on.pg_dump(&migrated, &["--no-sync", "--table=public._sqlx_migrations"])).unwrap();
+    psql_file(&on.url(&replayed), &history).unwrap();
     replayed.migration(20260101000000, "corpus", sql);
-    replayed.xtask(&["db-migrate"]).success().says("up to date");
+    on.xtask(&replayed, &["db-migrate"]).success().says("up to date");
     for file in ["db/schema.sql", "db/schema.md"] {
         let (before, after) = (
             std::fs::read_to_string(migrated.root().join(file)).unwrap(),
@@ -219,7 +258,7 @@ async fn replay(test: &str, sql: &str, with_drift: bool) -> Result<(), String> {
         }
     }
     if with_drift {
-        let status = replayed.xtask(&["db-status"]);
+        let status = on.xtask(&replayed, &["db-status"]);
         if status.code != Some(0) || !status.stdout.contains("no drift") {
             return Err(format!("db-status finds drift in the replayed database:\n{}", status.all()));
         }
@@ -230,7 +269,16 @@ async fn replay(test: &str, sql: &str, with_drift: bool) -> Result<(), String> {
 /// The whole corpus: schema.sql replays into an empty database as exactly the migrated schema.
 #[tokio::test]
 async fn schema_sql_replays_every_kind_of_object_it_covers() {
-    if let Err(error) = replay("replay_corpus", &corpus(), true).await {
+    if let Err(error) = replay(On::TestServer, "replay_corpus", &corpus(), true).await {
+        panic!("{error}");
+    }
+}
+
+/// The same on a server of another major (PostgreSQL 18 by default).
+#[tokio::test]
+async fn schema_sql_replays_every_kind_of_object_on_another_major() {
+    let Some(other) = OtherMajor::start("replay_other_major").await else { return };
+    if let Err(error) = replay(On::Other(&other), "replay_other", &corpus(), true).await {
         panic!("{error}");
     }
 }
@@ -240,9 +288,122 @@ async fn schema_sql_replays_every_kind_of_object_it_covers() {
 async fn each_case_replays_on_its_own() {
     let mut failures = Vec::new();
     for (n, (case, sql)) in CASES.iter().enumerate() {
-        if let Err(error) = replay(&format!("replay_case{n}"), sql, false).await {
+        if let Err(error) = replay(On::TestServer, &format!("replay_case{n}"), sql, false).await {
             failures.push(format!("{case}: {error}"));
         }
     }
     assert!(failures.is_empty(), "{} case(s) do not replay:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// A server of another major than the test server's, in a container of its own that goes away
+/// with it: the image `XTASK_TEST_OTHER_MAJOR_IMAGE` (default `fleet-test-postgres:18`).
+struct OtherMajor {
+    container: String,
+    url: url::Url,
+}
+
+impl OtherMajor {
+    /// `None`, after saying why, when Docker or the image is missing; a panic instead with
+    /// XTASK_REQUIRE_DOCKER=1, as in CI.
+    async fn start(test: &str) -> Option<OtherMajor> {
+        let image =
+            std::env::var("XTASK_TEST_OTHER_MAJOR_IMAGE").unwrap_or_else(|_| "fleet-test-postgres:18".to_owned());
+        let inspect = Command::new("docker").args(["image", "inspect", &image]).output();
+        if !inspect.as_ref().is_ok_and(|o| o.status.success()) {
+            let why = format!("{test} needs Docker and the image {image} (a PostgreSQL of another major)");
+            if std::env::var("XTASK_REQUIRE_DOCKER").as_deref() == Ok("1") {
+                panic!("{why} (XTASK_REQUIRE_DOCKER=1)");
+            }
+            // Past the test harness's capture, so a skip is seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED replay::{test}: {why} (XTASK_REQUIRE_DOCKER=1 makes this an error)"
+            );
+            return None;
+        }
+        let container = format!("xtask-test-{test}-{}", std::process::id());
+        let password = "other-major-pw";
+        let run = Command::new("docker")
+            .args(["run", "-d", "--name", &container, "-e"])
+            .arg(format!("POSTGRES_PASSWORD={password}"))
+            .args(["-p", "127.0.0.1::5432", &image])
+            .output()
+            .expect("run docker");
+        let mut server = OtherMajor { container, url: url::Url::parse("postgres://localhost").unwrap() };
+        assert!(run.status.success(), "docker run: {}", String::from_utf8_lossy(&run.stderr));
+        let port = Command::new("docker").args(["port", &server.container, "5432/tcp"]).output().unwrap();
+        let port = String::from_utf8_lossy(&port.stdout);
+        let port = port.lines().next().and_then(|l| l.rsplit(':').next()).expect("a published port").trim().to_owned();
+        let url = url::Url::parse(&format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres")).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        while sqlx::PgConnection::connect(url.as_str()).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "{image} did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        server.url = url;
+        Some(server)
+    }
+
+    fn url_for(&self, database: &str) -> String {
+        let mut url = self.url.clone();
+        url.set_path(&format!("/{database}"));
+        url.to_string()
+    }
+}
+
+impl Drop for OtherMajor {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", "-v", &self.container]).output();
+    }
+}
+
+const VIEWS: &str = "CREATE TABLE parts (id integer PRIMARY KEY, price numeric NOT NULL);
+CREATE TABLE bins (id integer PRIMARY KEY, part_id integer REFERENCES parts);
+CREATE VIEW cheap_parts AS SELECT id, price FROM parts WHERE price < 10;
+CREATE VIEW bin_totals AS SELECT part_id, count(*) AS n FROM bins GROUP BY part_id;
+";
+
+/// Case 10: PostgreSQL 15 and 18 spell the same views differently (`parts.price` and `price`).
+/// db-check accepts db/schema.sql from either major on the other, because only those
+/// definitions differ and, replayed there, it builds the same schema; db-migrate keeps it rather
+/// than respelling it; a file that says something else fails on both.
+#[tokio::test]
+async fn one_answer_for_a_team_on_two_majors() {
+    let Some(other) = OtherMajor::start("majors").await else { return };
+    let fifteen = crate::schema::repository_with("replay_majors", VIEWS);
+    let on_other = |fx: &Fixture, args: &[&str]| fx.xtask_with(args, &[("DATABASE_URL", &other.url_for(&fx.database))]);
+
+    // The premise: the two majors write different files for these migrations.
+    let eighteen = Fixture::new("replay_majors_other");
+    eighteen.migration(20260101000000, "create_orgs", crate::schema::ORGS);
+    eighteen.migration(20260102000000, "views", VIEWS);
+    on_other(&eighteen, &["db-migrate"]).success().says("Wrote db/schema.sql");
+    let (file15, file18) = (
+        std::fs::read_to_string(fifteen.root().join("db/schema.sql")).unwrap(),
+        std::fs::read_to_string(eighteen.root().join("db/schema.sql")).unwrap(),
+    );
+    assert_ne!(file15, file18, "the majors spell these views alike: the test proves nothing");
+
+    // The file 15 wrote, checked on the other major, and migrated there: accepted and kept.
+    on_other(&fifteen, &["db-check"]).success().says("spelled as another PostgreSQL major spells its definitions");
+    // (The stamp would say the files are current: they were rendered from these migrations.)
+    let stamp = fifteen.root().join(".xtask/schema-stamp");
+    std::fs::remove_file(&stamp).unwrap();
+    on_other(&fifteen, &["db-migrate"]).success().says("Kept db/schema.sql").never_says("Wrote db/schema.sql");
+    assert_eq!(std::fs::read_to_string(fifteen.root().join("db/schema.sql")).unwrap(), file15);
+
+    // The file the other major wrote, checked on 15 and migrated there: the same.
+    std::fs::write(fifteen.root().join("db/schema.sql"), &file18).unwrap();
+    fifteen.xtask(&["db-check"]).success().says("spelled as another PostgreSQL major spells its definitions");
+    std::fs::remove_file(&stamp).ok();
+    fifteen.xtask(&["db-migrate"]).success().says("Kept db/schema.sql").never_says("Wrote db/schema.sql");
+    assert_eq!(std::fs::read_to_string(fifteen.root().join("db/schema.sql")).unwrap(), file18);
+
+    // A file that says something else fails on both majors, spelled either way.
+    for file in [&file15, &file18] {
+        std::fs::write(fifteen.root().join("db/schema.sql"), file.replace("< 10", "< 20")).unwrap();
+        fifteen.xtask(&["db-check"]).found().says("db/schema.sql");
+        on_other(&fifteen, &["db-check"]).found().says("db/schema.sql");
+    }
 }

@@ -7,7 +7,7 @@ use crate::check::git;
 use crate::support::Fixture;
 use sqlx::{Connection, PgConnection};
 
-const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);\n\
+pub const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);\n\
                     COMMENT ON TABLE orgs IS 'Customers';\n";
 const SITES: &str = "CREATE TABLE sites (id int PRIMARY KEY, org_id int REFERENCES orgs ON DELETE CASCADE);\n";
 
@@ -165,8 +165,17 @@ async fn schema_sql_rebuilds_the_same_schema() {
 
 /// A repository whose main branch has one migration and the schema files it produces.
 fn repository(test: &str) -> Fixture {
+    repository_with(test, "")
+}
+
+/// A repository whose main branch has the orgs migration, then `sql` as a second one when it is
+/// not empty, and the schema files they produce.
+pub fn repository_with(test: &str, sql: &str) -> Fixture {
     let fx = Fixture::new(test);
     fx.migration(20260101000000, "create_orgs", ORGS);
+    if !sql.is_empty() {
+        fx.migration(20260102000000, "views", sql);
+    }
     fx.xtask(&["db-migrate"]).success();
     git(&fx, &["init", "-q"]);
     git(&fx, &["add", "-A"]);
