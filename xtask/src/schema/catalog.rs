@@ -77,10 +77,9 @@ pub(super) fn queries() -> [String; QUERIES] {
         "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_SCHEMA} AND {}",
         not_from_extension("pg_type", "t.oid")
     );
-    let of_tables = format!(
-        "IN (SELECT r.oid FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE {})",
-        tables_where()
-    );
+    // A relation's comment, joined rather than looked up row by row (obj_description).
+    let description = "LEFT JOIN pg_description ds ON ds.objoid = r.oid AND ds.classoid = 'pg_class'::regclass \
+                       AND ds.objsubid = 0";
     [
         // Schemas.
         format!(
@@ -172,13 +171,14 @@ pub(super) fn queries() -> [String; QUERIES] {
         ),
         // Tables and partitions.
         format!(
-            "SELECT n.nspname::text, r.relname::text, r.relpersistence = 'u', obj_description(r.oid, 'pg_class'), \
+            "SELECT n.nspname::text, r.relname::text, r.relpersistence = 'u', ds.description, \
                     CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END, \
                     pn.nspname::text, p.relname::text, pg_get_expr(r.relpartbound, r.oid), \
                     coalesce(r.reloptions, '{{}}')::text[] \
              FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace \
              LEFT JOIN pg_inherits i ON i.inhrelid = r.oid AND r.relispartition \
              LEFT JOIN pg_class p ON p.oid = i.inhparent LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+             {description} \
              WHERE {}",
             tables_where()
         ),
@@ -191,12 +191,15 @@ pub(super) fn queries() -> [String; QUERIES] {
                     CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname::text END, \
                     CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END, \
                     a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
-                    col_description(a.attrelid, a.attnum) \
+                    ds.description \
              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
              JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
-             WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attrelid {of_tables}"
+             LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass \
+                  AND ds.objsubid = a.attnum \
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND {}",
+            tables_where()
         ),
         // Constraints, local ones only: a partition's copies of its parent's (conparentid) and
         // inherited CHECKs are the parent's. contype 'n' (PostgreSQL 18's NOT NULL) is the
@@ -212,13 +215,14 @@ pub(super) fn queries() -> [String; QUERIES] {
                     c.confdeltype::text, c.confupdtype::text \
              FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
              LEFT JOIN pg_class f ON f.oid = c.confrelid LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace \
-             WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conislocal AND c.conparentid = 0 AND c.conrelid {of_tables}"
+             WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND c.conislocal AND c.conparentid = 0 AND {}",
+            tables_where()
         ),
         // Views and materialized views.
         format!(
             "SELECT n.nspname::text, r.relname::text, r.relkind = 'm', pg_get_viewdef(r.oid, true), \
-                    coalesce(r.reloptions, '{{}}')::text[], obj_description(r.oid, 'pg_class') \
-             FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace \
+                    coalesce(r.reloptions, '{{}}')::text[], ds.description \
+             FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace {description} \
              WHERE r.relkind IN ('v', 'm') AND {USER_SCHEMA} AND {}",
             not_from_extension("pg_class", "r.oid")
         ),
