@@ -108,8 +108,8 @@ impl Args {
         // What the files leave out is said, not passed over: they neither write nor compare it.
         if !expected.uncovered.is_empty() {
             out!(
-                "{} and {} do not cover {} thing(s) the migrations create, neither written nor compared (see README, \
-                 Schema files, not covered):\n    {}",
+                "{} and {} do not cover {} thing(s) the migrations create, neither written nor compared (see \
+                 docs/schema-files.md):\n    {}",
                 schema::SQL_FILE,
                 schema::DIAGRAM_FILE,
                 expected.uncovered.len(),
