@@ -128,6 +128,7 @@ impl Args {
                             &target,
                             &String::from_utf8_lossy(&current),
                             &expected.schema,
+                            &expected.uncovered,
                         )
                         .await
                         .with_context(context)? =>

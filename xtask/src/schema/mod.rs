@@ -56,18 +56,20 @@ pub fn render(schema: &Schema) -> [(&'static str, String); 2] {
 /// True when `file`, a `db/schema.sql` that is not this server's rendering of `expected`, is
 /// one by a server of another major (`spelling.rs`): the same but for the definitions the
 /// server spells, and, replayed on this server (`admin` is a session on it, `target` the dev
-/// database beside which it is replayed), the same schema.
+/// database beside which it is replayed), the same schema, with nothing beside it that the model
+/// does not cover but what the migrations' schema has (`uncovered`).
 pub async fn is_other_spelling(
     admin: &mut PgConnection,
     target: &Target,
     file: &str,
     expected: &Schema,
+    uncovered: &[String],
 ) -> Result<bool> {
     if !spelling::differs_only_in_spelling(file, expected) {
         return Ok(false);
     }
     let replayed = scratch::replayed(admin, target, file).await?;
-    Ok(drift::compare(expected, &replayed).is_empty())
+    Ok(drift::compare(expected, &replayed.schema).is_empty() && replayed.uncovered == uncovered)
 }
 
 /// The server's major version, for messages: `15`.
@@ -138,8 +140,9 @@ async fn kept_as_spelled(
         return false;
     }
     let check = async {
+        let uncovered = uncovered::read(conn).await?;
         let mut admin = connect::connect(&target.maintenance()).await?;
-        let same = is_other_spelling(&mut admin, target, &file, schema).await;
+        let same = is_other_spelling(&mut admin, target, &file, schema, &uncovered).await;
         admin.close().await.ok();
         anyhow::Ok((same?, server_major(conn).await?))
     };

@@ -197,7 +197,7 @@ pub async fn in_separate_runs(admin: &mut PgConnection, target: &Target, files: 
 /// The schema `sql` (a `db/schema.sql`) builds on this server: replayed in `<db>__xtask_schema`
 /// (under the same lock as `build_and_read`) and dropped after, so the next comparison builds
 /// the migrations there again. A file that fails to replay is an error.
-pub async fn replayed(admin: &mut PgConnection, target: &Target, sql: &str) -> Result<Schema> {
+pub async fn replayed(admin: &mut PgConnection, target: &Target, sql: &str) -> Result<Expected> {
     let scratch = reset::names::schema(target.database());
     reset::lock::acquire(admin, &scratch).await?;
     admin::drop_force(admin, &scratch).await?;
@@ -205,7 +205,7 @@ pub async fn replayed(admin: &mut PgConnection, target: &Target, sql: &str) -> R
     let replay = async {
         let mut conn = connect::connect(&target.with_database(&scratch).with_unflushed_commits()).await?;
         sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.context("replay db/schema.sql")?;
-        let schema = catalog::read(&mut conn).await;
+        let schema = read(&mut conn).await;
         conn.close().await.ok();
         schema
     };

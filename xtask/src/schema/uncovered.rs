@@ -66,8 +66,10 @@ fn query() -> String {
         format!("SELECT format('text search dictionary %I.%I', n.nspname, o.dictname) {}", in_schema("pg_ts_dict", "o", "dictnamespace", "pg_ts_dict")),
         format!("SELECT format('conversion %I.%I', n.nspname, o.conname) {}", in_schema("pg_conversion", "o", "connamespace", "pg_conversion")),
         format!("SELECT format('statistics object %I.%I', n.nspname, o.stxname) {}", in_schema("pg_statistic_ext", "o", "stxnamespace", "pg_statistic_ext")),
+        // Not the casts a range type makes to its multirange (they are part of it).
         "SELECT format('cast (%s AS %s)', c.castsource::regtype, c.casttarget::regtype) FROM pg_cast c WHERE c.oid >= 16384 \
-         AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_cast'::regclass AND e.objid = c.oid AND e.deptype = 'e')"
+         AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_cast'::regclass AND e.objid = c.oid \
+                         AND e.deptype IN ('e', 'i'))"
             .to_owned(),
         "SELECT format('event trigger %I', e.evtname) FROM pg_event_trigger e \
          WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_event_trigger'::regclass AND d.objid = e.oid AND d.deptype = 'e')"

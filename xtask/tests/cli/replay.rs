@@ -358,7 +358,7 @@ impl Drop for OtherMajor {
     }
 }
 
-const VIEWS: &str = "CREATE TABLE parts (id integer PRIMARY KEY, price numeric NOT NULL);
+pub const VIEWS: &str = "CREATE TABLE parts (id integer PRIMARY KEY, price numeric NOT NULL);
 CREATE TABLE bins (id integer PRIMARY KEY, part_id integer REFERENCES parts);
 CREATE VIEW cheap_parts AS SELECT id, price FROM parts WHERE price < 10;
 CREATE VIEW bin_totals AS SELECT part_id, count(*) AS n FROM bins GROUP BY part_id;

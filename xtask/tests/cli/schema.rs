@@ -647,7 +647,7 @@ async fn db_check_says_what_the_schema_files_do_not_cover() {
     fx.xtask(&["db-migrate"]).success();
     fx.xtask(&["db-check"])
         .success()
-        .says("not covered")
+        .says("do not cover")
         .says("policy orgs_all on public.orgs")
         .says("row-level security on public.orgs")
         .says("range type public.span")
@@ -656,5 +656,23 @@ async fn db_check_says_what_the_schema_files_do_not_cover() {
         .says("public.branch_orgs inherits from public.orgs")
         .says("grants on table public.orgs")
         .says("statistics object public.orgs_stats")
-        .says("comment on schema public");
+        .says("comment on schema public")
+        .never_says("cast (");
+}
+
+/// A schema.sql that is not this server's rendering is accepted only when it is another major's
+/// spelling of the same schema: whatever is slipped into a definition's place (a statement after
+/// the last one, an edited query) fails, on the server that wrote the file too.
+#[tokio::test]
+async fn db_check_fails_what_is_slipped_into_a_definitions_place() {
+    let fx = repository_with("schema_slipped", crate::replay::VIEWS);
+    let sql = read(&fx, "db/schema.sql");
+    for edited in [
+        format!("{sql}GRANT SELECT ON public.parts TO PUBLIC;\n"),
+        format!("{sql}DROP VIEW public.cheap_parts;\n"),
+        sql.replace("< 10", "< 20"),
+    ] {
+        std::fs::write(fx.root().join("db/schema.sql"), &edited).unwrap();
+        fx.xtask(&["db-check"]).found().says("db/schema.sql").never_says("spelled as another");
+    }
 }
