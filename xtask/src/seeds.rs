@@ -55,6 +55,15 @@ pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<SeedFile>> {
 /// round trip, not one per statement. A seed that ends that transaction itself (`COMMIT`,
 /// `ROLLBACK`) is refused: its rows would be lost or half kept while the reset reports success.
 pub async fn apply(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) -> Result<()> {
+    run(conn, database, seeds, true).await
+}
+
+/// `apply` without a line per seed: for a scratch database a command builds on the side.
+pub async fn apply_silently(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) -> Result<()> {
+    run(conn, database, seeds, false).await
+}
+
+async fn run(conn: &mut PgConnection, database: &str, seeds: &[SeedFile], report: bool) -> Result<()> {
     conn.execute("BEGIN").await.with_context(|| format!("begin the seed transaction on {database}"))?;
     let transaction: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
         .fetch_one(&mut *conn)
@@ -82,7 +91,9 @@ pub async fn apply(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) 
                 seed.shown
             );
         }
-        out!("Seeded {} ({})", seed.shown, since(start));
+        if report {
+            out!("Seeded {} ({})", seed.shown, since(start));
+        }
     }
     conn.execute("COMMIT").await.with_context(|| format!("commit the seeds on {database}"))?;
     Ok(())

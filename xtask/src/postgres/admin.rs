@@ -97,6 +97,37 @@ pub async fn rename(conn: &mut PgConnection, from: &str, to: &str) -> Result<()>
     Ok(())
 }
 
+/// Opens or closes a database to connections (PostgreSQL's ALLOW_CONNECTIONS). A scratch build a
+/// command keeps between runs stays closed, so nobody changes it by hand (a GUI lists every
+/// database) and the next run can trust it.
+pub async fn allow_connections(conn: &mut PgConnection, database: &str, allow: bool) -> Result<()> {
+    let statement = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", quote_ident(database));
+    conn.execute(AssertSqlSafe(statement)).await.with_context(|| format!("open or close {database}"))?;
+    Ok(())
+}
+
+/// The label (comment) a finished build left on a kept database, when it exists and is closed
+/// to connections: a database without one, or open, is never taken as built.
+pub async fn label_if_closed(conn: &mut PgConnection, database: &str) -> Option<String> {
+    sqlx::query_scalar(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1 AND NOT datallowconn",
+    )
+    .bind(database)
+    .fetch_optional(conn)
+    .await
+    .ok()
+    .flatten()
+    .flatten()
+}
+
+/// Labels a database with what it was built from (its comment). The label is written by the
+/// xtask from hex digits and counts only.
+pub async fn label(conn: &mut PgConnection, database: &str, label: &str) -> Result<()> {
+    let statement = format!("COMMENT ON DATABASE {} IS '{}'", quote_ident(database), label.replace('\'', "''"));
+    conn.execute(AssertSqlSafe(statement)).await.with_context(|| format!("label {database}"))?;
+    Ok(())
+}
+
 /// The databases whose names start with `prefix`, such as scratch copies left by a reset that was
 /// killed. `LIKE` would treat `_` in the prefix as a wildcard, so this compares a plain prefix.
 pub async fn with_prefix(conn: &mut PgConnection, prefix: &str) -> Result<Vec<String>> {

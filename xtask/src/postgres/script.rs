@@ -97,6 +97,15 @@ pub async fn run(conn: &mut PgConnection, sql: &str, prefix: &str, pace: Pace) -
     Ok(())
 }
 
+/// Runs one statement of a file by itself (its COPY data through the COPY protocol): for a
+/// caller that looks at the server between statements.
+pub async fn run_statement(conn: &mut PgConnection, statement: &statements::Statement<'_>) -> Result<(), sqlx::Error> {
+    match statement.copy_data {
+        Some(data) => copy_in(conn, statement.text, data).await,
+        None => conn.execute(sqlx::raw_sql(AssertSqlSafe(statement.text.to_owned()))).await.map(drop),
+    }
+}
+
 /// `COPY … FROM stdin` with its rows, through the COPY protocol.
 async fn copy_in(conn: &mut PgConnection, statement: &str, data: &str) -> Result<(), sqlx::Error> {
     let mut copy = conn.copy_in_raw(statement).await?;

@@ -1,13 +1,15 @@
 //! The databases a reset keeps beside the dev database, named after it: the scratch copy it
-//! builds, and the previous dev database, which the next reset drops; and the scratch database
-//! `db-check` and `db-status` build the schema in. (The reset cache's templates are named in
-//! `cache.rs`.)
+//! builds, and the previous dev database, which the next reset drops; the scratch database
+//! `db-check` and `db-status` build the schema in; and the two `db-check` traces new migrations
+//! with. (The reset cache's templates are named in `cache.rs`.)
 
 use crate::postgres::admin;
 
 const SCRATCH_SUFFIX: &str = "__xtask_reset";
 const PREVIOUS_SUFFIX: &str = "__xtask_old";
 const SCHEMA_SUFFIX: &str = "__xtask_schema";
+const TRACE_SUFFIX: &str = "__xtask_trace";
+const TRACE_BASE_SUFFIX: &str = "__xtask_tracebase";
 
 /// `<database>__xtask_reset`: where a reset builds, unseen until the swap. One left behind by an
 /// interrupted reset is removed by the next.
@@ -30,6 +32,18 @@ pub fn schema(database: &str) -> String {
     format!("{}{SCHEMA_SUFFIX}", admin::fit_identifier(database, SCHEMA_SUFFIX.len()))
 }
 
+/// `<database>__xtask_trace`: where `db-check` traces the new migrations, on a copy of the base;
+/// dropped right after (and by the next run, if one was interrupted).
+pub fn trace(database: &str) -> String {
+    format!("{}{TRACE_SUFFIX}", admin::fit_identifier(database, TRACE_SUFFIX.len()))
+}
+
+/// `<database>__xtask_tracebase`: the base's migrations and seeds, which each trace copies; kept,
+/// labelled with what it was built from and closed to connections, until the base changes.
+pub fn trace_base(database: &str) -> String {
+    format!("{}{TRACE_BASE_SUFFIX}", admin::fit_identifier(database, TRACE_BASE_SUFFIX.len()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -37,6 +51,8 @@ mod tests {
         assert_eq!(super::scratch("fleet_dev"), "fleet_dev__xtask_reset");
         assert_eq!(super::previous("fleet_dev"), "fleet_dev__xtask_old");
         assert_eq!(super::schema("fleet_dev"), "fleet_dev__xtask_schema");
+        assert_eq!(super::trace("fleet_dev"), "fleet_dev__xtask_trace");
+        assert_eq!(super::trace_base("fleet_dev"), "fleet_dev__xtask_tracebase");
         let long = "é".repeat(40);
         let (a, b) = (format!("{}_a", "x".repeat(60)), format!("{}_b", "x".repeat(60)));
         assert_ne!(super::scratch(&a), super::scratch(&b), "long names that start alike must not collide");

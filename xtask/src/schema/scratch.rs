@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use super::model::Schema;
 use super::{catalog, uncovered};
@@ -91,8 +91,8 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
         format!("xtask: the schema of {} migration(s), {:016x}", files.len(), super::built_from(files, &version));
     // Kept closed to connections between runs, so no one changes it by hand (a GUI lists every
     // database): one that was opened since is built anew.
-    if built_from_these(admin, &scratch).await.as_deref() == Some(built_from.as_str())
-        && allow_connections(admin, &scratch, true).await.is_ok()
+    if admin::label_if_closed(admin, &scratch).await.as_deref() == Some(built_from.as_str())
+        && admin::allow_connections(admin, &scratch, true).await.is_ok()
     {
         let read = async {
             let mut conn = connect::connect(&target.with_database(&scratch)).await?;
@@ -101,7 +101,7 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
             schema
         };
         let schema = read.await;
-        allow_connections(admin, &scratch, false).await?;
+        admin::allow_connections(admin, &scratch, false).await?;
         if let Ok(schema) = schema {
             note!("Compared with {scratch}, built from these migrations before");
             return Ok(schema);
@@ -123,31 +123,10 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
         }
     };
     // Closed, then labelled: a database without the label, or open, is never read as built.
-    allow_connections(admin, &scratch, false).await?;
-    let label = format!("COMMENT ON DATABASE {} IS '{built_from}'", admin::quote_ident(&scratch));
-    admin.execute(AssertSqlSafe(label)).await?;
+    admin::allow_connections(admin, &scratch, false).await?;
+    admin::label(admin, &scratch, &built_from).await?;
     note!("Built {} migration(s) in {scratch} to compare with ({})", files.len(), since(start));
     Ok(schema)
-}
-
-/// Opens or closes `scratch` to connections (PostgreSQL's ALLOW_CONNECTIONS).
-async fn allow_connections(admin: &mut PgConnection, scratch: &str, allow: bool) -> Result<()> {
-    let statement = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", admin::quote_ident(scratch));
-    admin.execute(AssertSqlSafe(statement)).await?;
-    Ok(())
-}
-
-/// The label a finished build left on `scratch`, when it exists and is closed to connections.
-async fn built_from_these(admin: &mut PgConnection, scratch: &str) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1 AND NOT datallowconn",
-    )
-    .bind(scratch)
-    .fetch_optional(admin)
-    .await
-    .ok()
-    .flatten()
-    .flatten()
 }
 
 async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<Expected> {
