@@ -20,6 +20,7 @@ mod output;
 mod postgres;
 mod project;
 mod reset;
+mod safety;
 mod schema;
 mod secrets;
 mod seeds;

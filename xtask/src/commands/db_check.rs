@@ -18,6 +18,7 @@ use crate::migrations::MigrationFile;
 use crate::migrations::folder::{self, Problems};
 use crate::output::{self, note, out};
 use crate::project::Project;
+use crate::safety;
 use crate::schema;
 use crate::server::Server;
 
@@ -44,6 +45,15 @@ const DIR: &str = "db/migrations";
 /// after) on the dev server, which is started if needed, or read from the reset cache when a
 /// reset already built the same migrations. A project that has neither file yet is
 /// not checked for them.
+///
+/// Then it traces each new migration on a copy of the base with its seeds loaded
+/// (<name>__xtask_trace), statement by statement as the real run goes, and fails when one would
+/// block reads or writes of a table the base has for longer than a catalog update: a rewrite or
+/// validating scan under a blocking lock, an index or unique constraint built without
+/// CONCURRENTLY, more work after taking ACCESS EXCLUSIVE, a blocking lock without lock_timeout,
+/// a foreign key without an index. DROP, RENAME and type changes are warnings. A reviewed
+/// exception goes on the line above its statement: -- db-check allow(<rule>): <reason>. See
+/// docs/safe-migrations.md.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  cargo xtask db-check\n  cargo xtask db-check --base origin/release-2.0\n\nExit status: 0 all good, 1 a rule is broken or a schema file is stale, 2 the check could not run."
@@ -86,7 +96,14 @@ impl Args {
         } else {
             self.check_schema_files(sh, project, &files).await?
         };
-        Ok(output::exit_code(if migrations_ok && schema_ok { output::OK } else { output::FOUND }))
+        let against = safety::Against { name: &base.name, fork: &base.fork, tip: &base.tip };
+        let locks_ok = if migrations_ok {
+            safety::check(sh, project, &self.server, &files, &against).await?
+        } else {
+            note!("Note: the new migrations were not traced: fix db/migrations first");
+            true
+        };
+        Ok(output::exit_code(if migrations_ok && schema_ok && locks_ok { output::OK } else { output::FOUND }))
     }
 
     /// Builds the migrations in a scratch database and compares db/schema.sql and db/schema.md

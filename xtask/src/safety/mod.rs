@@ -1,0 +1,247 @@
+//! Know before merging what a migration will lock in production: `db-check` traces each
+//! migration that is new against the git base, on a copy of the base with its seeds loaded, and
+//! fails on what would block the application's reads or writes of a table production already
+//! has for longer than a catalog update.
+//!
+//! The parts, in the order data flows: `scratch.rs` makes the copy (`<db>__xtask_trace`, from
+//! the reset cache or a kept build of the base); `trace.rs` runs each new migration there as the
+//! real run does, statement by statement, and reads the server's facts after each one
+//! (`facts.rs`: locks held, relations rewritten, constraints and indexes added, columns changed,
+//! rows scanned); `rules.rs` judges those facts (pure functions); `exceptions.rs` reads the
+//! reviewed exceptions written next to a statement; `report.rs` writes the findings for a
+//! terminal, for GitHub Actions annotations and for the job's Markdown summary.
+//!
+//! Nothing here touches the dev database: the copy is the only database a trace changes, and
+//! the kept base the only one it builds (see ARCHITECTURE.md, "What touches which database").
+
+pub mod exceptions;
+pub mod facts;
+pub mod report;
+pub mod rules;
+pub mod scratch;
+pub mod trace;
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use sqlx::{Connection, PgConnection};
+use xshell::{Shell, cmd};
+
+use crate::cli::ServerArgs;
+use crate::elapsed::since;
+use crate::migrations::MigrationFile;
+use crate::output::{note, out};
+use crate::postgres::statements;
+use crate::postgres::{Target, connect};
+use crate::project::Project;
+use crate::seeds::SeedFile;
+use crate::server::Server;
+use report::FileReport;
+use rules::{Judged, Severity};
+
+/// The git base db-check compares with.
+pub struct Against<'a> {
+    /// As named in messages (`origin/main`).
+    pub name: &'a str,
+    /// Where this branch left the base: its migrations and seeds are the trace's starting point.
+    pub fork: &'a str,
+    /// The base's tip: a migration merged there since is not new either.
+    pub tip: &'a str,
+}
+
+/// db-check's call: traces the migrations of `files` that are new against `base` and prints
+/// what it found. True when nothing is an error.
+pub async fn check(
+    sh: &Shell,
+    project: &Project,
+    server: &ServerArgs,
+    files: &[MigrationFile],
+    base: &Against<'_>,
+) -> Result<bool> {
+    let (base_files, new) = split_new(sh, files, base)?;
+    if new.is_empty() {
+        out!("No new migration to trace against {}", base.name);
+        return Ok(true);
+    }
+    let start = Instant::now();
+    let context = || format!("trace the {} new migration(s) on a copy of the base with its seeds", new.len());
+    let seeds = seeds_at(sh, base.fork).with_context(context)?;
+    let server = Server::select(server, sh, project, true).with_context(context)?;
+    let mut database = server.up(sh).await.with_context(context)?;
+    database.close_dev().await;
+    let target = database.target().clone();
+    let admin = database.maintenance().await.with_context(context)?;
+    let (reports, source) = trace_files(admin, &target, base_files, &seeds, &new).await.with_context(context)?;
+
+    for report in &reports {
+        for finding in &report.findings {
+            match finding.severity {
+                Severity::Error => out!("{}", report::plain(&report.shown, finding)),
+                Severity::Warning => note!("{}", report::plain(&report.shown, finding)),
+            }
+        }
+        for allowed in &report.allowed {
+            note!("{}", report::plain_allowed(&report.shown, allowed));
+        }
+    }
+    let (errors, warnings) = (report::count(&reports, Severity::Error), report::count(&reports, Severity::Warning));
+    let allowed: usize = reports.iter().map(|r| r.allowed.len()).sum();
+    out!(
+        "Traced {} new migration(s) against {}: {errors} error(s), {warnings} warning(s), {allowed} allowed ({}; {})",
+        reports.len(),
+        base.name,
+        source.describe(),
+        since(start)
+    );
+    if errors > 0 {
+        note!(
+            "A finding reviewed and accepted is allowed on the line directly above its statement: \
+             `-- {} allow(<rule>): <why it is acceptable here>` (docs/safe-migrations.md)",
+            exceptions::MARKER
+        );
+    }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+        report_to_github(sh, &reports, base.name, &source.describe())?;
+    }
+    Ok(errors == 0)
+}
+
+/// The trace without git: a copy of the base (`base_files` with `seeds`), each of `new` traced
+/// there and judged. The copy is dropped whatever happens.
+pub async fn trace_files(
+    admin: &mut PgConnection,
+    target: &Target,
+    base_files: &[MigrationFile],
+    seeds: &[SeedFile],
+    new: &[&MigrationFile],
+) -> Result<(Vec<FileReport>, scratch::Source)> {
+    let (copy, source) = scratch::create(admin, target, base_files, seeds).await?;
+    let traced = async {
+        let mut conn = connect::connect(&target.with_database(&copy).with_unflushed_commits()).await?;
+        let traced = trace::run(&mut conn, new).await;
+        conn.close().await.ok();
+        traced
+    }
+    .await;
+    let dropped = scratch::drop(admin, &copy).await;
+    let traced = traced?;
+    dropped?;
+    Ok((judge(&traced), source))
+}
+
+/// Every finding of every traced migration, exceptions applied.
+fn judge(trace: &trace::Trace) -> Vec<FileReport> {
+    trace
+        .migrations
+        .iter()
+        .map(|migration| {
+            let sql = migration.file.migration.sql.as_str();
+            let judged: Vec<Judged> = migration
+                .statements
+                .iter()
+                .enumerate()
+                .map(|(statement, effects)| Judged {
+                    statement,
+                    location: effects.location.unwrap_or(facts::Location { line: 1, column: 1 }),
+                    effects,
+                })
+                .collect();
+            let mut findings: Vec<rules::Finding> = judged.iter().flat_map(rules::judge).collect();
+            let keys: Vec<(Judged, &facts::ForeignKey)> = judged
+                .iter()
+                .flat_map(|j| {
+                    j.effects.foreign_keys_added.iter().map(move |key| {
+                        (Judged { statement: j.statement, location: j.location, effects: j.effects }, key)
+                    })
+                })
+                .collect();
+            findings.extend(rules::foreign_keys_without_index(&keys, &trace.end.indexes, |oid| {
+                trace.end.constraints.contains_key(&oid)
+            }));
+            // The statements were split once already to run them; a file that cannot be split
+            // never got this far.
+            let statements = statements::split(sql).unwrap_or_default();
+            let applied = exceptions::read(sql, &statements).apply(findings);
+            FileReport {
+                shown: migration.file.shown.clone(),
+                statements: migration.statements.len(),
+                no_transaction: migration.file.migration.no_tx,
+                elapsed: migration.elapsed,
+                findings: applied.findings,
+                allowed: applied.allowed,
+            }
+        })
+        .collect()
+}
+
+/// The files the base has, and the new ones after them. db-check has already refused a new
+/// file that sorts before the base's newest, so the new ones are the folder's last.
+fn split_new<'f>(
+    sh: &Shell,
+    files: &'f [MigrationFile],
+    base: &Against,
+) -> Result<(&'f [MigrationFile], Vec<&'f MigrationFile>)> {
+    let mut known = migrations_at(sh, base.fork)?;
+    known.extend(migrations_at(sh, base.tip)?);
+    let is_new = |file: &MigrationFile| !known.contains(file.shown.trim_start_matches("db/migrations/"));
+    let first_new = files.iter().position(is_new).unwrap_or(files.len());
+    let (old, new) = files.split_at(first_new);
+    if let Some(misplaced) = new.iter().find(|file| !is_new(file)) {
+        bail!(
+            "{} is on {} but sorts after a new migration: the trace needs the new migrations last",
+            misplaced.shown,
+            base.name
+        );
+    }
+    Ok((old, new.iter().collect()))
+}
+
+/// The file names in `db/migrations` at a commit. (db-check lists them too; once it exposes
+/// the list of new migrations, this goes.)
+fn migrations_at(sh: &Shell, commit: &str) -> Result<BTreeSet<String>> {
+    let dir = "db/migrations/";
+    let listing =
+        cmd!(sh, "git ls-tree --name-only -z {commit} -- {dir}").quiet().read().context("list the base's migrations")?;
+    Ok(listing.split('\0').filter_map(|path| path.strip_prefix(dir)).map(str::to_owned).collect())
+}
+
+/// The seeds as the base has them: the rows production-like data had before this branch. (The
+/// branch's own seeds may already use what its new migrations add.)
+fn seeds_at(sh: &Shell, commit: &str) -> Result<Vec<SeedFile>> {
+    let dir = "db/seeds/";
+    let listing =
+        cmd!(sh, "git ls-tree --name-only -z {commit} -- {dir}").quiet().read().context("list the base's seeds")?;
+    let mut seeds = Vec::new();
+    for path in listing.split('\0').filter(|path| path.ends_with(".sql")) {
+        let spec = format!("{commit}:./{path}");
+        // Read as bytes: `read()` would trim the file's last newline, and the seeds' text keys the
+        // reset cache.
+        let output = cmd!(sh, "git cat-file blob {spec}").quiet().output().with_context(|| format!("read {path} at the base"))?;
+        let text = String::from_utf8(output.stdout).with_context(|| format!("{path} at the base is not UTF-8"))?;
+        let sql = text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned();
+        seeds.push(SeedFile { shown: path.to_owned(), sql });
+    }
+    Ok(seeds)
+}
+
+/// In GitHub Actions: an annotation on each finding's file and line, and the summary on the
+/// job's page.
+fn report_to_github(sh: &Shell, reports: &[FileReport], base: &str, source: &str) -> Result<()> {
+    let prefix = cmd!(sh, "git rev-parse --show-prefix").quiet().read().unwrap_or_default();
+    let annotations = report::github_annotations(reports, &prefix);
+    if !annotations.is_empty() {
+        out!("{}", annotations.trim_end());
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) {
+        use std::io::Write as _;
+        let summary = report::markdown(reports, base, source);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(summary.as_bytes()))
+            .with_context(|| format!("write the job summary to {} (GITHUB_STEP_SUMMARY)", path.to_string_lossy()))?;
+    }
+    Ok(())
+}

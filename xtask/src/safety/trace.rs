@@ -1,0 +1,348 @@
+//! The trace: runs each new migration on the trace's scratch database as the real run would,
+//! statement by statement, and reads the server's facts after each one.
+//!
+//! A migration runs in its own transaction (`BEGIN`, its statements, `COMMIT`), so the locks each
+//! statement takes are still held when the next one starts, exactly as in production. A
+//! `-- no-transaction` file runs statement by statement, each committed on its own: here each
+//! one is wrapped in a transaction of its own so its locks can be read before the commit, which
+//! changes nothing about what it does; one the server refuses to run in a transaction block
+//! (`CREATE INDEX CONCURRENTLY`, `VACUUM`) runs bare, as in production, and its locks are
+//! unobservable (`Run::Unobservable`), which the rules know.
+//!
+//! The session starts with `lock_timeout = 0`, what an application's migrator has unless the
+//! migration sets one, so a `SET LOCAL lock_timeout` in the file is what the rules see. (The
+//! xtask's other sessions always have one: nobody else can hold a lock in the trace's own
+//! database, so this one cannot wait on anyone.)
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use sqlx::{Executor, PgConnection, Row};
+
+use super::facts::{
+    Activity, Base, Column, Constraint, ConstraintKind, Effects, Index, Location, LockMode, Oid, Relation,
+    RelationKind, Run, Snapshot,
+};
+use crate::migrations::MigrationFile;
+use crate::postgres::script::{self, Failure};
+use crate::postgres::sql_error::{self, Rerun};
+use crate::postgres::statements::{self, Statement};
+
+/// SQLSTATE 25001: the statement cannot run inside a transaction block.
+const ACTIVE_SQL_TRANSACTION: &str = "25001";
+
+/// Every new migration, traced.
+pub struct Trace<'a> {
+    pub migrations: Vec<MigrationTrace<'a>>,
+    /// The database once every new migration ran (a later migration may index an earlier
+    /// migration's foreign key).
+    pub end: Snapshot,
+}
+
+pub struct MigrationTrace<'a> {
+    pub file: &'a MigrationFile,
+    /// What each statement did, in order.
+    pub statements: Vec<Effects>,
+    pub elapsed: Duration,
+}
+
+/// Traces `files` in order on `conn`, a session in the trace's database.
+pub async fn run<'a>(conn: &mut PgConnection, files: &[&'a MigrationFile]) -> Result<Trace<'a>> {
+    prepare_session(conn).await?;
+    let start = snapshot(conn).await.context("read the base's catalog")?;
+    let base = Base::of(&start);
+    let mut migrations = Vec::new();
+    for file in files {
+        let begun = Instant::now();
+        let statements = if file.migration.no_tx {
+            trace_alone(conn, file, &base).await?
+        } else {
+            trace_in_transaction(conn, file, &base).await?
+        };
+        migrations.push(MigrationTrace { file, statements, elapsed: begun.elapsed() });
+    }
+    let end = snapshot(conn).await.context("read the catalog after the new migrations")?;
+    Ok(Trace { migrations, end })
+}
+
+/// The session as an application's migrator has it: no lock_timeout unless the migration sets
+/// one, and the row counters on (they are, unless a superuser turned them off).
+async fn prepare_session(conn: &mut PgConnection) -> Result<()> {
+    conn.execute("SET lock_timeout = 0").await.context("prepare the trace's session")?;
+    let counting: String = sqlx::query_scalar("SELECT current_setting('track_counts')").fetch_one(&mut *conn).await?;
+    if counting != "on" && conn.execute("SET track_counts = on").await.is_err() {
+        bail!(
+            "the server does not count rows read (track_counts is off, and only a superuser may turn it on), so \
+             the trace cannot see a validating scan; turn track_counts on for this server"
+        );
+    }
+    Ok(())
+}
+
+/// A migration in its own transaction, as the real run applies it.
+async fn trace_in_transaction(conn: &mut PgConnection, file: &MigrationFile, base: &Base) -> Result<Vec<Effects>> {
+    let sql = file.migration.sql.as_str();
+    let statements = split(conn, file).await?;
+    conn.execute("BEGIN").await.with_context(|| format!("begin the transaction of {}", file.shown))?;
+    let mut before = snapshot(conn).await?;
+    let mut taken_at: BTreeMap<Oid, usize> = BTreeMap::new();
+    let mut traced = Vec::new();
+    for (index, statement) in statements.iter().enumerate() {
+        if let Err(error) = script::run_statement(conn, statement).await {
+            let failure = failure(error, statement, &statements[..index]);
+            let err = sql_error::explain(conn, &failure, &file.shown, sql, Rerun::Never).await;
+            conn.execute("ROLLBACK").await.ok();
+            return Err(err.context(fails(file)));
+        }
+        let after = snapshot(conn).await?;
+        let mut effects = Effects::between(base, &before, &after, &taken_at);
+        describe(&mut effects, sql, statement, Run::InMigration);
+        let line = effects.location.map_or(0, |l| l.line);
+        for held in &effects.taken {
+            taken_at.insert(held.table.oid, line);
+        }
+        traced.push(effects);
+        before = after;
+    }
+    if let Err(error) = conn.execute("COMMIT").await {
+        conn.execute("ROLLBACK").await.ok();
+        return Err(anyhow::anyhow!("{}: {}", file.shown, sql_error::describe(&error))
+            .context(format!("{} (when it committed: a deferred constraint is checked then)", fails(file))));
+    }
+    Ok(traced)
+}
+
+/// A `-- no-transaction` migration: each statement committed on its own.
+async fn trace_alone(conn: &mut PgConnection, file: &MigrationFile, base: &Base) -> Result<Vec<Effects>> {
+    let sql = file.migration.sql.as_str();
+    let statements = split(conn, file).await?;
+    let mut traced = Vec::new();
+    // A file that opens a transaction itself (`BEGIN` … `COMMIT`) runs as written in between.
+    let mut own_transaction = false;
+    for (index, statement) in statements.iter().enumerate() {
+        let control = transaction_control(statement.text);
+        let wrap = !own_transaction && control.is_none();
+        if wrap {
+            conn.execute("BEGIN").await.with_context(|| format!("trace {}", file.shown))?;
+        }
+        let before = snapshot(conn).await?;
+        let mut run = if wrap { Run::Alone } else { Run::InMigration };
+        let mut result = script::run_statement(conn, statement).await;
+        if wrap && result.as_ref().is_err_and(|error| is_refused_in_a_transaction(error)) {
+            conn.execute("ROLLBACK").await.ok();
+            run = Run::Unobservable;
+            result = script::run_statement(conn, statement).await;
+        }
+        if let Err(error) = result {
+            let failure = failure(error, statement, &statements[..index]);
+            let err = sql_error::explain(conn, &failure, &file.shown, sql, Rerun::Never).await;
+            conn.execute("ROLLBACK").await.ok();
+            return Err(err.context(fails(file)));
+        }
+        let after = snapshot(conn).await?;
+        if run == Run::Alone {
+            conn.execute("COMMIT").await.with_context(|| format!("{}: commit a statement", file.shown))?;
+        }
+        match control {
+            Some(Control::Begin) => own_transaction = true,
+            Some(Control::End) => own_transaction = false,
+            None => {}
+        }
+        let mut effects = Effects::between(base, &before, &after, &BTreeMap::new());
+        describe(&mut effects, sql, statement, run);
+        traced.push(effects);
+    }
+    Ok(traced)
+}
+
+async fn split<'s>(conn: &mut PgConnection, file: &'s MigrationFile) -> Result<Vec<Statement<'s>>> {
+    let sql = file.migration.sql.as_str();
+    match statements::split(sql) {
+        Ok(statements) => Ok(statements),
+        Err(meta) => {
+            let failure = Failure::MetaCommand { offset: meta.offset, text: meta.text.to_owned(), completed: vec![] };
+            Err(sql_error::explain(conn, &failure, &file.shown, sql, Rerun::Never).await.context(fails(file)))
+        }
+    }
+}
+
+fn fails(file: &MigrationFile) -> String {
+    format!(
+        "{} fails when traced on the base with its seeds loaded (as it would on a database with these rows); \
+         fix it, then run db-check again",
+        file.shown
+    )
+}
+
+fn failure(error: sqlx::Error, statement: &Statement, earlier: &[Statement]) -> Failure {
+    Failure::Sql {
+        error,
+        sent_at: statement.offset,
+        prefix_chars: 0,
+        statement: true,
+        completed: earlier.iter().map(|s| s.offset).collect(),
+    }
+}
+
+fn is_refused_in_a_transaction(error: &sqlx::Error) -> bool {
+    crate::postgres::admin::sql_state(error).as_deref() == Some(ACTIVE_SQL_TRANSACTION)
+}
+
+fn describe(effects: &mut Effects, sql: &str, statement: &Statement, run: Run) {
+    effects.location = Some(Location::of(sql, statement.offset));
+    effects.excerpt = script::excerpt(sql, statement.offset);
+    effects.run = Some(run);
+}
+
+enum Control {
+    Begin,
+    End,
+}
+
+/// `BEGIN`/`START TRANSACTION`, or `COMMIT`/`END`/`ROLLBACK`/`ABORT` (not `ROLLBACK TO`).
+fn transaction_control(statement: &str) -> Option<Control> {
+    let mut words = statement.split(|c: char| c.is_whitespace() || c == ';').filter(|w| !w.is_empty());
+    let first = words.next()?.to_ascii_lowercase();
+    let second = words.next().map(str::to_ascii_lowercase);
+    match first.as_str() {
+        "begin" => Some(Control::Begin),
+        "start" if second.as_deref() == Some("transaction") => Some(Control::Begin),
+        "commit" | "end" | "abort" => Some(Control::End),
+        "rollback" if second.as_deref() != Some("to") => Some(Control::End),
+        _ => None,
+    }
+}
+
+/// The schemas a migration's objects may live in: all but the server's own.
+const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
+
+/// Everything the rules compare, read in the session's current transaction (so a statement's
+/// own uncommitted changes show).
+pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
+    let mut snapshot = Snapshot {
+        lock_timeout_ms: sqlx::query_scalar("SELECT setting::int8 FROM pg_settings WHERE name = 'lock_timeout'")
+            .fetch_one(&mut *conn)
+            .await?,
+        ..Snapshot::default()
+    };
+
+    let locks = sqlx::query(
+        "SELECT relation::int8, mode FROM pg_locks \
+         WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted \
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in locks {
+        let (oid, mode): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(mode) = LockMode::from_pg(&mode) {
+            let strongest = snapshot.locks.entry(oid).or_insert(mode);
+            *strongest = (*strongest).max(mode);
+        }
+    }
+
+    let relations = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT c.oid::int8, c.relkind::text, c.relfilenode::int8, c.oid::regclass::text, \
+                COALESCE(i.indrelid, c.oid)::int8 \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_index i ON i.indexrelid = c.oid \
+         WHERE c.relkind IN ('r', 'p', 'm', 'f', 'v', 'i', 'I') AND {USER_SCHEMAS}"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in relations {
+        let kind = match row.try_get::<String, _>(1)?.as_str() {
+            "v" => RelationKind::View,
+            "i" | "I" => RelationKind::Index,
+            _ => RelationKind::Table,
+        };
+        snapshot.relations.insert(
+            row.try_get(0)?,
+            Relation { name: row.try_get(3)?, kind, table: row.try_get(4)?, filenode: row.try_get(2)? },
+        );
+    }
+
+    let columns = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT a.attrelid::int8, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f', 'v') AND {USER_SCHEMAS}"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in columns {
+        snapshot.columns.insert(
+            (row.try_get(0)?, row.try_get(1)?),
+            Column { name: row.try_get(2)?, type_name: row.try_get(3)?, not_null: row.try_get(4)? },
+        );
+    }
+
+    let constraints = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT con.oid::int8, con.conrelid::int8, con.conname::text, con.contype::text, con.convalidated, \
+                con.conindid::int8, con.confrelid::int8, COALESCE(con.conkey, '{{}}')::int2[] \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_SCHEMAS}"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in constraints {
+        snapshot.constraints.insert(
+            row.try_get(0)?,
+            Constraint {
+                table: row.try_get(1)?,
+                name: row.try_get(2)?,
+                kind: ConstraintKind::from_pg(&row.try_get::<String, _>(3)?),
+                validated: row.try_get(4)?,
+                index: row.try_get(5)?,
+                references: row.try_get(6)?,
+                columns: row.try_get(7)?,
+            },
+        );
+    }
+
+    // `indkey` is an int2vector, whose array form starts at index 0: spelled out as text, it
+    // reads as an ordinary array.
+    let indexes = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT i.indexrelid::int8, i.indrelid::int8, i.indisvalid, i.indpred IS NOT NULL, \
+                string_to_array(i.indkey::text, ' ')::int2[] \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {USER_SCHEMAS}"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in indexes {
+        snapshot.indexes.insert(
+            row.try_get(0)?,
+            Index { table: row.try_get(1)?, valid: row.try_get(2)?, partial: row.try_get(3)?, keys: row.try_get(4)? },
+        );
+    }
+
+    let activity = sqlx::query(
+        "SELECT relid::int8, seq_scan + COALESCE(idx_scan, 0), seq_tup_read + COALESCE(idx_tup_fetch, 0), \
+                n_tup_ins + n_tup_upd + n_tup_del \
+         FROM pg_stat_xact_user_tables",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in activity {
+        snapshot.activity.insert(
+            row.try_get(0)?,
+            Activity { scans: row.try_get(1)?, rows_read: row.try_get(2)?, rows_written: row.try_get(3)? },
+        );
+    }
+    Ok(snapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn knows_transaction_control() {
+        use super::{Control, transaction_control};
+        assert!(matches!(transaction_control("BEGIN;"), Some(Control::Begin)));
+        assert!(matches!(transaction_control("start transaction isolation level serializable;"), Some(Control::Begin)));
+        assert!(matches!(transaction_control("COMMIT;"), Some(Control::End)));
+        assert!(transaction_control("ROLLBACK TO SAVEPOINT a;").is_none());
+        assert!(transaction_control("CREATE INDEX CONCURRENTLY i ON t (a);").is_none());
+    }
+}
