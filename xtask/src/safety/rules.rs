@@ -181,9 +181,14 @@ fn rewrite(s: &Judged) -> Vec<Finding> {
         };
         let retyped = e.columns_retyped.iter().find(|(t, ..)| t.oid == table.oid);
         let added = e.columns_added.iter().find(|(t, _)| t.oid == table.oid);
+        let indexes_only = e.indexes_only_rewritten.contains(&table.oid);
         let (why, safer) = match (retyped, added) {
             (Some((_, column, from, to)), _) => (
-                format!("changing {column} from {from} to {to} copies every row into a new file"),
+                if indexes_only {
+                    format!("changing {column} from {from} to {to} rebuilds the indexes that use it from every row")
+                } else {
+                    format!("changing {column} from {from} to {to} copies every row into a new file")
+                },
                 "add a column of the new type, fill it in batches (a trigger keeps it in step), switch the code to it, \
                  then drop the old column in a later migration"
                     .to_owned(),
@@ -198,7 +203,7 @@ fn rewrite(s: &Judged) -> Vec<Finding> {
                      batches; set the default afterwards"
                 ),
             ),
-            (None, None) if e.indexes_only_rewritten.contains(&table.oid) => (
+            (None, None) if indexes_only => (
                 "its index is rebuilt from every row".to_owned(),
                 "REINDEX … CONCURRENTLY, alone in a migration whose first line is `-- no-transaction`".to_owned(),
             ),

@@ -14,6 +14,7 @@ mod project;
 mod refusals;
 mod replay;
 mod reset;
+mod safety;
 mod schema;
 mod secrets;
 mod sqlx_compat;

@@ -218,7 +218,10 @@ async fn db_check_fails_on_a_stale_schema_file_naming_it_and_the_command() {
 
     // A new migration whose schema files were not refreshed: both are stale, until db-migrate.
     git(&fx, &["checkout", "-q", "-b", "feature"]);
-    fx.migration(20260102000000, "create_sites", SITES);
+    // Safe on a live orgs table (db-check traces it): a lock_timeout for the foreign key's lock
+    // on orgs, and the index its checks need.
+    let sites = format!("SET LOCAL lock_timeout = '2s';\n{SITES}CREATE INDEX sites_org_idx ON sites (org_id);\n");
+    fx.migration(20260102000000, "create_sites", &sites);
     fx.xtask(&["db-check"])
         .found()
         .says("Built 2 migration(s) in")
