@@ -122,7 +122,7 @@ async fn is_plain(admin: &mut PgConnection, database: &str) -> Result<bool> {
 /// Copies every per-database setting of `from` (`ALTER DATABASE … SET`, and `ALTER ROLE … IN
 /// DATABASE … SET`) to `to`, spelled exactly as stored, the way pg_dump writes them: one literal
 /// for the value, or one per element for the list settings the server stores quoted.
-async fn copy_settings(admin: &mut PgConnection, from: &str, to: &str) -> Result<()> {
+pub async fn copy_settings(admin: &mut PgConnection, from: &str, to: &str) -> Result<()> {
     let settings: Vec<(Option<String>, String)> = sqlx::query_as(
         "SELECT r.rolname::text, unnest(s.setconfig) \
          FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \

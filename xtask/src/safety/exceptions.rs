@@ -137,9 +137,7 @@ fn parse(comment: &str) -> Result<(Vec<Rule>, String), String> {
     };
     let names: Vec<&str> = list.split(',').map(str::trim).filter(|name| !name.is_empty()).collect();
     if names.is_empty() || names.iter().any(|name| matches!(name.to_ascii_lowercase().as_str(), "all" | "*")) {
-        return Err(format!(
-            "`-- {comment}` is a blanket exception, which db-check refuses: name each rule it allows"
-        ));
+        return Err(format!("`-- {comment}` is a blanket exception, which db-check refuses: name each rule it allows"));
     }
     let mut rules = Vec::new();
     for name in names {
@@ -198,7 +196,10 @@ impl Exceptions {
                             "this exception allows {} on the statement below, which does not break it",
                             rule.id()
                         ),
-                        safer: format!("remove `{}` from it: a stale exception would hide the next finding there", rule.id()),
+                        safer: format!(
+                            "remove `{}` from it: a stale exception would hide the next finding there",
+                            rule.id()
+                        ),
                     });
                 }
             }
@@ -279,7 +280,8 @@ mod tests {
         assert!(refused(&format!("{statement}-- db-check allow(lock-timeout): at the end\n")).contains("excuses no"));
         // Beside the code, it is ambiguous: which statement?
         assert!(
-            refused(&format!("SELECT 1; -- db-check allow(lock-timeout): beside\n{statement}")).contains("line of its own")
+            refused(&format!("SELECT 1; -- db-check allow(lock-timeout): beside\n{statement}"))
+                .contains("line of its own")
         );
     }
 

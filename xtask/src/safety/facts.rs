@@ -222,6 +222,18 @@ pub struct Snapshot {
     pub activity: BTreeMap<Oid, Activity>,
 }
 
+impl Snapshot {
+    /// Drops what the snapshot knows about the relations of `scope` (and the indexes of the
+    /// tables among them), to be read anew.
+    pub fn forget(&mut self, scope: &BTreeSet<Oid>) {
+        self.relations.retain(|oid, relation| !scope.contains(oid) && !scope.contains(&relation.table));
+        self.columns.retain(|(table, _), _| !scope.contains(table));
+        self.constraints.retain(|_, constraint| !scope.contains(&constraint.table));
+        self.indexes.retain(|oid, index| !scope.contains(oid) && !scope.contains(&index.table));
+        self.activity.retain(|oid, _| !scope.contains(oid));
+    }
+}
+
 /// How a statement ran, as the real migration runs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Run {
@@ -368,12 +380,7 @@ impl Effects {
     /// What happened between `before` and `after` to the tables of `base`. `taken_at` gives,
     /// for each base table locked before the statement, the line of the statement that took
     /// the mode held.
-    pub fn between(
-        base: &Base,
-        before: &Snapshot,
-        after: &Snapshot,
-        taken_at: &BTreeMap<Oid, usize>,
-    ) -> Effects {
+    pub fn between(base: &Base, before: &Snapshot, after: &Snapshot, taken_at: &BTreeMap<Oid, usize>) -> Effects {
         // Names as they are now (a rename shows the new one), else as the base had them.
         let table = |oid: Oid| Table {
             oid,
@@ -460,12 +467,17 @@ impl Effects {
         for (oid, constraint) in &after.constraints {
             match before.constraints.get(oid) {
                 None => {
-                    if constraint.kind == ConstraintKind::ForeignKey && !had_constraint(constraint.table, &constraint.name) {
+                    if constraint.kind == ConstraintKind::ForeignKey
+                        && !had_constraint(constraint.table, &constraint.name)
+                    {
                         let column_names = constraint
                             .columns
                             .iter()
                             .map(|n| {
-                                after.columns.get(&(constraint.table, *n)).map_or_else(|| n.to_string(), |c| c.name.clone())
+                                after
+                                    .columns
+                                    .get(&(constraint.table, *n))
+                                    .map_or_else(|| n.to_string(), |c| c.name.clone())
                             })
                             .collect();
                         foreign_keys_added.push(ForeignKey {
@@ -706,9 +718,33 @@ mod tests {
         let effects = Effects::between(&base, &before, &after, &BTreeMap::new());
         assert_eq!(effects.scanned, [(Table { oid: GATEWAYS, name: "devices".into() }, 492)]);
         assert_eq!(effects.columns_dropped[0].1, "last_seen_at");
-        assert_eq!((effects.columns_renamed[0].from.as_str(), effects.columns_renamed[0].to.as_str()), ("serial_number", "serial"));
+        assert_eq!(
+            (effects.columns_renamed[0].from.as_str(), effects.columns_renamed[0].to.as_str()),
+            ("serial_number", "serial")
+        );
         assert_eq!(effects.tables_renamed[0].from, "gateways");
         assert_eq!(effects.tables_dropped[0].name, "factories");
+    }
+
+    #[test]
+    fn forgetting_a_table_forgets_its_indexes_columns_and_constraints_only() {
+        let mut snapshot = base_snapshot();
+        snapshot.constraints.insert(
+            7,
+            Constraint {
+                table: FACTORIES,
+                name: "factories_check".into(),
+                kind: ConstraintKind::Check,
+                validated: true,
+                index: 0,
+                columns: vec![],
+                references: 0,
+            },
+        );
+        snapshot.forget(&BTreeSet::from([GATEWAYS]));
+        assert_eq!(snapshot.relations.keys().copied().collect::<Vec<_>>(), [FACTORIES]);
+        assert!(snapshot.columns.is_empty() && snapshot.indexes.is_empty() && snapshot.activity.is_empty());
+        assert_eq!(snapshot.constraints.len(), 1);
     }
 
     #[test]

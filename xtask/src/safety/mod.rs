@@ -32,8 +32,7 @@ use crate::cli::ServerArgs;
 use crate::elapsed::since;
 use crate::migrations::MigrationFile;
 use crate::output::{note, out};
-use crate::postgres::statements;
-use crate::postgres::{Target, connect};
+use crate::postgres::{Target, admin, connect, statements};
 use crate::project::Project;
 use crate::seeds::SeedFile;
 use crate::server::Server;
@@ -72,7 +71,7 @@ pub async fn check(
     database.close_dev().await;
     let target = database.target().clone();
     let admin = database.maintenance().await.with_context(context)?;
-    let (reports, source) = trace_files(admin, &target, base_files, &seeds, &new).await.with_context(context)?;
+    let (reports, place) = trace_files(admin, &target, base_files, &seeds, &new).await.with_context(context)?;
 
     for report in &reports {
         for finding in &report.findings {
@@ -88,10 +87,9 @@ pub async fn check(
     let (errors, warnings) = (report::count(&reports, Severity::Error), report::count(&reports, Severity::Warning));
     let allowed: usize = reports.iter().map(|r| r.allowed.len()).sum();
     out!(
-        "Traced {} new migration(s) against {}: {errors} error(s), {warnings} warning(s), {allowed} allowed ({}; {})",
+        "Traced {} new migration(s) against {}: {errors} error(s), {warnings} warning(s), {allowed} allowed ({place}; {})",
         reports.len(),
         base.name,
-        source.describe(),
         since(start)
     );
     if errors > 0 {
@@ -102,32 +100,55 @@ pub async fn check(
         );
     }
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
-        report_to_github(sh, &reports, base.name, &source.describe())?;
+        report_to_github(sh, &reports, base.name, &place)?;
     }
     Ok(errors == 0)
 }
 
-/// The trace without git: a copy of the base (`base_files` with `seeds`), each of `new` traced
-/// there and judged. The copy is dropped whatever happens.
+/// The trace without git: the base (`base_files` with `seeds`) kept or made, each of `new`
+/// traced there and judged. One new migration that runs in one transaction is traced in the kept
+/// base and rolled back; otherwise on a copy, dropped whatever happens. Also returns where it
+/// was traced, for the note that says so.
 pub async fn trace_files(
     admin: &mut PgConnection,
     target: &Target,
     base_files: &[MigrationFile],
     seeds: &[SeedFile],
     new: &[&MigrationFile],
-) -> Result<(Vec<FileReport>, scratch::Source)> {
-    let (copy, source) = scratch::create(admin, target, base_files, seeds).await?;
-    let traced = async {
-        let mut conn = connect::connect(&target.with_database(&copy).with_unflushed_commits()).await?;
-        let traced = trace::run(&mut conn, new).await;
-        conn.close().await.ok();
-        traced
-    }
-    .await;
-    let dropped = scratch::drop(admin, &copy).await;
-    let traced = traced?;
-    dropped?;
-    Ok((judge(&traced), source))
+) -> Result<(Vec<FileReport>, String)> {
+    let base = scratch::base(admin, target, base_files, seeds).await?;
+    let in_place = match new {
+        [only] => !only.migration.no_tx && statements::transaction_end(only.migration.sql.as_str()).is_none(),
+        _ => false,
+    };
+    let (traced, place) = if in_place {
+        admin::allow_connections(admin, &base.name, true).await?;
+        let traced = trace_in(target, &base.name, new, trace::Ending::RollBack).await;
+        // Closed again whatever happened: a base found open is never trusted, but rebuilt.
+        let closed = admin::allow_connections(admin, &base.name, false).await;
+        (
+            traced.and_then(|traced| closed.map(|()| traced)),
+            format!("in a transaction on {}, rolled back", base.describe()),
+        )
+    } else {
+        let copy = scratch::copy_of(admin, target, &base).await?;
+        let traced = trace_in(target, &copy, new, trace::Ending::Commit).await;
+        let dropped = scratch::drop(admin, &copy).await;
+        (traced.and_then(|traced| dropped.map(|()| traced)), format!("on {copy}, a copy of {}", base.describe()))
+    };
+    Ok((judge(&traced?), place))
+}
+
+async fn trace_in<'a>(
+    target: &Target,
+    database: &str,
+    new: &[&'a MigrationFile],
+    ending: trace::Ending,
+) -> Result<trace::Trace<'a>> {
+    let mut conn = connect::connect(&target.with_database(database).with_unflushed_commits()).await?;
+    let traced = trace::run(&mut conn, new, ending).await;
+    conn.close().await.ok();
+    traced
 }
 
 /// Every finding of every traced migration, exceptions applied.
@@ -201,8 +222,10 @@ fn split_new<'f>(
 /// the list of new migrations, this goes.)
 fn migrations_at(sh: &Shell, commit: &str) -> Result<BTreeSet<String>> {
     let dir = "db/migrations/";
-    let listing =
-        cmd!(sh, "git ls-tree --name-only -z {commit} -- {dir}").quiet().read().context("list the base's migrations")?;
+    let listing = cmd!(sh, "git ls-tree --name-only -z {commit} -- {dir}")
+        .quiet()
+        .read()
+        .context("list the base's migrations")?;
     Ok(listing.split('\0').filter_map(|path| path.strip_prefix(dir)).map(str::to_owned).collect())
 }
 
@@ -217,7 +240,10 @@ fn seeds_at(sh: &Shell, commit: &str) -> Result<Vec<SeedFile>> {
         let spec = format!("{commit}:./{path}");
         // Read as bytes: `read()` would trim the file's last newline, and the seeds' text keys the
         // reset cache.
-        let output = cmd!(sh, "git cat-file blob {spec}").quiet().output().with_context(|| format!("read {path} at the base"))?;
+        let output = cmd!(sh, "git cat-file blob {spec}")
+            .quiet()
+            .output()
+            .with_context(|| format!("read {path} at the base"))?;
         let text = String::from_utf8(output.stdout).with_context(|| format!("{path} at the base is not UTF-8"))?;
         let sql = text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned();
         seeds.push(SeedFile { shown: path.to_owned(), sql });
@@ -227,7 +253,7 @@ fn seeds_at(sh: &Shell, commit: &str) -> Result<Vec<SeedFile>> {
 
 /// In GitHub Actions: an annotation on each finding's file and line, and the summary on the
 /// job's page.
-fn report_to_github(sh: &Shell, reports: &[FileReport], base: &str, source: &str) -> Result<()> {
+fn report_to_github(sh: &Shell, reports: &[FileReport], base: &str, place: &str) -> Result<()> {
     let prefix = cmd!(sh, "git rev-parse --show-prefix").quiet().read().unwrap_or_default();
     let annotations = report::github_annotations(reports, &prefix);
     if !annotations.is_empty() {
@@ -235,7 +261,7 @@ fn report_to_github(sh: &Shell, reports: &[FileReport], base: &str, source: &str
     }
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) {
         use std::io::Write as _;
-        let summary = report::markdown(reports, base, source);
+        let summary = report::markdown(reports, base, place);
         std::fs::OpenOptions::new()
             .append(true)
             .create(true)

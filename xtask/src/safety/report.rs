@@ -93,7 +93,7 @@ fn property(text: &str) -> String {
 }
 
 /// The job summary: what was traced and found, and what the trace does not cover.
-pub fn markdown(reports: &[FileReport], base: &str, source: &str) -> String {
+pub fn markdown(reports: &[FileReport], base: &str, place: &str) -> String {
     let mut md = String::new();
     let (errors, warnings) = (count(reports, Severity::Error), count(reports, Severity::Warning));
     let allowed: usize = reports.iter().map(|r| r.allowed.len()).sum();
@@ -101,8 +101,8 @@ pub fn markdown(reports: &[FileReport], base: &str, source: &str) -> String {
     let _ = writeln!(md, "## db-check: what the new migrations lock\n");
     let _ = writeln!(
         md,
-        "{} new migration(s) against `{base}`, traced statement by statement on a copy of the base with its seeds \
-         ({source}): **{verdict}**, {errors} error(s), {warnings} warning(s), {allowed} allowed by a reviewed \
+        "{} new migration(s) against `{base}`, traced statement by statement with the base's seeds loaded \
+         ({place}): **{verdict}**, {errors} error(s), {warnings} warning(s), {allowed} allowed by a reviewed \
          exception.\n",
         reports.len()
     );

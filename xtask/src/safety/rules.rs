@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::facts::{Blocks, ConstraintKind, Effects, ForeignKey, Held, Index, LockMode, Location, Oid, Run, Table};
+use super::facts::{Blocks, ConstraintKind, Effects, ForeignKey, Held, Index, Location, LockMode, Oid, Run, Table};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -311,8 +311,7 @@ fn index_build(s: &Judged) -> Vec<Finding> {
         if for_constraint {
             continue;
         }
-        let Some(lock) = lock_on(e, &built.table, LockMode::Share).filter(|_| e.run != Some(Run::Unobservable))
-        else {
+        let Some(lock) = lock_on(e, &built.table, LockMode::Share).filter(|_| e.run != Some(Run::Unobservable)) else {
             continue;
         };
         if lock.mode.blocks() == Blocks::Nothing {
@@ -381,8 +380,7 @@ fn unique_constraint(s: &Judged) -> Vec<Finding> {
 
 fn after_access_exclusive(s: &Judged) -> Option<Finding> {
     let e = s.effects;
-    let exclusive: Vec<&Held> =
-        e.held_before.iter().filter(|held| held.mode == LockMode::AccessExclusive).collect();
+    let exclusive: Vec<&Held> = e.held_before.iter().filter(|held| held.mode == LockMode::AccessExclusive).collect();
     let first = exclusive.first()?;
     let locked = |oid: Oid| exclusive.iter().any(|held| held.table.oid == oid);
     let mut work = Vec::new();
@@ -654,7 +652,11 @@ mod tests {
         let findings = judge_one(&e);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, Rule::IndexBuild);
-        assert!(findings[0].message.contains("SHARE on gateways (taken here, held until commit) blocks its writes"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("SHARE on gateways (taken here, held until commit) blocks its writes"),
+            "{}",
+            findings[0].message
+        );
         assert!(findings[0].safer.contains("CONCURRENTLY"));
 
         e.run = Some(Run::Unobservable);

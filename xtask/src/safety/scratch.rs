@@ -1,14 +1,15 @@
-//! The database a trace runs in: the base's migrations with the base's seeds loaded (real rows,
-//! so a scan or a rewrite is real), as `<db>__xtask_trace`, a copy made for this trace and
-//! dropped after it. Never the dev database, never any other.
+//! The databases a trace runs in, beside the dev database and never the dev database itself:
 //!
-//! The copy comes from the first of:
-//! 1. the reset cache, when a reset already built exactly these migrations and seeds (its
-//!    template's name is a hash of them and the server's version);
-//! 2. `<db>__xtask_tracebase`, kept from an earlier trace of the same base (labelled with a
-//!    hash of what it was built from, and closed to connections so nobody changes it);
-//! 3. a build of that kept base by `migrations::apply` (db-migrate's own path) and the seeds,
-//!    which the next trace of the same base then copies.
+//! - `<db>__xtask_tracebase`: the base's migrations with the base's seeds loaded (real rows, so
+//!   a scan or a rewrite is real). Kept between runs, labelled with a hash of what it was built
+//!   from and closed to connections, so nobody changes it; made anew when the base changes, as a
+//!   copy of the reset cache's template when a reset already built exactly these migrations and
+//!   seeds, else built by `migrations::apply` (db-migrate's own path) and the seeds.
+//! - `<db>__xtask_trace`: a copy of it, for a trace whose migrations must commit (several new
+//!   migrations, a `-- no-transaction` file), dropped right after.
+//!
+//! One new migration that runs in one transaction, the common case, needs no copy: it is traced
+//! in the kept base and rolled back.
 
 use std::time::Instant;
 
@@ -23,74 +24,96 @@ use crate::postgres::{Target, connect};
 use crate::reset::{self, cache::TemplateCache};
 use crate::seeds::{self, SeedFile};
 
-/// Where the trace's copy came from, for the note that says so.
-pub enum Source {
-    ResetCache(String),
-    KeptBase(String),
-    Built { database: String, took: String },
+/// The kept base, ready to trace on or copy.
+pub struct Base {
+    pub name: String,
+    pub made: Made,
 }
 
-impl Source {
+/// How this run got the kept base, for the note that says so.
+pub enum Made {
+    /// Labelled as built from this base by an earlier run.
+    Kept,
+    /// Copied from the reset cache's template of these migrations and seeds.
+    FromResetCache(String),
+    /// Built from the files; how long that took.
+    Built(String),
+}
+
+impl Base {
     pub fn describe(&self) -> String {
-        match self {
-            Source::ResetCache(name) => format!("copied from the reset cache {name}"),
-            Source::KeptBase(name) => format!("copied from {name}, built from this base before"),
-            Source::Built { database, took } => format!("built the base in {database} ({took}), kept for the next run"),
+        match &self.made {
+            Made::Kept => format!("the base kept in {}", self.name),
+            Made::FromResetCache(template) => {
+                format!("the base copied from the reset cache {template} into {}", self.name)
+            }
+            Made::Built(took) => format!("the base built in {} ({took})", self.name),
         }
     }
 }
 
-/// Creates `<db>__xtask_trace` as a copy of the base with its seeds. One trace at a time per dev
-/// database (a second waits here), so the one that holds the lock may drop what an interrupted
-/// run left behind. The caller drops it (`drop`) when done.
-pub async fn create(
+/// Makes sure `<db>__xtask_tracebase` holds `files` and `seeds`. One trace at a time per dev
+/// database (a second waits here, on `admin`'s session), so the one that holds the lock may drop
+/// what an interrupted run left behind.
+pub async fn base(
     admin: &mut PgConnection,
     target: &Target,
     files: &[MigrationFile],
     seeds: &[SeedFile],
-) -> Result<(String, Source)> {
+) -> Result<Base> {
     let database = target.database();
-    let trace = reset::names::trace(database);
-    reset::lock::acquire(admin, &trace).await?;
-    admin::drop_force(admin, &trace).await?;
+    let name = reset::names::trace_base(database);
+    reset::lock::acquire(admin, &reset::names::trace(database)).await?;
+    admin::drop_force(admin, &reset::names::trace(database)).await?;
     let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
-
-    let cache = TemplateCache::new(database, &version, files, Some(seeds));
-    // A template that cannot be copied just now (a reset reading it) means the next way.
-    if admin::exists(admin, &cache.name).await? && cache.copy_to(admin, &trace).await.is_ok() {
-        return Ok((trace, Source::ResetCache(cache.name)));
-    }
-
-    let kept = reset::names::trace_base(database);
     let label = format!(
         "xtask: a trace's base, {} migration(s) and {} seed(s), {:016x}",
         files.len(),
         seeds.len(),
         fingerprint(&version, files, seeds)
     );
-    if admin::label_if_closed(admin, &kept).await.as_deref() == Some(label.as_str()) {
-        copy(admin, &kept, &trace).await?;
-        return Ok((trace, Source::KeptBase(kept)));
+    if admin::label_if_closed(admin, &name).await.as_deref() == Some(label.as_str()) {
+        return Ok(Base { name, made: Made::Kept });
     }
 
+    admin::drop_force(admin, &name).await?;
     let start = Instant::now();
-    admin::drop_force(admin, &kept).await?;
-    admin::create(admin, &kept).await?;
-    if let Err(err) = build(&target.with_database(&kept).with_unflushed_commits(), files, seeds).await {
-        let err = err.context(format!("build the base (its migrations, then its seeds) in {kept} to trace on"));
-        return Err(match admin::drop_force(admin, &kept).await {
-            Ok(()) => err,
-            Err(cleanup) => err.context(format!("and {kept} could not be removed ({cleanup:#})")),
-        });
+    let cache = TemplateCache::new(database, &version, files, Some(seeds));
+    // A template that cannot be copied just now (a reset copying it) means building.
+    let mut made = None;
+    if admin::exists(admin, &cache.name).await? {
+        match copy(admin, &cache.name, &name).await {
+            Ok(()) => made = Some(Made::FromResetCache(cache.name)),
+            Err(_) => admin::drop_force(admin, &name).await?,
+        }
     }
-    // Closed, then labelled: a database without the label, or open, is never copied as built.
-    admin::allow_connections(admin, &kept, false).await?;
-    admin::label(admin, &kept, &label).await?;
-    copy(admin, &kept, &trace).await?;
-    Ok((trace, Source::Built { database: kept, took: since(start) }))
+    let made = match made {
+        Some(made) => made,
+        None => {
+            admin::create(admin, &name).await?;
+            if let Err(err) = build(&target.with_database(&name).with_unflushed_commits(), files, seeds).await {
+                let err = err.context(format!("build the base (its migrations, then its seeds) in {name} to trace on"));
+                return Err(match admin::drop_force(admin, &name).await {
+                    Ok(()) => err,
+                    Err(cleanup) => err.context(format!("and {name} could not be removed ({cleanup:#})")),
+                });
+            }
+            Made::Built(since(start))
+        }
+    };
+    // Closed, then labelled: a database without the label, or open, is never taken as built.
+    admin::allow_connections(admin, &name, false).await?;
+    admin::label(admin, &name, &label).await?;
+    Ok(Base { name, made })
 }
 
-/// Drops the trace's copy.
+/// `<db>__xtask_trace`, a copy of the kept base. The caller drops it (`drop`) when done.
+pub async fn copy_of(admin: &mut PgConnection, target: &Target, base: &Base) -> Result<String> {
+    let trace = reset::names::trace(target.database());
+    copy(admin, &base.name, &trace).await?;
+    Ok(trace)
+}
+
 pub async fn drop(admin: &mut PgConnection, trace: &str) -> Result<()> {
     admin::drop_force(admin, trace).await
 }
@@ -105,10 +128,20 @@ fn fingerprint(version: &str, files: &[MigrationFile], seeds: &[SeedFile]) -> u6
     hash.finish()
 }
 
+/// A copy of `from`, its per-database settings included (a copy of the contents alone would lose
+/// what a migration set with `ALTER DATABASE … SET`). FILE_COPY, as the reset copies its cache:
+/// the server's default since PostgreSQL 15 writes every block through the write-ahead log,
+/// which for a base of a thousand small tables took 7 to 10 s where FILE_COPY took 0.4 s (its
+/// cost is a checkpoint, small when little is dirty). PostgreSQL 14 knows only the file copy.
 async fn copy(admin: &mut PgConnection, from: &str, to: &str) -> Result<()> {
-    let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(to), quote_ident(from));
+    let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+        .fetch_one(&mut *admin)
+        .await
+        .context("read the server's version")?;
+    let strategy = if version >= 150_000 { " STRATEGY = FILE_COPY" } else { "" };
+    let sql = format!("CREATE DATABASE {} TEMPLATE {}{strategy}", quote_ident(to), quote_ident(from));
     admin.execute(AssertSqlSafe(sql)).await.with_context(|| format!("create {to} as a copy of {from}"))?;
-    Ok(())
+    reset::cache::copy_settings(admin, from, to).await
 }
 
 /// The base exactly as db-migrate builds it, then the seeds, as db-reset loads them.

@@ -14,7 +14,7 @@
 //! xtask's other sessions always have one: nobody else can hold a lock in the trace's own
 //! database, so this one cannot wait on anyone.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -47,23 +47,32 @@ pub struct MigrationTrace<'a> {
     pub elapsed: Duration,
 }
 
+/// How a traced transactional migration ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// As in production: the next migration builds on it.
+    Commit,
+    /// Deferred constraints checked (what COMMIT would check), then rolled back: the database
+    /// stays as it was. Only for a migration that does not end its own transaction.
+    RollBack,
+}
+
 /// Traces `files` in order on `conn`, a session in the trace's database.
-pub async fn run<'a>(conn: &mut PgConnection, files: &[&'a MigrationFile]) -> Result<Trace<'a>> {
+pub async fn run<'a>(conn: &mut PgConnection, files: &[&'a MigrationFile], ending: Ending) -> Result<Trace<'a>> {
     prepare_session(conn).await?;
-    let start = snapshot(conn).await.context("read the base's catalog")?;
-    let base = Base::of(&start);
+    let mut running = read(conn, Scope::All).await.context("read the base's catalog")?;
+    let base = Base::of(&running);
     let mut migrations = Vec::new();
     for file in files {
         let begun = Instant::now();
         let statements = if file.migration.no_tx {
-            trace_alone(conn, file, &base).await?
+            trace_alone(conn, file, &base, &mut running).await?
         } else {
-            trace_in_transaction(conn, file, &base).await?
+            trace_in_transaction(conn, file, &base, &mut running, ending).await?
         };
         migrations.push(MigrationTrace { file, statements, elapsed: begun.elapsed() });
     }
-    let end = snapshot(conn).await.context("read the catalog after the new migrations")?;
-    Ok(Trace { migrations, end })
+    Ok(Trace { migrations, end: running })
 }
 
 /// The session as an application's migrator has it: no lock_timeout unless the migration sets
@@ -80,12 +89,44 @@ async fn prepare_session(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// Opens a transaction and reads what may have changed since the last one: the row counters,
+/// which the server may flush to zero between transactions, and the session's locks and
+/// lock_timeout.
+async fn begin(conn: &mut PgConnection, running: &mut Snapshot, file: &MigrationFile) -> Result<()> {
+    conn.execute("BEGIN").await.with_context(|| format!("begin a transaction for {}", file.shown))?;
+    read_session(conn, running).await?;
+    running.activity.clear();
+    read_catalog(conn, Scope::All, Catalog::Activity, running).await
+}
+
+/// The database after a statement, from `running` (before it): a statement inside a
+/// transaction changes or reads only relations it locks, and keeps those locks until the
+/// transaction ends, so only the relations the session holds a lock on are read anew.
+/// Everything is read when the statement's locks could not be seen.
+async fn after(conn: &mut PgConnection, running: &Snapshot, run: Run) -> Result<Snapshot> {
+    if run == Run::Unobservable {
+        return read(conn, Scope::All).await;
+    }
+    let mut after = running.clone();
+    read_session(conn, &mut after).await?;
+    let scope: BTreeSet<Oid> = after.locks.keys().copied().collect();
+    after.forget(&scope);
+    let scope: Vec<Oid> = scope.into_iter().collect();
+    read_catalog(conn, Scope::Only(&scope), Catalog::Everything, &mut after).await?;
+    Ok(after)
+}
+
 /// A migration in its own transaction, as the real run applies it.
-async fn trace_in_transaction(conn: &mut PgConnection, file: &MigrationFile, base: &Base) -> Result<Vec<Effects>> {
+async fn trace_in_transaction(
+    conn: &mut PgConnection,
+    file: &MigrationFile,
+    base: &Base,
+    running: &mut Snapshot,
+    ending: Ending,
+) -> Result<Vec<Effects>> {
     let sql = file.migration.sql.as_str();
     let statements = split(conn, file).await?;
-    conn.execute("BEGIN").await.with_context(|| format!("begin the transaction of {}", file.shown))?;
-    let mut before = snapshot(conn).await?;
+    begin(conn, running, file).await?;
     let mut taken_at: BTreeMap<Oid, usize> = BTreeMap::new();
     let mut traced = Vec::new();
     for (index, statement) in statements.iter().enumerate() {
@@ -95,26 +136,39 @@ async fn trace_in_transaction(conn: &mut PgConnection, file: &MigrationFile, bas
             conn.execute("ROLLBACK").await.ok();
             return Err(err.context(fails(file)));
         }
-        let after = snapshot(conn).await?;
-        let mut effects = Effects::between(base, &before, &after, &taken_at);
+        let now = after(conn, running, Run::InMigration).await?;
+        let mut effects = Effects::between(base, running, &now, &taken_at);
         describe(&mut effects, sql, statement, Run::InMigration);
         let line = effects.location.map_or(0, |l| l.line);
         for held in &effects.taken {
             taken_at.insert(held.table.oid, line);
         }
         traced.push(effects);
-        before = after;
+        *running = now;
     }
-    if let Err(error) = conn.execute("COMMIT").await {
+    let end = match ending {
+        Ending::Commit => "COMMIT",
+        Ending::RollBack => "SET CONSTRAINTS ALL IMMEDIATE",
+    };
+    if let Err(error) = conn.execute(end).await {
         conn.execute("ROLLBACK").await.ok();
         return Err(anyhow::anyhow!("{}: {}", file.shown, sql_error::describe(&error))
             .context(format!("{} (when it committed: a deferred constraint is checked then)", fails(file))));
     }
+    if ending == Ending::RollBack {
+        conn.execute("ROLLBACK").await.with_context(|| format!("roll back the trace of {}", file.shown))?;
+    }
+    running.locks.clear();
     Ok(traced)
 }
 
 /// A `-- no-transaction` migration: each statement committed on its own.
-async fn trace_alone(conn: &mut PgConnection, file: &MigrationFile, base: &Base) -> Result<Vec<Effects>> {
+async fn trace_alone(
+    conn: &mut PgConnection,
+    file: &MigrationFile,
+    base: &Base,
+    running: &mut Snapshot,
+) -> Result<Vec<Effects>> {
     let sql = file.migration.sql.as_str();
     let statements = split(conn, file).await?;
     let mut traced = Vec::new();
@@ -124,12 +178,11 @@ async fn trace_alone(conn: &mut PgConnection, file: &MigrationFile, base: &Base)
         let control = transaction_control(statement.text);
         let wrap = !own_transaction && control.is_none();
         if wrap {
-            conn.execute("BEGIN").await.with_context(|| format!("trace {}", file.shown))?;
+            begin(conn, running, file).await?;
         }
-        let before = snapshot(conn).await?;
         let mut run = if wrap { Run::Alone } else { Run::InMigration };
         let mut result = script::run_statement(conn, statement).await;
-        if wrap && result.as_ref().is_err_and(|error| is_refused_in_a_transaction(error)) {
+        if wrap && result.as_ref().is_err_and(is_refused_in_a_transaction) {
             conn.execute("ROLLBACK").await.ok();
             run = Run::Unobservable;
             result = script::run_statement(conn, statement).await;
@@ -140,7 +193,7 @@ async fn trace_alone(conn: &mut PgConnection, file: &MigrationFile, base: &Base)
             conn.execute("ROLLBACK").await.ok();
             return Err(err.context(fails(file)));
         }
-        let after = snapshot(conn).await?;
+        let now = after(conn, running, run).await?;
         if run == Run::Alone {
             conn.execute("COMMIT").await.with_context(|| format!("{}: commit a statement", file.shown))?;
         }
@@ -149,9 +202,13 @@ async fn trace_alone(conn: &mut PgConnection, file: &MigrationFile, base: &Base)
             Some(Control::End) => own_transaction = false,
             None => {}
         }
-        let mut effects = Effects::between(base, &before, &after, &BTreeMap::new());
+        let mut effects = Effects::between(base, running, &now, &BTreeMap::new());
         describe(&mut effects, sql, statement, run);
         traced.push(effects);
+        *running = now;
+        if !own_transaction {
+            running.locks.clear();
+        }
     }
     Ok(traced)
 }
@@ -218,16 +275,37 @@ fn transaction_control(statement: &str) -> Option<Control> {
 const USER_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
 
+/// Which relations a read covers.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    All,
+    /// These relations, and the indexes of the tables among them.
+    Only(&'a [Oid]),
+}
+
+/// What a read covers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Catalog {
+    Everything,
+    /// The row counters only.
+    Activity,
+}
+
 /// Everything the rules compare, read in the session's current transaction (so a statement's
 /// own uncommitted changes show).
-pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
-    let mut snapshot = Snapshot {
-        lock_timeout_ms: sqlx::query_scalar("SELECT setting::int8 FROM pg_settings WHERE name = 'lock_timeout'")
-            .fetch_one(&mut *conn)
-            .await?,
-        ..Snapshot::default()
-    };
+async fn read(conn: &mut PgConnection, scope: Scope<'_>) -> Result<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    read_session(conn, &mut snapshot).await?;
+    read_catalog(conn, scope, Catalog::Everything, &mut snapshot).await?;
+    Ok(snapshot)
+}
 
+/// The session's lock_timeout and the locks it holds.
+async fn read_session(conn: &mut PgConnection, snapshot: &mut Snapshot) -> Result<()> {
+    snapshot.lock_timeout_ms = sqlx::query_scalar("SELECT setting::int8 FROM pg_settings WHERE name = 'lock_timeout'")
+        .fetch_one(&mut *conn)
+        .await?;
+    snapshot.locks.clear();
     let locks = sqlx::query(
         "SELECT relation::int8, mode FROM pg_locks \
          WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted \
@@ -242,14 +320,53 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
             *strongest = (*strongest).max(mode);
         }
     }
+    Ok(())
+}
+
+/// Reads the catalog's relations, columns, constraints and indexes, and the row counters, of
+/// `scope` into `snapshot` (which holds none of them yet).
+async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, snapshot: &mut Snapshot) -> Result<()> {
+    let oids: Vec<Oid> = match scope {
+        Scope::All => Vec::new(),
+        Scope::Only(oids) => oids.to_vec(),
+    };
+    let all = matches!(scope, Scope::All);
+    // `$1` is the scope (ignored for everything); `$2` says which.
+    let filter = |columns: &[&str]| {
+        let any: Vec<String> = columns.iter().map(|column| format!("{column} = ANY($1::oid[])")).collect();
+        format!("($2 OR {})", any.join(" OR "))
+    };
+
+    let activity = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT relid::int8, seq_scan + COALESCE(idx_scan, 0), seq_tup_read + COALESCE(idx_tup_fetch, 0), \
+                n_tup_ins + n_tup_upd + n_tup_del \
+         FROM pg_stat_xact_user_tables WHERE {}",
+        filter(&["relid"])
+    )))
+    .bind(&oids)
+    .bind(all)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in activity {
+        snapshot.activity.insert(
+            row.try_get(0)?,
+            Activity { scans: row.try_get(1)?, rows_read: row.try_get(2)?, rows_written: row.try_get(3)? },
+        );
+    }
+    if what == Catalog::Activity {
+        return Ok(());
+    }
 
     let relations = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT c.oid::int8, c.relkind::text, c.relfilenode::int8, c.oid::regclass::text, \
                 COALESCE(i.indrelid, c.oid)::int8 \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_index i ON i.indexrelid = c.oid \
-         WHERE c.relkind IN ('r', 'p', 'm', 'f', 'v', 'i', 'I') AND {USER_SCHEMAS}"
+         WHERE c.relkind IN ('r', 'p', 'm', 'f', 'v', 'i', 'I') AND {USER_SCHEMAS} AND {}",
+        filter(&["c.oid", "i.indrelid"])
     )))
+    .bind(&oids)
+    .bind(all)
     .fetch_all(&mut *conn)
     .await?;
     for row in relations {
@@ -267,8 +384,12 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
     let columns = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT a.attrelid::int8, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f', 'v') AND {USER_SCHEMAS}"
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f', 'v') AND {USER_SCHEMAS} \
+           AND {}",
+        filter(&["a.attrelid"])
     )))
+    .bind(&oids)
+    .bind(all)
     .fetch_all(&mut *conn)
     .await?;
     for row in columns {
@@ -282,8 +403,11 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
         "SELECT con.oid::int8, con.conrelid::int8, con.conname::text, con.contype::text, con.convalidated, \
                 con.conindid::int8, con.confrelid::int8, COALESCE(con.conkey, '{{}}')::int2[] \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_SCHEMAS}"
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_SCHEMAS} AND {}",
+        filter(&["con.conrelid"])
     )))
+    .bind(&oids)
+    .bind(all)
     .fetch_all(&mut *conn)
     .await?;
     for row in constraints {
@@ -307,8 +431,11 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
         "SELECT i.indexrelid::int8, i.indrelid::int8, i.indisvalid, i.indpred IS NOT NULL, \
                 string_to_array(i.indkey::text, ' ')::int2[] \
          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE {USER_SCHEMAS}"
+         WHERE {USER_SCHEMAS} AND {}",
+        filter(&["i.indrelid", "i.indexrelid"])
     )))
+    .bind(&oids)
+    .bind(all)
     .fetch_all(&mut *conn)
     .await?;
     for row in indexes {
@@ -317,21 +444,7 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
             Index { table: row.try_get(1)?, valid: row.try_get(2)?, partial: row.try_get(3)?, keys: row.try_get(4)? },
         );
     }
-
-    let activity = sqlx::query(
-        "SELECT relid::int8, seq_scan + COALESCE(idx_scan, 0), seq_tup_read + COALESCE(idx_tup_fetch, 0), \
-                n_tup_ins + n_tup_upd + n_tup_del \
-         FROM pg_stat_xact_user_tables",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in activity {
-        snapshot.activity.insert(
-            row.try_get(0)?,
-            Activity { scans: row.try_get(1)?, rows_read: row.try_get(2)?, rows_written: row.try_get(3)? },
-        );
-    }
-    Ok(snapshot)
+    Ok(())
 }
 
 #[cfg(test)]

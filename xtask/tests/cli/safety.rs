@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sqlx::Connection;
+
 use crate::check::git;
 use crate::support::{Fixture, Run};
 
@@ -45,7 +47,9 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
     let forms: [(&str, String, &str); 13] = [
         (
             "retype",
-            format!("{TIMEOUT}-- A shorter firmware version.\nALTER TABLE gateways ALTER COLUMN firmware_version TYPE varchar(64);\n"),
+            format!(
+                "{TIMEOUT}-- A shorter firmware version.\nALTER TABLE gateways ALTER COLUMN firmware_version TYPE varchar(64);\n"
+            ),
             "3:1: error[rewrite]: rewrites gateways: ACCESS EXCLUSIVE on gateways (taken here, held until commit) blocks its reads and writes",
         ),
         (
@@ -55,12 +59,16 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
         ),
         (
             "check",
-            format!("{TIMEOUT}ALTER TABLE factories ADD CONSTRAINT factories_city_short CHECK (char_length(city) < 150);\n"),
+            format!(
+                "{TIMEOUT}ALTER TABLE factories ADD CONSTRAINT factories_city_short CHECK (char_length(city) < 150);\n"
+            ),
             "2:1: error[validation]: validates the new CHECK constraint factories_city_short against every row of factories (12 rows read",
         ),
         (
             "foreign_key",
-            format!("{TIMEOUT}ALTER TABLE gateways\n    ADD CONSTRAINT gateways_factory_fk FOREIGN KEY (factory_id) REFERENCES factories (id);\n"),
+            format!(
+                "{TIMEOUT}ALTER TABLE gateways\n    ADD CONSTRAINT gateways_factory_fk FOREIGN KEY (factory_id) REFERENCES factories (id);\n"
+            ),
             "2:1: error[validation]: validates the new FOREIGN KEY constraint gateways_factory_fk against every row of gateways",
         ),
         ("add_nullable", format!("{TIMEOUT}ALTER TABLE gateways ADD COLUMN region text DEFAULT 'eu';\n"), ""),
@@ -76,7 +84,9 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
         ),
         (
             "unique",
-            format!("{TIMEOUT}ALTER TABLE factories ADD CONSTRAINT factories_name_key UNIQUE (organization_id, name);\n"),
+            format!(
+                "{TIMEOUT}ALTER TABLE factories ADD CONSTRAINT factories_name_key UNIQUE (organization_id, name);\n"
+            ),
             "2:1: error[unique-constraint]: builds the index of UNIQUE constraint factories_name_key on factories",
         ),
         (
@@ -91,12 +101,15 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
         ),
         (
             "events",
-            format!("{TIMEOUT}CREATE TABLE gateway_events (\n    id bigint PRIMARY KEY,\n    gateway_id uuid NOT NULL REFERENCES gateways\n);\n"),
+            format!(
+                "{TIMEOUT}CREATE TABLE gateway_events (\n    id bigint PRIMARY KEY,\n    gateway_id uuid NOT NULL REFERENCES gateways\n);\n"
+            ),
             "2:1: error[foreign-key-index]: foreign key gateway_events_gateway_id_fkey on gateway_events (gateway_id) has no index",
         ),
         (
             "index_alone",
-            "-- no-transaction\nSET lock_timeout = '2s';\nCREATE INDEX gateways_ip_idx ON gateways (ip_address);\n".to_owned(),
+            "-- no-transaction\nSET lock_timeout = '2s';\nCREATE INDEX gateways_ip_idx ON gateways (ip_address);\n"
+                .to_owned(),
             "3:1: error[index-build]: builds index gateways_ip_idx on gateways",
         ),
         (
@@ -113,9 +126,8 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
     for (n, (name, _, finding)) in forms.iter().enumerate() {
         if !finding.is_empty() {
             expected += 1;
-            run.stdout.contains(&format!("db/migrations/{}_{name}.sql:{finding}", 20261201000000 + n as u64)).then_some(()).unwrap_or_else(
-                || panic!("{name}: expected {finding:?} at its line:\n{}", run.all()),
-            );
+            let at = format!("db/migrations/{}_{name}.sql:{finding}", 20261201000000 + n as u64);
+            assert!(run.stdout.contains(&at), "{name}: expected {at:?}:\n{}", run.all());
         }
     }
     let run = run
@@ -211,9 +223,17 @@ fn the_projects_own_migrations_pass() {
 #[test]
 fn what_breaks_the_running_release_warns_but_passes() {
     let fx = fleet("safety_compat");
-    fx.migration(20261201000000, "retype_org_names", &format!("{TIMEOUT}ALTER TABLE organizations ALTER COLUMN name TYPE varchar;\n"));
+    fx.migration(
+        20261201000000,
+        "retype_org_names",
+        &format!("{TIMEOUT}ALTER TABLE organizations ALTER COLUMN name TYPE varchar;\n"),
+    );
     fx.migration(20261201000001, "drop_metadata", &format!("{TIMEOUT}ALTER TABLE gateways DROP COLUMN metadata;\n"));
-    fx.migration(20261201000002, "rename_city", &format!("{TIMEOUT}ALTER TABLE factories RENAME COLUMN city TO town;\n"));
+    fx.migration(
+        20261201000002,
+        "rename_city",
+        &format!("{TIMEOUT}ALTER TABLE factories RENAME COLUMN city TO town;\n"),
+    );
     fx.migration(20261201000003, "rename_orgs", &format!("{TIMEOUT}ALTER TABLE organizations RENAME TO customers;\n"));
     fx.migration(20261201000004, "drop_gateways", &format!("{TIMEOUT}\nDROP TABLE gateways;\n"));
     check(&fx)
@@ -261,7 +281,10 @@ fn a_reviewed_exception_is_honoured_and_a_blanket_or_malformed_one_refused() {
         "index_gateways_status",
         &format!("{TIMEOUT}-- db-check allow(index-build): small table\n\nCREATE INDEX gateways_status_idx ON gateways (status);\n"),
     );
-    check(&fx).found().says("2:1: error[exception]: this exception excuses no statement").says("4:1: error[index-build]");
+    check(&fx)
+        .found()
+        .says("2:1: error[exception]: this exception excuses no statement")
+        .says("4:1: error[index-build]");
     std::fs::remove_file(detached).unwrap();
 
     // No reason, an unknown rule: refused.
@@ -307,7 +330,10 @@ fn in_github_actions_findings_are_annotations_and_a_job_summary() {
     .says("%0ASafer: CREATE INDEX CONCURRENTLY");
     let markdown = std::fs::read_to_string(&summary).unwrap();
     assert!(markdown.contains("## db-check: what the new migrations lock"), "{markdown}");
-    assert!(markdown.contains("| **error** | `db/migrations/20261201000000_index_gateways.sql:1:1` | `index-build` |"), "{markdown}");
+    assert!(
+        markdown.contains("| **error** | `db/migrations/20261201000000_index_gateways.sql:1:1` | `index-build` |"),
+        "{markdown}"
+    );
     // Elsewhere, no workflow commands.
     fx.xtask_with(&["db-check"], &[("DATABASE_URL", &url), ("GITHUB_ACTIONS", "false")]).found().never_says("::error");
 }
@@ -319,28 +345,47 @@ async fn the_trace_never_touches_the_dev_database_and_keeps_only_its_base() {
     fx.xtask(&["db-reset"]).success();
     git(&fx, &["checkout", "-q", "feature"]);
     fx.migration(20261201000000, "note", "ALTER TABLE gateways ADD COLUMN note text;\n");
-    // The base is what the last reset on main built: its cache is copied.
-    check(&fx).found().says("copied from the reset cache");
-    assert_eq!(fx.applied_versions().await.len(), 4, "the trace applied a migration to the dev database");
-    let columns: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'gateways'::regclass AND attname = 'note'")
+    let kept = format!("{}__xtask_tracebase", fx.database);
+    let copy = format!("{}__xtask_trace", fx.database);
+    // The base is what the last reset on main built: the reset cache becomes the kept base, where
+    // one transactional migration is traced and rolled back.
+    check(&fx).found().says("in a transaction on the base copied from the reset cache").says(&kept);
+    // Rolled back: the same migration traces the same way on the kept base (a committed ADD
+    // COLUMN would make it fail).
+    check(&fx).found().says(&format!("in a transaction on the base kept in {kept}, rolled back"));
+    let dev_unchanged = async || {
+        assert_eq!(fx.applied_versions().await.len(), 4, "the trace applied a migration to the dev database");
+        let note: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'gateways'::regclass AND attname = 'note'",
+        )
         .fetch_one(&mut fx.connect().await)
         .await
         .unwrap();
-    assert_eq!(columns, 0, "the trace changed the dev database");
-    assert!(!fx.database_exists(&format!("{}__xtask_trace", fx.database)).await, "the trace's copy was left behind");
+        assert_eq!(note, 0, "the trace changed the dev database");
+    };
+    dev_unchanged().await;
 
-    // A base the cache does not hold is built once, kept closed, and copied by the next run.
+    // Two new migrations must commit in turn: traced on a copy, dropped after.
+    fx.migration(
+        20261201000001,
+        "more",
+        "SET LOCAL lock_timeout = '2s';\nALTER TABLE gateways ADD COLUMN more text;\n",
+    );
+    check(&fx).found().says(&format!("on {copy}, a copy of the base kept in {kept}"));
+    assert!(!fx.database_exists(&copy).await, "the trace's copy was left behind");
+    dev_unchanged().await;
+
+    // A base the cache does not hold is built from the files, and kept.
     fx.seed("004_more.sql", "INSERT INTO organizations (name, slug) VALUES ('Late Arrival', 'late-arrival');\n");
     git(&fx, &["checkout", "-q", "main"]);
     git(&fx, &["add", "db/seeds/004_more.sql"]);
     git(&fx, &["commit", "-q", "-m", "a seed"]);
     git(&fx, &["checkout", "-q", "feature"]);
     git(&fx, &["rebase", "-q", "main"]);
-    let kept = format!("{}__xtask_tracebase", fx.database);
-    check(&fx).found().says(&format!("built the base in {kept}"));
+    check(&fx).found().says(&format!("the base built in {kept}"));
+    check(&fx).found().says(&format!("the base kept in {kept}"));
     assert!(fx.database_exists(&kept).await);
-    check(&fx).found().says(&format!("copied from {kept}, built from this base before"));
-    assert_eq!(fx.applied_versions().await.len(), 4);
+    dev_unchanged().await;
 }
 
 #[tokio::test]
@@ -355,5 +400,8 @@ async fn a_migration_that_fails_on_the_seeded_base_is_named_at_its_line() {
         .failure()
         .says("20261201000000_require_ip.sql:2:1: column \"ip_address\" of relation \"gateways\" contains null values")
         .says("fails when traced on the base with its seeds loaded");
-    assert!(!fx.database_exists(&format!("{}__xtask_trace", fx.database)).await, "the trace's copy was left behind");
+    // Traced in the kept base, rolled back, and closed again.
+    let kept = format!("{}__xtask_tracebase", fx.database);
+    assert!(fx.database_exists(&kept).await);
+    assert!(sqlx::PgConnection::connect(&fx.url_for(&kept)).await.is_err(), "the kept base was left open");
 }
