@@ -6,17 +6,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use sqlx::PgConnection;
 use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
 use crate::elapsed::duration;
+use crate::migrations::{MigrationFile, folder};
 use crate::output::out;
 use crate::postgres::admin::{self, quote_ident};
-use crate::postgres::install;
+use crate::postgres::{Target, install};
 use crate::project::Project;
 use crate::reset::{cache as template_cache, names as reset_copies};
 use crate::server::Server;
-use crate::timestamp;
+use crate::{safety, seeds, timestamp};
 
 /// Time resets, migrations and status against a psql floor, and print the figures
 ///
@@ -125,6 +127,16 @@ impl Args {
             row(&mut report, workload.label, "db-reset (cached)", &cached, Some(&floors));
             admin::drop_force(admin_conn, &floor_db).await?;
 
+            // What db-check's trace adds for one new migration (a catalog-only ALTER TABLE under
+            // a lock_timeout), by where its base comes from.
+            if let Some(table) = trace_table(workload.label) {
+                let target = target.with_database(&workload.database);
+                let timings = time_trace(admin_conn, &target, &workload.dir, table, runs).await?;
+                for (label, times) in timings {
+                    row(&mut report, workload.label, label, &times, None);
+                }
+            }
+
             // No-op commands on the database with 1,000 migrations applied, timed before the
             // 200,000-row workload, whose writes keep the server busy for a while after it.
             // Beside this server's own address: the same server over TCP with a password
@@ -189,12 +201,79 @@ impl Args {
 
         for workload in &workloads {
             admin::drop_force(admin_conn, &workload.database).await?;
+            admin::drop_force(admin_conn, &reset_copies::trace_base(&workload.database)).await?;
             admin::drop_force(admin_conn, &reset_copies::previous(&workload.database)).await?;
             template_cache::remove_all(admin_conn, &template_cache::prefix(&workload.database)).await?;
         }
         std::fs::remove_dir_all(&root).ok();
         Ok(())
     }
+}
+
+/// The table the traced migration alters, for the workloads whose trace is timed.
+fn trace_table(label: &str) -> Option<&'static str> {
+    match label {
+        "(a) project data" => Some("gateways"),
+        "(b) 1,000 migrations" => Some("bench_999"),
+        _ => None,
+    }
+}
+
+/// Times `safety::trace_files` (db-check's trace, without git) for one new migration on the
+/// workload in `dir`, whose database is `target`'s: with the base kept from an earlier run (every
+/// run but the first), made from the reset cache the workload's resets left (the first run after
+/// a reset), and built from the files (CI's first run: the reset cache removed); then one
+/// `-- no-transaction` migration, which is traced on a copy of the kept base.
+async fn time_trace(
+    admin: &mut PgConnection,
+    target: &Target,
+    dir: &Path,
+    table: &str,
+    runs: u32,
+) -> Result<Vec<(&'static str, Vec<Duration>)>> {
+    let files = folder::load(&dir.join("db/migrations"), "db/migrations")?;
+    let seeds = seeds::load(&dir.join("db/seeds"), "db/seeds")?;
+    let new_dir = dir.join("trace/db/migrations");
+    std::fs::create_dir_all(&new_dir)?;
+    let alter = format!("ALTER TABLE {table} ADD COLUMN bench_note text;\n");
+    std::fs::write(new_dir.join("29991231000000_bench_trace.sql"), format!("SET LOCAL lock_timeout = '2s';\n{alter}"))?;
+    let new = folder::load(&new_dir, "db/migrations")?;
+    std::fs::write(
+        new_dir.join("29991231000000_bench_trace.sql"),
+        format!("-- no-transaction\nSET lock_timeout = '2s';\n{alter}"),
+    )?;
+    let alone = folder::load(&new_dir, "db/migrations")?;
+    let kept = reset_copies::trace_base(target.database());
+    let trace = async |admin: &mut PgConnection, new: &MigrationFile| -> Result<Duration> {
+        admin::checkpoint(admin).await?;
+        let start = Instant::now();
+        let (reports, _) = safety::trace_files(admin, target, &files, &seeds, &[new]).await?;
+        let elapsed = start.elapsed();
+        anyhow::ensure!(reports.iter().all(|r| r.findings.is_empty()), "the benchmark's migration is not safe");
+        Ok(elapsed)
+    };
+    let (mut cached, mut kept_runs, mut copied, mut built) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        admin::drop_force(admin, &kept).await?;
+        cached.push(trace(admin, &new[0]).await?);
+    }
+    for _ in 0..runs {
+        kept_runs.push(trace(admin, &new[0]).await?);
+    }
+    for _ in 0..runs {
+        copied.push(trace(admin, &alone[0]).await?);
+    }
+    template_cache::remove_all(admin, &template_cache::prefix(target.database())).await?;
+    for _ in 0..runs {
+        admin::drop_force(admin, &kept).await?;
+        built.push(trace(admin, &new[0]).await?);
+    }
+    Ok(vec![
+        ("db-check trace, base kept (later runs)", kept_runs),
+        ("db-check trace, base from the reset cache", cached),
+        ("db-check trace, base built (CI's first run)", built),
+        ("db-check trace, no-transaction file (a copy)", copied),
+    ])
 }
 
 /// A command to time, and its row's label.
