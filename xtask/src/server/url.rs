@@ -56,6 +56,17 @@ impl UrlServer {
             admin::drop_force(&mut conn, &schema_scratch).await?;
             out!("Removed {schema_scratch}, the schema db-check and db-status compare with");
         }
+        // Dropped by the db-check that made it; one is left only by an interrupted run.
+        let trace = reset_copies::trace(database);
+        if admin::exists(&mut conn, &trace).await? {
+            admin::drop_force(&mut conn, &trace).await?;
+            out!("Removed {trace}, left by an interrupted db-check");
+        }
+        let trace_base = reset_copies::trace_base(database);
+        if admin::exists(&mut conn, &trace_base).await? {
+            admin::drop_force(&mut conn, &trace_base).await?;
+            out!("Removed {trace_base}, the base db-check traces new migrations on");
+        }
         for template in template_cache::remove_all(&mut conn, &template_cache::prefix(database)).await? {
             out!("Removed the reset cache {template}");
         }
