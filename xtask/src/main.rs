@@ -4,7 +4,8 @@
 //! private local cluster, a Docker Compose container) lives in `server/`; reading, checking and
 //! applying `db/migrations` and `db/seeds` lives in `migrations/` and `seeds.rs`; what a reset adds
 //! around a migration run (scratch name, lock, template cache, swap) in `reset/`; talking to PostgreSQL in `postgres/`; the schema the migrations produce
-//! (`db/schema.sql`, the ER diagram, drift) in `schema/`.
+//! (`db/schema.sql`, the ER diagram, drift) in `schema/`; what a new migration would lock in
+//! production, traced for `db-check`, in `safety/`.
 
 mod append_only;
 mod background;
