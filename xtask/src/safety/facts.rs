@@ -99,8 +99,10 @@ pub enum RelationKind {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Relation {
-    /// As the server prints it (`gateways`, `inventory."Stock"`).
+    /// As the server prints it (`gateways`, `inventory."Stock"`), for messages.
     pub name: String,
+    /// Its schema and name, whatever the session's search_path: what a rename changes.
+    pub identity: String,
     pub kind: RelationKind,
     /// The table an index belongs to; the relation itself otherwise.
     pub table: Oid,
@@ -111,8 +113,10 @@ pub struct Relation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
-    /// `format_type`: `character varying(64)`, `gateway_status`.
+    /// `format_type`: `character varying(64)`, `gateway_status`, for messages.
     pub type_name: String,
+    /// The type's oid and modifier: what a type change changes.
+    pub type_id: (Oid, i32),
     pub not_null: bool,
 }
 
@@ -519,7 +523,7 @@ impl Effects {
                             to: new.name.clone(),
                         });
                     }
-                    if new.type_name != old.type_name {
+                    if new.type_id != old.type_id {
                         columns_retyped.push((
                             table(*table_oid),
                             new.name.clone(),
@@ -548,7 +552,7 @@ impl Effects {
             }
             match after.relations.get(oid) {
                 None => tables_dropped.push(Table { oid: *oid, name: old.name.clone() }),
-                Some(new) if new.name != old.name => {
+                Some(new) if new.identity != old.identity => {
                     tables_renamed.push(Rename { table: table(*oid), from: old.name.clone(), to: new.name.clone() })
                 }
                 Some(_) => {}
@@ -601,11 +605,11 @@ mod tests {
     const FACTORIES: Oid = 200;
 
     fn relation(name: &str, kind: RelationKind, table: Oid, filenode: i64) -> Relation {
-        Relation { name: name.to_owned(), kind, table, filenode }
+        Relation { name: name.to_owned(), identity: format!("public.{name}"), kind, table, filenode }
     }
 
     fn column(name: &str, type_name: &str, not_null: bool) -> Column {
-        Column { name: name.to_owned(), type_name: type_name.to_owned(), not_null }
+        Column { name: name.to_owned(), type_name: type_name.to_owned(), type_id: (25, -1), not_null }
     }
 
     fn base_snapshot() -> Snapshot {
@@ -629,7 +633,9 @@ mod tests {
         after.relations.get_mut(&GATEWAYS).unwrap().filenode = 300;
         after.relations.get_mut(&GATEWAYS_PKEY).unwrap().filenode = 301;
         after.locks.insert(GATEWAYS, LockMode::AccessExclusive);
-        after.columns.get_mut(&(GATEWAYS, 2)).unwrap().type_name = "character varying(64)".into();
+        let retyped = after.columns.get_mut(&(GATEWAYS, 2)).unwrap();
+        retyped.type_name = "character varying(64)".into();
+        retyped.type_id = (1043, 68);
         let effects = Effects::between(&base, &before, &after, &BTreeMap::new());
         assert_eq!(effects.rewritten, [Table { oid: GATEWAYS, name: "gateways".into() }]);
         assert_eq!(effects.taken.len(), 1);
@@ -713,7 +719,9 @@ mod tests {
         after.activity.insert(GATEWAYS, Activity { scans: 4, rows_read: 1392, rows_written: 0 });
         after.columns.remove(&(GATEWAYS, 3));
         after.columns.get_mut(&(GATEWAYS, 2)).unwrap().name = "serial".into();
-        after.relations.get_mut(&GATEWAYS).unwrap().name = "devices".into();
+        let renamed = after.relations.get_mut(&GATEWAYS).unwrap();
+        renamed.name = "devices".into();
+        renamed.identity = "public.devices".into();
         after.relations.remove(&FACTORIES);
         let effects = Effects::between(&base, &before, &after, &BTreeMap::new());
         assert_eq!(effects.scanned, [(Table { oid: GATEWAYS, name: "devices".into() }, 492)]);

@@ -174,6 +174,7 @@ async fn trace_alone(
     let mut traced = Vec::new();
     // A file that opens a transaction itself (`BEGIN` … `COMMIT`) runs as written in between.
     let mut own_transaction = false;
+    let mut taken_at: BTreeMap<Oid, usize> = BTreeMap::new();
     for (index, statement) in statements.iter().enumerate() {
         let control = transaction_control(statement.text);
         let wrap = !own_transaction && control.is_none();
@@ -202,12 +203,17 @@ async fn trace_alone(
             Some(Control::End) => own_transaction = false,
             None => {}
         }
-        let mut effects = Effects::between(base, running, &now, &BTreeMap::new());
+        let mut effects = Effects::between(base, running, &now, &taken_at);
         describe(&mut effects, sql, statement, run);
+        let line = effects.location.map_or(0, |l| l.line);
+        for held in &effects.taken {
+            taken_at.insert(held.table.oid, line);
+        }
         traced.push(effects);
         *running = now;
         if !own_transaction {
             running.locks.clear();
+            taken_at.clear();
         }
     }
     Ok(traced)
@@ -359,7 +365,7 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
 
     let relations = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT c.oid::int8, c.relkind::text, c.relfilenode::int8, c.oid::regclass::text, \
-                COALESCE(i.indrelid, c.oid)::int8 \
+                COALESCE(i.indrelid, c.oid)::int8, format('%I.%I', n.nspname, c.relname) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_index i ON i.indexrelid = c.oid \
          WHERE c.relkind IN ('r', 'p', 'm', 'f', 'v', 'i', 'I') AND {USER_SCHEMAS} AND {}",
@@ -377,12 +383,19 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
         };
         snapshot.relations.insert(
             row.try_get(0)?,
-            Relation { name: row.try_get(3)?, kind, table: row.try_get(4)?, filenode: row.try_get(2)? },
+            Relation {
+                name: row.try_get(3)?,
+                identity: row.try_get(5)?,
+                kind,
+                table: row.try_get(4)?,
+                filenode: row.try_get(2)?,
+            },
         );
     }
 
     let columns = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT a.attrelid::int8, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull \
+        "SELECT a.attrelid::int8, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+                a.atttypid::int8, a.atttypmod \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f', 'v') AND {USER_SCHEMAS} \
            AND {}",
@@ -395,7 +408,12 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
     for row in columns {
         snapshot.columns.insert(
             (row.try_get(0)?, row.try_get(1)?),
-            Column { name: row.try_get(2)?, type_name: row.try_get(3)?, not_null: row.try_get(4)? },
+            Column {
+                name: row.try_get(2)?,
+                type_name: row.try_get(3)?,
+                type_id: (row.try_get(5)?, row.try_get(6)?),
+                not_null: row.try_get(4)?,
+            },
         );
     }
 

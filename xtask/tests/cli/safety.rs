@@ -386,6 +386,8 @@ async fn the_trace_never_touches_the_dev_database_and_keeps_only_its_base() {
     check(&fx).found().says(&format!("the base kept in {kept}"));
     assert!(fx.database_exists(&kept).await);
     dev_unchanged().await;
+    fx.xtask(&["db-down", "--purge"]).success().says(&format!("Removed {kept}"));
+    assert!(!fx.database_exists(&kept).await);
 }
 
 #[tokio::test]
