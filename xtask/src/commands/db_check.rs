@@ -46,8 +46,9 @@ const DIR: &str = "db/migrations";
 /// reset already built the same migrations. A project that has neither file yet is
 /// not checked for them.
 ///
-/// Then it traces each new migration on a copy of the base with its seeds loaded
-/// (<name>__xtask_trace), statement by statement as the real run goes, and fails when one would
+/// Then it traces each new migration on the base with its seeds loaded (<name>__xtask_tracebase,
+/// kept until the base changes: one transactional migration is rolled back there, several run
+/// on a copy), statement by statement as the real run goes, and fails when one would
 /// block reads or writes of a table the base has for longer than a catalog update: a rewrite or
 /// validating scan under a blocking lock, an index or unique constraint built without
 /// CONCURRENTLY, more work after taking ACCESS EXCLUSIVE, a blocking lock without lock_timeout,
