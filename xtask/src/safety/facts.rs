@@ -115,8 +115,8 @@ pub struct Column {
     pub name: String,
     /// `format_type`: `character varying(64)`, `gateway_status`, for messages.
     pub type_name: String,
-    /// The type's oid and modifier: what a type change changes.
-    pub type_id: (Oid, i32),
+    /// The type's oid, modifier and collation: what a type change changes.
+    pub type_id: (Oid, i32, Oid),
     pub not_null: bool,
 }
 
@@ -290,6 +290,17 @@ pub struct Rename {
     pub to: String,
 }
 
+/// A column of a base table whose type or collation changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retype {
+    pub table: Table,
+    pub column: String,
+    pub from: String,
+    pub to: String,
+    /// False when only the collation changed: the values read and written are the same.
+    pub type_changed: bool,
+}
+
 /// A new index on a base table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexBuilt {
@@ -347,7 +358,7 @@ pub struct Effects {
     pub columns_dropped: Vec<(Table, String)>,
     pub columns_renamed: Vec<Rename>,
     /// Columns of base tables whose type changed: the column, the old type and the new one.
-    pub columns_retyped: Vec<(Table, String, String, String)>,
+    pub columns_retyped: Vec<Retype>,
     pub tables_dropped: Vec<Table>,
     pub tables_renamed: Vec<Rename>,
     /// Foreign keys it added on any table.
@@ -427,6 +438,19 @@ impl Effects {
             }
             if base.has_table(new.table) && !rewritten.iter().any(|t| t.oid == new.table) {
                 rewritten.push(table(new.table));
+            }
+        }
+        // An index dropped and created again under its name (a type or collation change does
+        // that) was rebuilt from every row too.
+        for (oid, old) in &before.relations {
+            let recreated = old.kind == RelationKind::Index
+                && base.relations.contains(oid)
+                && !after.relations.contains_key(oid)
+                && after.relations.iter().any(|(new_oid, new)| {
+                    new.kind == RelationKind::Index && new.table == old.table && new.name == old.name && new_oid != oid
+                });
+            if recreated && base.has_table(old.table) && !rewritten.iter().any(|t| t.oid == old.table) {
+                rewritten.push(table(old.table));
             }
         }
         let indexes_only_rewritten =
@@ -524,12 +548,13 @@ impl Effects {
                         });
                     }
                     if new.type_id != old.type_id {
-                        columns_retyped.push((
-                            table(*table_oid),
-                            new.name.clone(),
-                            old.type_name.clone(),
-                            new.type_name.clone(),
-                        ));
+                        columns_retyped.push(Retype {
+                            table: table(*table_oid),
+                            column: new.name.clone(),
+                            from: old.type_name.clone(),
+                            to: new.type_name.clone(),
+                            type_changed: (new.type_id.0, new.type_id.1) != (old.type_id.0, old.type_id.1),
+                        });
                     }
                     if new.not_null && !old.not_null {
                         columns_set_not_null.push((table(*table_oid), new.name.clone()));
@@ -609,7 +634,7 @@ mod tests {
     }
 
     fn column(name: &str, type_name: &str, not_null: bool) -> Column {
-        Column { name: name.to_owned(), type_name: type_name.to_owned(), type_id: (25, -1), not_null }
+        Column { name: name.to_owned(), type_name: type_name.to_owned(), type_id: (25, -1, 100), not_null }
     }
 
     fn base_snapshot() -> Snapshot {
@@ -635,12 +660,13 @@ mod tests {
         after.locks.insert(GATEWAYS, LockMode::AccessExclusive);
         let retyped = after.columns.get_mut(&(GATEWAYS, 2)).unwrap();
         retyped.type_name = "character varying(64)".into();
-        retyped.type_id = (1043, 68);
+        retyped.type_id = (1043, 68, 100);
         let effects = Effects::between(&base, &before, &after, &BTreeMap::new());
         assert_eq!(effects.rewritten, [Table { oid: GATEWAYS, name: "gateways".into() }]);
         assert_eq!(effects.taken.len(), 1);
         assert_eq!(effects.taken[0].mode, LockMode::AccessExclusive);
-        assert_eq!(effects.columns_retyped[0].2, "text");
+        assert_eq!(effects.columns_retyped[0].from, "text");
+        assert!(effects.columns_retyped[0].type_changed);
 
         // The same lock held from an earlier statement is not taken again.
         let mut later = after.clone();
@@ -679,6 +705,9 @@ mod tests {
         let effects = Effects::between(&base, &before, &after, &BTreeMap::new());
         assert!(effects.indexes_built.is_empty(), "{:?}", effects.indexes_built);
         assert!(effects.constraints_added.is_empty());
+        // But the index was built again from every row: a rewrite of its table's indexes.
+        assert_eq!(effects.rewritten, [Table { oid: GATEWAYS, name: "gateways".into() }]);
+        assert_eq!(effects.indexes_only_rewritten, [GATEWAYS]);
     }
 
     #[test]

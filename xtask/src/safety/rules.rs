@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::facts::{Blocks, ConstraintKind, Effects, ForeignKey, Held, Index, Location, LockMode, Oid, Run, Table};
+use super::facts::{
+    Blocks, ConstraintKind, Effects, ForeignKey, Held, Index, Location, LockMode, Oid, Retype, Run, Table,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -175,15 +177,20 @@ fn rewrite(s: &Judged) -> Vec<Finding> {
     let e = s.effects;
     let mut findings = Vec::new();
     for table in &e.rewritten {
+        let indexes_only = e.indexes_only_rewritten.contains(&table.oid);
+        // Outside a transaction, only a table written anew is known to have held ACCESS
+        // EXCLUSIVE; an index built again there is REINDEX CONCURRENTLY, which blocks nothing.
+        if indexes_only && e.run == Some(Run::Unobservable) {
+            continue;
+        }
         let Some(lock) = lock_on(e, table, LockMode::AccessExclusive).filter(|l| l.mode.blocks() != Blocks::Nothing)
         else {
             continue;
         };
-        let retyped = e.columns_retyped.iter().find(|(t, ..)| t.oid == table.oid);
+        let retyped = e.columns_retyped.iter().find(|r| r.table.oid == table.oid);
         let added = e.columns_added.iter().find(|(t, _)| t.oid == table.oid);
-        let indexes_only = e.indexes_only_rewritten.contains(&table.oid);
         let (why, safer) = match (retyped, added) {
-            (Some((_, column, from, to)), _) => (
+            (Some(Retype { column, from, to, .. }), _) => (
                 if indexes_only {
                     format!("changing {column} from {from} to {to} rebuilds the indexes that use it from every row")
                 } else {
@@ -492,7 +499,8 @@ fn backward_compatibility(s: &Judged) -> Vec<Finding> {
             "keep the old name working (a view) until no release uses it, or move in steps as for a column",
         ));
     }
-    for (table, column, from, to) in &e.columns_retyped {
+    // A collation alone changes how values sort and compare, not what they are.
+    for Retype { table, column, from, to, .. } in e.columns_retyped.iter().filter(|r| r.type_changed) {
         findings.push(s.finding(
             Rule::ColumnType,
             format!("changes {}.{column} from {from} to {to}: {running} still reads and writes {from}", table.name),
@@ -579,7 +587,13 @@ mod tests {
         e.rewritten = vec![gateways()];
         e.held_after = vec![held(LockMode::AccessExclusive, None)];
         e.taken = e.held_after.clone();
-        e.columns_retyped = vec![(gateways(), "serial_number".into(), "text".into(), "character varying(64)".into())];
+        e.columns_retyped = vec![Retype {
+            table: gateways(),
+            column: "serial_number".into(),
+            from: "text".into(),
+            to: "character varying(64)".into(),
+            type_changed: true,
+        }];
         let findings = judge_one(&e);
         let rewrite = findings.iter().find(|f| f.rule == Rule::Rewrite).unwrap();
         assert!(rewrite.message.contains("ACCESS EXCLUSIVE on gateways"), "{}", rewrite.message);
@@ -592,6 +606,9 @@ mod tests {
         e.run = Some(Run::Unobservable);
         e.rewritten = vec![gateways()];
         assert_eq!(rules(&e), [Rule::Rewrite]);
+        // REINDEX CONCURRENTLY builds the index again outside a transaction, blocking nothing.
+        e.indexes_only_rewritten = vec![gateways().oid];
+        assert!(rules(&e).is_empty());
     }
 
     #[test]

@@ -394,9 +394,12 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
     }
 
     let columns = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT a.attrelid::int8, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-                a.atttypid::int8, a.atttypmod \
+        "SELECT a.attrelid::int8, a.attnum, a.attname::text, \
+                format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attcollation <> t.typcollation \
+                    THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END, \
+                a.attnotnull, a.atttypid::int8, a.atttypmod, a.attcollation::int8 \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f', 'v') AND {USER_SCHEMAS} \
            AND {}",
         filter(&["a.attrelid"])
@@ -411,7 +414,7 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
             Column {
                 name: row.try_get(2)?,
                 type_name: row.try_get(3)?,
-                type_id: (row.try_get(5)?, row.try_get(6)?),
+                type_id: (row.try_get(5)?, row.try_get(6)?, row.try_get(7)?),
                 not_null: row.try_get(4)?,
             },
         );

@@ -44,7 +44,7 @@ fn check(fx: &Fixture) -> Run {
 #[test]
 fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
     let fx = fleet("safety_danger");
-    let forms: [(&str, String, &str); 13] = [
+    let forms: [(&str, String, &str); 14] = [
         (
             "retype",
             format!(
@@ -113,6 +113,11 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
             "3:1: error[index-build]: builds index gateways_ip_idx on gateways",
         ),
         (
+            "recollate",
+            format!("{TIMEOUT}ALTER TABLE gateways ALTER COLUMN serial_number TYPE text COLLATE \"POSIX\";\n"),
+            "2:1: error[rewrite]: rewrites gateways: ACCESS EXCLUSIVE on gateways (taken here, held until commit) blocks its reads and writes until the migration commits, because changing serial_number from text COLLATE \"C\" to text COLLATE \"POSIX\" rebuilds the indexes that use it",
+        ),
+        (
             "vacuum_full",
             "-- no-transaction\nVACUUM FULL factories;\n".to_owned(),
             "2:1: error[rewrite]: rewrites factories: ACCESS EXCLUSIVE on factories (what every rewrite takes",
@@ -131,8 +136,10 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
         }
     }
     let run = run
-        .says(&format!("Traced 13 new migration(s) against main: {expected} error(s), 1 warning(s), 0 allowed"))
-        .says("warning[column-type]: changes gateways.firmware_version from text to character varying(64)")
+        .says(&format!("Traced 14 new migration(s) against main: {expected} error(s), 1 warning(s), 0 allowed"))
+        .says(
+            "warning[column-type]: changes gateways.firmware_version from text COLLATE \"C\" to character varying(64)",
+        )
         .says("safer: add CONCURRENTLY: this file already runs outside a transaction")
         .says("safer: `SET LOCAL lock_timeout = '2s';` as the migration's first statement")
         .says("`CREATE UNIQUE INDEX CONCURRENTLY factories_name_key ON factories (…)`")
@@ -240,7 +247,7 @@ fn what_breaks_the_running_release_warns_but_passes() {
     fx.migration(20270101000004, "drop_gateways", &format!("{TIMEOUT}\nDROP TABLE gateways;\n"));
     check(&fx)
         .success()
-        .says("20270101000000_retype_org_names.sql:2:1: warning[column-type]: changes organizations.name from text to character varying")
+        .says("20270101000000_retype_org_names.sql:2:1: warning[column-type]: changes organizations.name from text COLLATE \"und-x-icu\" to character varying")
         .says("20270101000001_drop_metadata.sql:2:1: warning[drop-column]: drops column gateways.metadata")
         .says("20270101000002_rename_city.sql:2:1: warning[rename-column]: renames column factories.city to town")
         .says("20270101000003_rename_orgs.sql:2:1: warning[rename-table]: renames organizations to customers")
