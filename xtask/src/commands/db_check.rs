@@ -77,9 +77,6 @@ impl Args {
         let new_migrations = outcome.new_files(&files);
         let migrations_ok = report_migrations(sh, &base, &files, folder_problems, &outcome, new_migrations.len());
 
-        // `new_migrations` are the branch's own, against the base, in version order: a check of
-        // what they do to a database (issue 20: the locks they take) is called here with them.
-
         let schema_ok = if !schema_files_kept(sh, project, &base.fork) {
             note!(
                 "Note: no {} or {} to compare: `cargo xtask db-migrate` writes them; commit them",
@@ -97,9 +94,11 @@ impl Args {
         } else {
             self.check_schema_files(sh, project, &files).await?
         };
-        let against = safety::Against { name: &base.name, fork: &base.fork, tip: &base.tip };
+        // What the branch's new migrations would lock in production, traced on the base with its
+        // seeds; after the schema files, so a migration that does not build is reported there.
         let locks_ok = if migrations_ok {
-            safety::check(sh, project, &self.server, &files, &against).await?
+            let against = safety::Against { name: &base.name, fork: &base.fork };
+            safety::check(sh, project, &self.server, &files, &new_migrations, &against).await?
         } else {
             note!("Note: the new migrations were not traced: fix db/migrations first");
             true

@@ -21,7 +21,6 @@ pub mod rules;
 pub mod scratch;
 pub mod trace;
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -43,35 +42,34 @@ use rules::{Judged, Severity};
 pub struct Against<'a> {
     /// As named in messages (`origin/main`).
     pub name: &'a str,
-    /// Where this branch left the base: its migrations and seeds are the trace's starting point.
+    /// Where this branch left the base: its seeds are loaded into the base the trace starts from.
     pub fork: &'a str,
-    /// The base's tip: a migration merged there since is not new either.
-    pub tip: &'a str,
 }
 
-/// db-check's call: traces the migrations of `files` that are new against `base` and prints
-/// what it found. True when nothing is an error.
+/// db-check's call: traces `new`, the migrations of `files` that are new against `base` (in
+/// version order, after every other), and prints what it found. True when nothing is an error.
 pub async fn check(
     sh: &Shell,
     project: &Project,
     server: &ServerArgs,
     files: &[MigrationFile],
+    new: &[&MigrationFile],
     base: &Against<'_>,
 ) -> Result<bool> {
-    let (base_files, new) = split_new(sh, files, base)?;
     if new.is_empty() {
         out!("No new migration to trace against {}", base.name);
         return Ok(true);
     }
+    let base_files = before(files, new)?;
     let start = Instant::now();
-    let context = || format!("trace the {} new migration(s) on a copy of the base with its seeds", new.len());
+    let context = || format!("trace the {} new migration(s) on the base with its seeds", new.len());
     let seeds = seeds_at(sh, base.fork).with_context(context)?;
     let server = Server::select(server, sh, project, true).with_context(context)?;
     let mut database = server.up(sh).await.with_context(context)?;
     database.close_dev().await;
     let target = database.target().clone();
     let admin = database.maintenance().await.with_context(context)?;
-    let (reports, place) = trace_files(admin, &target, base_files, &seeds, &new).await.with_context(context)?;
+    let (reports, place) = trace_files(admin, &target, base_files, &seeds, new).await.with_context(context)?;
 
     for report in &reports {
         for finding in &report.findings {
@@ -196,37 +194,19 @@ fn judge(trace: &trace::Trace) -> Vec<FileReport> {
         .collect()
 }
 
-/// The files the base has, and the new ones after them. db-check has already refused a new
-/// file that sorts before the base's newest, so the new ones are the folder's last.
-fn split_new<'f>(
-    sh: &Shell,
-    files: &'f [MigrationFile],
-    base: &Against,
-) -> Result<(&'f [MigrationFile], Vec<&'f MigrationFile>)> {
-    let mut known = migrations_at(sh, base.fork)?;
-    known.extend(migrations_at(sh, base.tip)?);
-    let is_new = |file: &MigrationFile| !known.contains(file.shown.trim_start_matches("db/migrations/"));
+/// The migrations before the new ones: what the base builds. db-check refuses a new migration
+/// that sorts before the base's newest, so the new ones are the folder's last.
+fn before<'f>(files: &'f [MigrationFile], new: &[&MigrationFile]) -> Result<&'f [MigrationFile]> {
+    let is_new = |file: &MigrationFile| new.iter().any(|n| n.shown == file.shown);
     let first_new = files.iter().position(is_new).unwrap_or(files.len());
-    let (old, new) = files.split_at(first_new);
-    if let Some(misplaced) = new.iter().find(|file| !is_new(file)) {
+    let (old, after) = files.split_at(first_new);
+    if let Some(misplaced) = after.iter().find(|file| !is_new(file)) {
         bail!(
-            "{} is on {} but sorts after a new migration: the trace needs the new migrations last",
-            misplaced.shown,
-            base.name
+            "{} is on the base but sorts after a new migration: the trace needs the new migrations last",
+            misplaced.shown
         );
     }
-    Ok((old, new.iter().collect()))
-}
-
-/// The file names in `db/migrations` at a commit. (db-check lists them too; once it exposes
-/// the list of new migrations, this goes.)
-fn migrations_at(sh: &Shell, commit: &str) -> Result<BTreeSet<String>> {
-    let dir = "db/migrations/";
-    let listing = cmd!(sh, "git ls-tree --name-only -z {commit} -- {dir}")
-        .quiet()
-        .read()
-        .context("list the base's migrations")?;
-    Ok(listing.split('\0').filter_map(|path| path.strip_prefix(dir)).map(str::to_owned).collect())
+    Ok(old)
 }
 
 /// The seeds as the base has them: the rows production-like data had before this branch. (The
