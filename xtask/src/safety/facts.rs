@@ -392,6 +392,24 @@ impl Base {
 }
 
 impl Effects {
+    /// False when the statement did nothing to a table of the base: it acted only on tables that
+    /// migrations new against the base made, which no running code uses yet, so no rule applies.
+    pub fn acts_on_the_base(&self) -> bool {
+        !(self.taken.is_empty()
+            && self.rewritten.is_empty()
+            && self.scanned.is_empty()
+            && self.indexes_built.is_empty()
+            && self.constraints_added.is_empty()
+            && self.constraints_validated.is_empty()
+            && self.columns_set_not_null.is_empty()
+            && self.columns_added.is_empty()
+            && self.columns_dropped.is_empty()
+            && self.columns_renamed.is_empty()
+            && self.columns_retyped.is_empty()
+            && self.tables_dropped.is_empty()
+            && self.tables_renamed.is_empty())
+    }
+
     /// What happened between `before` and `after` to the tables of `base`. `taken_at` gives,
     /// for each base table locked before the statement, the line of the statement that took
     /// the mode held.

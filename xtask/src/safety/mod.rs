@@ -181,7 +181,10 @@ fn judge(trace: &trace::Trace) -> Vec<FileReport> {
             // The statements were split once already to run them; a file that cannot be split
             // never got this far.
             let statements = statements::split(sql).unwrap_or_default();
-            let applied = exceptions::read(sql, &statements).apply(findings);
+            let new_tables_only = |statement: usize| {
+                migration.statements.get(statement).is_some_and(|effects| !effects.acts_on_the_base())
+            };
+            let applied = exceptions::read(sql, &statements).apply(findings, new_tables_only);
             FileReport {
                 shown: migration.file.shown.clone(),
                 statements: migration.statements.len(),

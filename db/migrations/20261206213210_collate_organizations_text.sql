@@ -1,4 +1,4 @@
--- Migration 20261206213210: collate_text_columns
+-- Migration 20261206213210: collate_organizations_text
 -- Created 2026-12-06 21:32:10 UTC.
 --
 -- Append-only: once this file is shared, never edit it; fix mistakes in a new migration.
@@ -8,7 +8,7 @@
 -- collation, which is whatever the server was initialised with: C.UTF-8 on the local cluster,
 -- en_US.utf8 in the official images, anything on a DATABASE_URL server. "Stuttgart Plant" came
 -- before "São Paulo Fábrica" on one and after it on the other. Each text column now names its
--- collation, so the order travels with the schema:
+-- collation, so the order travels with the schema (this file and the next two, one per table):
 --
 -- * Text people read and sort by (names, cities, addresses): "und-x-icu", ICU's root collation
 --   (the Unicode Collation Algorithm with CLDR's root order, no language's tailoring). Accents
@@ -36,17 +36,9 @@
 -- refuse it), or two names of one organization that ICU's lower() folds alike and the old
 -- locale did not ("C" folds ASCII only).
 
+SET LOCAL lock_timeout = '2s';
+
+-- db-check allow(rewrite): pre-production schema, no live traffic yet; on a live table use a new column and a backfill
 ALTER TABLE organizations
     ALTER COLUMN name TYPE text COLLATE "und-x-icu",
     ALTER COLUMN slug TYPE text COLLATE "C";
-
-ALTER TABLE factories
-    ALTER COLUMN name TYPE text COLLATE "und-x-icu",
-    ALTER COLUMN city TYPE text COLLATE "und-x-icu",
-    ALTER COLUMN address TYPE text COLLATE "und-x-icu",
-    ALTER COLUMN country_code TYPE text COLLATE "C",
-    ALTER COLUMN timezone TYPE text COLLATE "C";
-
-ALTER TABLE gateways
-    ALTER COLUMN serial_number TYPE text COLLATE "C",
-    ALTER COLUMN firmware_version TYPE text COLLATE "C";
