@@ -240,9 +240,9 @@ pub fn migrations_at(sh: &Shell, commit: &str) -> Result<Vec<Migration>> {
 
 /// The working tree's migrations (committed or not, tracked or not), with the blob ids git would
 /// give them, read with the checkout's filters. `files` are the ones the folder check could read:
-/// they say which hold SQL.
+/// they say which are still only db-new's header.
 pub fn working_tree(sh: &Shell, dir: &Path, files: &[MigrationFile]) -> Result<Vec<Working>> {
-    let empty: BTreeSet<&str> = files.iter().filter(|f| f.is_empty()).map(|f| f.shown.as_str()).collect();
+    let empty: BTreeSet<&str> = files.iter().filter(|f| f.is_untouched()).map(|f| f.shown.as_str()).collect();
     let mut found: Vec<(String, i64, PathBuf)> = Vec::new();
     for entry in folder::entries(dir)? {
         if let (true, Some(version)) = (entry.is_file, migration_version(&entry.name)) {

@@ -105,7 +105,7 @@ pub fn problems(verdict: &Verdict, base: &Base, fork: &str) -> Problems {
                 file(file_name),
             ),
             Breach::Empty { name: file_name } => (
-                "new, and holds no SQL statement (only comments): write its SQL, or delete it".to_owned(),
+                "new, and still only the header `cargo xtask db-new` wrote: write its SQL, or delete it".to_owned(),
                 file(file_name),
             ),
         };

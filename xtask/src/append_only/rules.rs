@@ -27,8 +27,9 @@ pub struct Migration {
 #[derive(Clone, Debug)]
 pub struct Working {
     pub migration: Migration,
-    /// False when it holds only comments (a file fresh from `db-new`). True when it could not be
-    /// read: the folder's own problem is reported for it.
+    /// False when it is still, byte for byte, the header `db-new` wrote (any other file is applied
+    /// as sqlx applies it, comments only or not). True when it could not be read: the folder's own
+    /// problem is reported for it.
     pub holds_sql: bool,
 }
 
@@ -50,7 +51,7 @@ pub enum Breach {
     /// A new migration sorts before the base's newest: databases that applied that one would
     /// apply this one out of order.
     SortsBefore { name: String, newest: String },
-    /// A new migration holds no SQL statement.
+    /// A new migration is still only the header `db-new` wrote.
     Empty { name: String },
 }
 

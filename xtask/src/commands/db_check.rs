@@ -29,7 +29,7 @@ const DIR: &str = "db/migrations";
 /// Fails (exit 1) when a migration the branch started from was modified, renamed or deleted;
 /// when a migration merged on the base since has other content here (a rebase or cherry-pick
 /// that rewrote it); when a new migration takes a version the base already has, sorts before the
-/// base's newest one, or holds no SQL; and when the folder has files sqlx refuses (a version that
+/// base's newest one, or is still only db-new's header; and when the folder has files sqlx refuses (a version that
 /// is not a number, two files with one version). Content is compared as git stores it. New files
 /// that do not follow the project's naming (YYYYMMDDHHMMSS_snake_name.sql, what db-new writes)
 /// get a warning; .down.sql files are not checked (nothing runs them). The base is the upstream

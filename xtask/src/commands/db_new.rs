@@ -49,17 +49,7 @@ impl Args {
             .create_new(true)
             .open(&path)
             .with_context(|| format!("create {shown} (an existing file is never overwritten)"))?;
-        write!(
-            file,
-            "-- Migration {version}: {name}\n\
-             -- Created {created}.\n\
-             --\n\
-             -- Append-only: once this file is shared, never edit it; fix mistakes in a new migration.\n\
-             -- Runs in one transaction. To run outside one (e.g. CREATE INDEX CONCURRENTLY), make the\n\
-             -- first line of the file exactly: -- no-transaction\n\n",
-            created = timestamp::display(version)
-        )
-        .with_context(|| format!("write {shown}"))?;
+        file.write_all(folder::new_file_header(version, &name).as_bytes()).with_context(|| format!("write {shown}"))?;
         out!("{shown}");
         Ok(())
     }

@@ -31,8 +31,9 @@ pub struct MigrationFile {
     /// As shown to the user: `db/migrations/20261125150000_create_gateways.sql`.
     pub shown: String,
     pub migration: Migration,
-    /// False when the file holds only comments and blank lines; found once, when it is read.
-    has_statement: bool,
+    /// True when the file is, byte for byte, the header `db-new` wrote for it; found once, when
+    /// it is read.
+    untouched: bool,
 }
 
 impl MigrationFile {
@@ -40,11 +41,27 @@ impl MigrationFile {
         self.migration.version
     }
 
-    /// True when the file holds no SQL statement at all (only comments and blank lines), as a
-    /// file fresh from `db-new` does: applied, it would stay in the history as a no-op for good.
-    pub fn is_empty(&self) -> bool {
-        !self.has_statement
+    /// True when the file is exactly what `db-new` wrote, its header and nothing else: applied,
+    /// it would stay in the history as a no-op for good, when its SQL was simply not written yet.
+    /// Any other file is applied as sqlx applies it, even one that holds only comments (real
+    /// histories have such files, and sqlx-cli applies them).
+    pub fn is_untouched(&self) -> bool {
+        self.untouched
     }
+}
+
+/// The header `db-new` writes into a new migration, and all it writes: a file that is still
+/// exactly this is refused until its SQL is written.
+pub fn new_file_header(version: i64, name: &str) -> String {
+    format!(
+        "-- Migration {version}: {name}\n\
+         -- Created {created}.\n\
+         --\n\
+         -- Append-only: once this file is shared, never edit it; fix mistakes in a new migration.\n\
+         -- Runs in one transaction. To run outside one (e.g. CREATE INDEX CONCURRENTLY), make the\n\
+         -- first line of the file exactly: -- no-transaction\n\n",
+        created = crate::timestamp::display(version)
+    )
 }
 
 /// `load`, on a thread of its own, so the files are read while the command connects.
@@ -221,11 +238,11 @@ fn read_migration(
 ) -> Result<MigrationFile, (String, String)> {
     match read(path) {
         Ok(Some(text)) => {
-            let has_statement = has_statement(&text);
+            let untouched = *kind == MigrationType::Simple && is_new_file_header(&text, *version, shown);
             Ok(MigrationFile {
                 shown: shown.clone(),
                 migration: migration(*version, description.clone(), *kind, text),
-                has_statement,
+                untouched,
             })
         }
         Ok(None) => Err(("not valid UTF-8; save it as UTF-8".to_owned(), shown.clone())),
@@ -269,16 +286,17 @@ pub fn entries(dir: &Path) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// True when `sql` holds a statement. The first line that is neither blank nor a `--` comment
-/// usually answers it; only a file whose first such line opens a block comment needs the lexer.
-fn has_statement(sql: &str) -> bool {
-    match sql.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("--")) {
-        None => false,
-        Some(line) if line.starts_with("/*") => {
-            crate::postgres::statements::split(sql).map_or(true, |statements| !statements.is_empty())
-        }
-        Some(_) => true,
+/// True when `text` is the header `db-new` wrote for this file, byte for byte. Only a short file
+/// that starts like one is compared, so a thousand real migrations cost nothing here.
+fn is_new_file_header(text: &str, version: i64, shown: &str) -> bool {
+    if text.len() > 1024 || !text.starts_with("-- Migration ") {
+        return false;
     }
+    let file_name = shown.rsplit('/').next().unwrap_or_default();
+    let Some(name) = file_name.strip_suffix(".sql").and_then(|stem| stem.split_once('_')).map(|(_, name)| name) else {
+        return false;
+    };
+    text == new_file_header(version, name)
 }
 
 /// Lower snake_case ASCII, 1 to 64 characters: the convention `db-new` follows and `db-check`

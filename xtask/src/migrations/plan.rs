@@ -21,9 +21,9 @@ pub enum State {
     OutOfOrder,
     /// A recorded attempt that did not succeed (only possible for `-- no-transaction` files).
     Failed,
-    /// Not applied, and holds no SQL statement (only comments): applied, it would stay in the
-    /// history as a no-op for good.
-    Empty,
+    /// Not applied, and still exactly the header `db-new` wrote: its SQL was not written yet, and
+    /// applied, it would stay in the history as a no-op for good.
+    Untouched,
 }
 
 impl State {
@@ -39,7 +39,7 @@ impl State {
             State::Missing => "applied, file missing",
             State::OutOfOrder => "pending, out of order",
             State::Failed => "failed",
-            State::Empty => "pending, empty",
+            State::Untouched => "pending, only db-new's header",
         }
     }
 
@@ -56,8 +56,8 @@ impl State {
             State::OutOfOrder => {
                 "it is older than the newest applied migration, so other databases would apply it in another order: give it a fresh version (`cargo xtask db-new <name>`, then move the SQL there); `cargo xtask db-reset` rebuilds the dev database in file order"
             }
-            State::Empty => {
-                "it holds no SQL statement, only comments: write its SQL, or delete the file if it is not needed"
+            State::Untouched => {
+                "it is still the header `cargo xtask db-new` wrote, nothing else: write its SQL, or delete the file if it is not needed"
             }
             State::Failed => {
                 "a -- no-transaction migration failed part-way: undo what it did by hand, delete its row from _sqlx_migrations, fix the file and run again"
@@ -111,7 +111,7 @@ impl<'a> Plan<'a> {
                     Found::Both(file, row) if *file.migration.checksum != *row.checksum => State::Changed,
                     Found::Both(..) => State::Applied,
                     Found::Row(_) => State::Missing,
-                    Found::File(file) if file.is_empty() => State::Empty,
+                    Found::File(file) if file.is_untouched() => State::Untouched,
                     Found::File(_) if newest_applied.is_some_and(|newest| version < newest) => State::OutOfOrder,
                     Found::File(_) => State::Pending,
                 };
@@ -138,14 +138,14 @@ impl<'a> Plan<'a> {
     pub fn refuse_problems(&self, database: &str) -> Result<()> {
         if self.entries.iter().all(|e| e.applied.is_none()) {
             // Nothing applied yet: only the files can be wrong.
-            let empty: Vec<String> =
+            let untouched: Vec<String> =
                 self.problems().map(|e| e.file.map_or_else(String::new, |f| f.shown.clone())).collect();
-            if !empty.is_empty() {
+            if !untouched.is_empty() {
                 bail!(
-                    "db/migrations has {} empty migration(s), nothing was changed: {}; {}",
-                    empty.len(),
-                    empty.join(", "),
-                    State::Empty.advice()
+                    "db/migrations has {} migration(s) with no SQL written yet, nothing was changed: {}; {}",
+                    untouched.len(),
+                    untouched.join(", "),
+                    State::Untouched.advice()
                 );
             }
             return Ok(());

@@ -24,8 +24,12 @@ fn creates_a_timestamped_file_with_a_header_and_prints_its_path() {
     assert!(text.starts_with(&format!("-- Migration {}: create_gateways\n", &name[..14])), "{text}");
     assert!(text.contains("Append-only"));
     assert!(!text.starts_with("-- no-transaction"));
-    // Header comments only: refused as empty until it holds SQL, so it never applies as a no-op.
-    fx.xtask(&["db-migrate"]).failure().says("holds no SQL statement");
+    // The header alone: refused until its SQL is written, so it never applies as a no-op.
+    fx.xtask(&["db-migrate"]).failure().says("with no SQL written yet").says(name);
+    fx.xtask(&["db-status"]).found().says("pending, only db-new's header");
+    // Once touched (here a comment of its own), it is the author's file and applies, as sqlx applies it.
+    std::fs::write(fx.migrations().join(name), format!("{text}-- nothing to change after all\n")).unwrap();
+    fx.xtask(&["db-migrate"]).success().says("Applied");
 }
 
 #[test]

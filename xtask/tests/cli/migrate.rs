@@ -35,9 +35,9 @@ async fn dry_run_lists_what_would_run_and_changes_nothing() {
     fx.xtask(&["db-migrate", "--dry-run"]).success().says("Can apply 20260101000000/migrate create orgs");
     assert!(!fx.database_exists(&fx.database).await, "a dry run created the database");
     // A dry run refuses what the real run refuses, with or without the database.
-    let empty = fx.migration(20260101000001, "empty", "-- nothing yet\n");
-    fx.xtask(&["db-migrate", "--dry-run"]).failure().says("empty migration");
-    std::fs::remove_file(empty).unwrap();
+    let todo = fx.xtask(&["db-new", "todo"]).success().stdout.trim().to_owned();
+    fx.xtask(&["db-migrate", "--dry-run"]).failure().says("with no SQL written yet").says(&todo);
+    std::fs::remove_file(fx.root().join(todo)).unwrap();
 
     fx.xtask(&["db-migrate"]).success();
     fx.migration(20260102000000, "create_sites", SITES);

@@ -92,3 +92,61 @@ async fn an_adopted_sqlx_history_applies_unchanged_and_sqlx_agrees() {
     Migrator::new(fx2.migrations()).await.unwrap().run(&mut fx2.connect().await).await.unwrap();
     fx2.xtask(&["db-status"]).success().says("4 applied, 0 pending, 0 problem(s)");
 }
+
+/// Real histories hold `.up.sql` files with only comments (a step kept for the record), and files
+/// left blank; sqlx applies them as no-ops. The xtask applies the same history, goes on from a
+/// database sqlx migrated part of, checks drift on one sqlx migrated fully, and sqlx agrees with
+/// what the xtask applied. Only a file that is still db-new's header is refused.
+#[tokio::test]
+async fn comment_only_and_blank_migrations_apply_as_sqlx_applies_them() {
+    let files: &[(&str, &str)] = &[
+        ("1_setup.up.sql", "CREATE TABLE a (id int);\n"),
+        ("1_setup.down.sql", "DROP TABLE a;\n"),
+        ("2_noop.up.sql", "-- This step was moved to 1_setup; kept so versions line up.\n"),
+        ("2_noop.down.sql", "-- nothing\n"),
+        ("3_blank.up.sql", "\n  \n"),
+        ("4_block_comment.sql", "/* reserved for the audit tables */\n"),
+        ("5_more.up.sql", "ALTER TABLE a ADD COLUMN b int;\n"),
+    ];
+    let write = |fx: &Fixture, upto: usize| {
+        for (name, sql) in files {
+            let version: usize = name.split('_').next().unwrap().parse().unwrap();
+            if version <= upto {
+                std::fs::write(fx.migrations().join(name), sql).unwrap();
+            }
+        }
+    };
+    let create = async |fx: &Fixture| {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{}\"", fx.database)))
+            .execute(&mut fx.admin().await)
+            .await
+            .unwrap();
+    };
+
+    // The xtask applies the whole history, and sqlx agrees with it.
+    let fx = Fixture::new("compat_comments");
+    write(&fx, 5);
+    fx.xtask(&["db-migrate"]).success().says("Applied 2/migrate noop").says("Applied 3/migrate blank");
+    assert_eq!(fx.applied_versions().await, [1, 2, 3, 4, 5]);
+    Migrator::new(fx.migrations()).await.unwrap().run(&mut fx.connect().await).await.unwrap();
+    fx.xtask(&["db-reset"]).success().says("5 migration(s)");
+
+    // sqlx applied part of it: the xtask goes on.
+    let fx = Fixture::new("compat_comments");
+    write(&fx, 3);
+    create(&fx).await;
+    Migrator::new(fx.migrations()).await.unwrap().run(&mut fx.connect().await).await.unwrap();
+    write(&fx, 5);
+    fx.xtask(&["db-migrate"]).success().says("Applied 4/migrate block comment").says("Applied 5/migrate more");
+
+    // sqlx applied all of it: db-status checks drift, and finds none.
+    let fx = Fixture::new("compat_comments");
+    write(&fx, 5);
+    create(&fx).await;
+    Migrator::new(fx.migrations()).await.unwrap().run(&mut fx.connect().await).await.unwrap();
+    fx.xtask(&["db-status"])
+        .success()
+        .says("5 applied, 0 pending, 0 problem(s)")
+        .says("no drift")
+        .never_says("not checked");
+}
