@@ -109,16 +109,29 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let path = state_dir.join("password");
-    match std::fs::read_to_string(&path) {
-        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-            return Err(err).with_context(|| format!("read {}", path.display()));
-        }
-        _ => {}
-    }
     // A server made before passwords were generated keeps the one it was made with.
     let made_before =
         ["postgres/data/PG_VERSION", "docker-port", "docker-server"].iter().any(|f| state_dir.join(f).exists());
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        // Emptied (an editor, a script): the server still has the password it was made with,
+        // and nothing here knows it any more. The file is the problem; the data is not.
+        Ok(_) if made_before || state_dir.join("native-home").exists() => bail!(
+            "{} is empty: it held the password this checkout's dev server was made with. Put the password back \
+             in it (from a backup, or a tool that saved it), or set POSTGRES_PASSWORD to it in .env; only if it is \
+             lost, `cargo xtask db-down --purge` deletes the server and its data, and the next command makes a new \
+             one",
+            path.display()
+        ),
+        // Emptied before any server was made with it: a new one is generated.
+        Ok(_) => {
+            std::fs::remove_file(&path).with_context(|| format!("remove the empty {}", path.display()))?;
+        }
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(|| format!("read {}", path.display()));
+        }
+        Err(_) => {}
+    }
     let password = if made_before {
         FORMER_DEFAULT_PASSWORD.to_owned()
     } else {

@@ -24,6 +24,8 @@ const SERVICE: &str = "db";
 const COMPOSE_FILE: &str = "docker-compose.yml";
 
 pub struct ComposeServer {
+    /// Whether this command may pull a missing image (see `new`).
+    may_pull: bool,
     root: PathBuf,
     project_name: String,
     /// `COMPOSE_PROJECT_NAME`, when set.
@@ -55,8 +57,11 @@ enum Compose {
 }
 
 impl ComposeServer {
-    pub fn new(project: &Project, settings: &Settings) -> Result<ComposeServer> {
+    /// `may_pull`: whether this command may pull the image when it is missing (only commands
+    /// that build do; `db-status` and `db-down` never pull).
+    pub fn new(project: &Project, settings: &Settings, may_pull: bool) -> Result<ComposeServer> {
         Ok(ComposeServer {
+            may_pull,
             root: project.root.clone(),
             // Compose lower-cases a project name and allows only [a-z0-9_-]: the same name here,
             // or volumes and containers would be looked for under a name they do not have.
@@ -130,8 +135,17 @@ impl ComposeServer {
         Ok(())
     }
 
-    /// The image is here, or is pulled now; else an error that says what to do.
+    /// The image is here, or is pulled now (when this command may pull); else an error that says
+    /// what to do.
     fn have_image(&self, sh: &Shell) -> Result<()> {
+        if !self.may_pull {
+            return self.find_image(sh, false).map_err(|why| {
+                anyhow::anyhow!(
+                    "{why}, and this command never pulls one: `cargo xtask db-up` pulls it and starts the \
+                     container, or set POSTGRES_IMAGE in .env to an image you have"
+                )
+            });
+        }
         self.find_image(sh, true).map_err(|why| {
             anyhow::anyhow!(
                 "{why}: pull or build it (`docker pull {}`), set POSTGRES_IMAGE in .env to an image you have, or \

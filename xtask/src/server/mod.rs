@@ -53,14 +53,14 @@ impl Server {
             }
             (Backend::Docker, _) => {
                 choice::switch(project, remembered, Backend::Docker)?;
-                Server::Docker(docker::ComposeServer::new(project, &settings)?)
+                Server::Docker(docker::ComposeServer::new(project, &settings, may_pull)?)
             }
             (Backend::Native, _) => {
                 choice::switch(project, remembered, Backend::Native)?;
                 Server::Native(native::NativeCluster::new(project, &settings)?)
             }
             (Backend::Auto, None) => match remembered {
-                Some(Backend::Docker) => Server::Docker(docker::ComposeServer::new(project, &settings)?),
+                Some(Backend::Docker) => Server::Docker(docker::ComposeServer::new(project, &settings, may_pull)?),
                 Some(_) => Server::Native(native::NativeCluster::new(project, &settings)?),
                 None => {
                     let server = Self::decide(sh, project, &settings, may_pull)?;
@@ -78,7 +78,7 @@ impl Server {
 
     /// `auto`'s first decision for a checkout.
     fn decide(sh: &Shell, project: &Project, settings: &Settings, may_pull: bool) -> Result<Server> {
-        let no_docker = match docker::ComposeServer::new(project, settings) {
+        let no_docker = match docker::ComposeServer::new(project, settings, may_pull) {
             Ok(docker) => match docker.unavailable_because(sh, may_pull) {
                 None => return Ok(Server::Docker(docker)),
                 Some(why) => why,

@@ -430,6 +430,23 @@ impl NativeCluster {
     /// Picks the cluster's folder: the one that already holds a cluster, else `home`, unless the
     /// service account can't reach it.
     fn locate(&self, sh: &Shell, creating: bool) -> Result<Layout> {
+        let layout = self.pick_folder(sh, creating)?;
+        let home = &layout.home;
+        // PostgreSQL's tools take the cluster's folders as text (initdb's --pwfile, the socket
+        // folder in the server's options, pg_ctl's log): a path that is not UTF-8 would reach
+        // them mangled, so it is refused before a cluster is made or started there.
+        if home.to_str().is_none() {
+            bail!(
+                "the local cluster's folder {} is not valid UTF-8, and PostgreSQL's tools cannot be given it \
+                 unchanged: move the checkout to a path of UTF-8 characters, or use Docker (`--backend docker`) or \
+                 a server of your own (DATABASE_URL)",
+                home.display()
+            );
+        }
+        Ok(layout)
+    }
+
+    fn pick_folder(&self, sh: &Shell, creating: bool) -> Result<Layout> {
         for home in self.homes() {
             if home.join("data").join("PG_VERSION").is_file() {
                 return self.locate_at(sh, home);

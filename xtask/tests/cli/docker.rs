@@ -460,3 +460,22 @@ async fn ctrl_c_during_a_first_start_ends_cleanly_without_a_traceback() {
         &["Traceback", "KeyboardInterrupt"],
     );
 }
+
+/// `db-status` never pulls (README): with the remembered backend Docker and the image missing, it
+/// says so and names the command that pulls, without running `docker pull`.
+#[test]
+fn db_status_never_pulls_a_missing_image() {
+    let Some(_) = docker_image("db_status_never_pulls_a_missing_image") else { return };
+    let checkout = DockerCheckout::new("docker_h_state_no_pull", "fleet-test-absent-h-state:none");
+    std::fs::create_dir_all(checkout.fx.root().join(".xtask")).unwrap();
+    std::fs::write(checkout.fx.root().join(".xtask/backend"), "docker\n").unwrap();
+    let env: Vec<(&str, &str)> =
+        checkout.env.iter().filter(|(k, _)| *k != "XTASK_DB_BACKEND").map(|(k, v)| (*k, v.as_str())).collect();
+    checkout
+        .fx
+        .xtask_with(&["db-status"], &env)
+        .failure()
+        .says("the image fleet-test-absent-h-state:none is not here, and this command never pulls one")
+        .says("`cargo xtask db-up` pulls it")
+        .never_says("$ docker pull");
+}

@@ -580,3 +580,25 @@ async fn a_reset_survives_the_server_killed_right_after_it() {
     assert_eq!(names, ["Acme"], "the reset's database was lost with the server");
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
+
+/// A checkout whose path is not UTF-8 (a Latin-1 folder name) cannot be handed to initdb and
+/// pg_ctl unchanged: refused with what to do, before any cluster is made.
+#[test]
+fn a_checkout_path_that_is_not_utf8_is_refused_clearly() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new("native_latin1");
+    // Reachable by the server's account when the tests run as root, so the cluster would go there.
+    std::fs::set_permissions(fx.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = fx.root().join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir_all(root.join("db/migrations")).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\n").unwrap();
+    let mut command = fx.command(&["db-up"], &settings());
+    command.current_dir(&root);
+    crate::support::Run::from(command.output().unwrap(), &["db-up"])
+        .failure()
+        .says("is not valid UTF-8")
+        .says("move the checkout to a path of UTF-8 characters");
+    assert!(!root.join(".xtask/postgres/data").exists(), "a cluster was made");
+}

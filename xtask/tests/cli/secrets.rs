@@ -123,3 +123,20 @@ fn a_password_equal_to_a_name_does_not_mask_the_name() {
     let run = fx.xtask_with(&["db-status"], &[("DATABASE_URL", "postgres://fleet:fleet@127.0.0.1:1/fleet")]).failure();
     run.says("postgres://fleet:***@127.0.0.1:1/fleet");
 }
+
+/// An emptied `.xtask/password` is the problem, and is named as such: never the advice to purge
+/// the server, which deletes the data.
+#[test]
+fn an_emptied_password_file_is_named_and_purging_is_not_the_first_advice() {
+    let fx = Fixture::new("password_emptied");
+    let state = fx.root().join(".xtask");
+    std::fs::create_dir_all(state.join("postgres/data")).unwrap();
+    std::fs::write(state.join("postgres/data/PG_VERSION"), "15\n").unwrap();
+    std::fs::write(state.join("password"), "\n").unwrap();
+    fx.xtask_with(&["db-status"], &[("XTASK_DB_BACKEND", "native")])
+        .failure()
+        .says(".xtask/password is empty")
+        .says("Put the password back in it")
+        .says("only if it is lost")
+        .never_says("recreates them");
+}
