@@ -50,28 +50,10 @@ fn main() -> ExitCode {
         Err(err) => {
             // The whole context chain on one line: what failed and why. Every message goes
             // through the redactor, so a password echoed by a driver never shows.
-            eprintln!("error: {}", secrets::redact(&chain(&err)));
+            eprintln!("error: {}", output::describe_error(&err));
             output::exit_code(output::ERROR)
         }
     }
-}
-
-/// `what failed: why: the cause`, as anyhow's `{:#}` writes it, but with the driver's errors in
-/// plain words (see `sql_error::describe`).
-fn chain(err: &anyhow::Error) -> String {
-    let mut causes = Vec::new();
-    for cause in err.chain() {
-        if let Some(sqlx_err) = cause.downcast_ref::<sqlx::Error>() {
-            // Its own causes are the same error again, with sqlx's wording.
-            causes.push(postgres::sql_error::describe(sqlx_err));
-            break;
-        }
-        // sqlx's migration errors repeat the driver error they wrap, which comes next.
-        if cause.downcast_ref::<sqlx::migrate::MigrateError>().is_none() {
-            causes.push(cause.to_string());
-        }
-    }
-    causes.join(": ")
 }
 
 fn run(command: cli::Command, quiet: bool) -> anyhow::Result<ExitCode> {

@@ -44,6 +44,26 @@ pub fn write_note(args: fmt::Arguments) {
     }
 }
 
+/// An error's whole context chain on one line, `what failed: why: the cause`, as anyhow's `{:#}`
+/// writes it, but with the driver's errors in plain words (see `sql_error::describe`: no sqlx
+/// `at line N`, which is a line of PostgreSQL's source) and every known password masked. For
+/// `error:` lines and for the notes that carry an error.
+pub fn describe_error(err: &anyhow::Error) -> String {
+    let mut causes = Vec::new();
+    for cause in err.chain() {
+        if let Some(sqlx_err) = cause.downcast_ref::<sqlx::Error>() {
+            // Its own causes are the same error again, with sqlx's wording.
+            causes.push(crate::postgres::sql_error::describe(sqlx_err));
+            break;
+        }
+        // sqlx's migration errors repeat the driver error they wrap, which comes next.
+        if cause.downcast_ref::<sqlx::migrate::MigrateError>().is_none() {
+            causes.push(cause.to_string());
+        }
+    }
+    crate::secrets::redact(&causes.join(": "))
+}
+
 pub fn exit_code(code: u8) -> ExitCode {
     ExitCode::from(code)
 }

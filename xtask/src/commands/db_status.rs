@@ -127,7 +127,7 @@ async fn report_drift(db: &mut Database, project: &Project, files: &[MigrationFi
     let (differences, actual) = match compared.await {
         Ok(compared) => compared,
         Err(err) => {
-            note!("Note: drift not checked: {}", crate::secrets::redact(&format!("{err:#}")));
+            note!("Note: drift not checked: {}", output::describe_error(&err));
             return false;
         }
     };

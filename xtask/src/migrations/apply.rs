@@ -17,7 +17,7 @@ use super::history::{self, AppliedMigration, TABLE};
 use super::lock;
 use super::plan::Plan;
 use crate::elapsed::duration;
-use crate::output::out;
+use crate::output::{note, out};
 use crate::postgres::script::{self, Failure, Pace};
 use crate::postgres::sql_error::{self, Rerun};
 use crate::postgres::statements;
@@ -85,14 +85,53 @@ async fn run(
     if plan.pending().next().is_none() && report {
         report_up_to_date(database, applied.len());
     }
+    let mut ran = false;
     for file in plan.pending() {
         let elapsed = apply(conn, file, database).await?;
+        ran = true;
         if report {
             report_applied(file, elapsed);
         }
     }
+    if ran {
+        let left = restore_session(conn).await.with_context(|| format!("reset the session on {database}"))?;
+        if report && !left.is_empty() {
+            note!(
+                "Note: the migrations left session settings changed ({}): sqlx keeps them for the migrations that \
+                 follow, and so did this run; the xtask's own queries after it (the history, the schema, the seeds) \
+                 run without them. `SET LOCAL` keeps a setting to its own migration.",
+                left.join(", ")
+            );
+        }
+    }
     conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))?;
     Ok(())
+}
+
+/// Puts the session back as it was opened, after the migrations ran on it: sqlx applies a whole
+/// history on one connection, so a `SET` (without `LOCAL`) in one migration holds for the ones
+/// after it, and did here too; but it must not reach what the xtask does next on this session
+/// (read the history and the schema, run the seeds), which would then time out under a
+/// migration's `statement_timeout`, or read its rows under its `standard_conforming_strings`.
+/// Returns what the migrations had left changed, as `name = value`.
+async fn restore_session(conn: &mut PgConnection) -> Result<Vec<String>> {
+    // Read first (a failure here only costs the note), then reset: RESET ALL goes back to the
+    // values the session was opened with (our connection options included), SET SESSION
+    // AUTHORIZATION DEFAULT undoes a SET ROLE, DISCARD TEMP drops the temporary tables.
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s = %s', name, current_setting(name)) FROM pg_catalog.pg_settings WHERE source = 'session' \
+         UNION ALL SELECT format('role %s', current_user) WHERE current_user <> session_user \
+         UNION ALL SELECT 'temporary tables' WHERE EXISTS \
+           (SELECT FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema()) \
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_else(|_| vec!["some of them".to_owned()]);
+    if !left.is_empty() {
+        conn.execute("RESET ALL; SET SESSION AUTHORIZATION DEFAULT; DISCARD TEMP").await?;
+    }
+    Ok(left)
 }
 
 /// Applies one migration and records it in `_sqlx_migrations`, in the steps of sqlx's

@@ -201,7 +201,9 @@ impl fmt::Display for SqlFileError {
         } else if self.code == QUERY_CANCELED {
             write!(
                 f,
-                "\n  hint: the statement ran longer than --statement-timeout allows; raise it, or make the statement faster"
+                "\n  hint: the statement ran longer than statement_timeout allows (--statement-timeout, a `SET \
+                 statement_timeout` in an earlier migration, or the database's or role's settings); raise it, or make \
+                 the statement faster"
             )?;
         }
         if let Some(query) = &self.internal_query {

@@ -386,3 +386,39 @@ async fn no_transaction_files_run_statement_by_statement() {
     fx.migration(20260101000001, "bad", "-- no-transaction\nCREATE INDEX CONCURRENTLY t_a ON nope (a);\n");
     fx.xtask(&["db-migrate"]).failure().says("nothing of it was applied").never_says("stay applied");
 }
+
+/// Case 13: a session-level `SET` in a migration holds for the migrations after it, as sqlx
+/// applies a history on one connection; it never reaches what the xtask does after the run: the
+/// schema read (no identifiers quoted by `quote_all_identifiers`), drift's scratch build, and the
+/// seeds (no `standard_conforming_strings = off`, no migration's `statement_timeout`).
+#[tokio::test]
+async fn session_settings_a_migration_leaves_stop_at_the_last_migration() {
+    let fx = Fixture::new("eq");
+    fx.migration(
+        20260101000001,
+        "settings",
+        "CREATE TABLE t (v text);\nSET standard_conforming_strings = off;\nSET quote_all_identifiers = on;\n\
+         SET statement_timeout = '250ms';\n",
+    );
+    fx.migration(20260101000002, "row", "INSERT INTO t VALUES ('a\\nb');\n");
+    assert_same_database(&fx).await;
+    let mut conn = PgConnection::connect(&fx.url_for(&Way::Migrate.database(&fx))).await.unwrap();
+    let row: String = sqlx::query_scalar("SELECT v FROM t").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(row, "a\nb", "the second migration must see the first one's standard_conforming_strings, as with sqlx");
+
+    let url = fx.url_for(&Way::Migrate.database(&fx));
+    let sql = std::fs::read_to_string(fx.root().join("db/schema.sql")).unwrap();
+    assert!(sql.contains("CREATE TABLE public.t (") && !sql.contains("\"public\""), "{sql}");
+    fx.xtask_with(&["db-status"], &[("DATABASE_URL", &url)]).success().says("no drift").never_says("not checked");
+
+    // The seeds run as on a session of their own: the backslash is a backslash, and the
+    // migration's 250 ms statement_timeout does not cancel the seed.
+    fx.seed("001_rows.sql", "INSERT INTO t VALUES ('c\\nd');\nSELECT pg_sleep(0.5);\n");
+    let seeded = fx.url_for(&format!("{}__xtask_s", fx.database));
+    fx.xtask_with(&["db-reset", "--no-cache"], &[("DATABASE_URL", &seeded)])
+        .success()
+        .says("the migrations left session settings changed (quote_all_identifiers = on, standard_conforming_strings = off, statement_timeout = 250ms)");
+    let mut conn = PgConnection::connect(&seeded).await.unwrap();
+    let rows: Vec<String> = sqlx::query_scalar("SELECT v FROM t ORDER BY v").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(rows, ["a\nb", "c\\nd"]);
+}
