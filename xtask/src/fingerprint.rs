@@ -25,7 +25,7 @@ impl Fingerprint {
 
     /// Every migration's version and checksum: what the migrations are, as far as what they
     /// build goes (the reset cache's key, the schema files' stamp, the schema builds' labels).
-    pub fn migrations(&mut self, files: &[MigrationFile]) -> &mut Fingerprint {
+    pub fn migrations<'a>(&mut self, files: impl IntoIterator<Item = &'a MigrationFile>) -> &mut Fingerprint {
         for file in files {
             self.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
         }

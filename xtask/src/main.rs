@@ -67,7 +67,10 @@ fn run(command: cli::Command, quiet: bool) -> anyhow::Result<ExitCode> {
         // holds the thread is still seen when the command comes back with that child's failure.
         let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         let interrupted = || {
-            eprintln!("interrupted: stopped before finishing; the server rolls back whatever transaction was open");
+            let what = output::interrupt_note().unwrap_or_else(|| {
+                "stopped before finishing; the server rolls back whatever transaction was open".to_owned()
+            });
+            eprintln!("interrupted: {}", secrets::redact(&what));
             Ok(output::exit_code(output::INTERRUPTED))
         };
         let result = tokio::select! {

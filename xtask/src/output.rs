@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Everything went as asked.
@@ -17,6 +18,22 @@ pub const ERROR: u8 = 2;
 pub const INTERRUPTED: u8 = 130;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+/// What a Ctrl-C at this point leaves behind, in the command's own words (see `on_interrupt`).
+static ON_INTERRUPT: Mutex<Option<String>> = Mutex::new(None);
+
+/// Says what a Ctrl-C from now on leaves behind, for the `interrupted:` line: a command whose
+/// state on an interruption is more than "the open transaction is rolled back" (a reset: which
+/// database is in place) keeps this up to date as it goes.
+pub fn on_interrupt(what: String) {
+    if let Ok(mut slot) = ON_INTERRUPT.lock() {
+        *slot = Some(what);
+    }
+}
+
+/// What the command said a Ctrl-C now leaves behind, if it said anything.
+pub fn interrupt_note() -> Option<String> {
+    ON_INTERRUPT.lock().ok().and_then(|slot| slot.clone())
+}
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
 pub fn set_quiet(quiet: bool) {

@@ -38,6 +38,10 @@ impl Args {
         let database = async { Server::select(&self.server, sh, project, true)?.up(sh).await }.await;
         let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
         let name = database.name().to_owned();
+        // What the dev database held before this run decides what the schema files may be written
+        // from: a database created here, or one whose schema is the one remembered for what it had
+        // applied, is what the migrations produce; any other may hold changes made by hand.
+        let mut provenance = schema::Provenance::FromTheFiles;
         if applied.is_none() {
             // Nothing is applied yet, so only the files can be wrong: say so before anything.
             Plan::new(&files, &[]).refuse_problems(&name)?;
@@ -51,12 +55,16 @@ impl Args {
             if database.create_if_missing().await? {
                 out!("Created database {name}");
             }
+        } else if let Some(applied) = &applied
+            && !self.dry_run
+            && (Plan::new(&files, applied).pending().next().is_some() || !schema::is_current(project, &files))
+        {
+            provenance = schema::provenance(database.dev().await?, project, &files, applied).await;
         }
         database.set_statement_timeout(self.statement_timeout.as_ref()).await;
         apply::migrate(database.dev().await?, &name, &files, applied, self.dry_run).await?;
         if !self.dry_run {
-            let target = database.target().clone();
-            schema::refresh(database.dev().await?, &target, project, &files).await?;
+            schema::refresh(&mut database, project, &files, provenance).await?;
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use crate::migrations::{MigrationFile, apply, folder, history, lock};
 use crate::output::{note, out};
 use crate::postgres::{StatementTimeout, Target, admin, connect};
 use crate::project::Project;
-use crate::reset::{self, cache::TemplateCache};
+use crate::reset::{self, cache::Label, cache::TemplateCache};
 use crate::schema;
 use crate::seeds::{self, SeedFile};
 use crate::server::{Server, refuse_remote};
@@ -102,9 +102,16 @@ impl Args {
             report_replaced(&Plan::new(&files, applied), &database);
         }
 
+        crate::output::on_interrupt(format!(
+            "db-reset stopped before its swap, so {database} is exactly as it was{}; the next db-reset removes \
+             the unfinished copy ({})",
+            if applied.is_some() { "" } else { " (not created)" },
+            reset::names::scratch(&database)
+        ));
         let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));
-        let Scratch { name: scratch, cache, cached } =
+        let Scratch { name: scratch, cache, copied } =
             make_scratch(db.maintenance().await?, &database, &files, cache).await?;
+        let cached = copied.is_some();
 
         // While the scratch database is built, the dev database's session takes the migration
         // lock (a db-migrate still running there finishes first), and the maintenance session
@@ -126,36 +133,52 @@ impl Args {
         };
         // Commits on the scratch database need not wait for the disk: the swap's own commit,
         // which waits, makes everything before it durable.
+        let caching = cache.is_some();
         let built = async {
-            if cached {
-                return Ok(());
+            if let Some(label) = &copied {
+                return Ok(Built { digest: label.digest.clone(), dated: None });
             }
-            let (built, _) = tokio::join!(build(&scratch_target, &files, &seeds), admin::checkpoint(&mut *admin_conn));
+            let (built, _) =
+                tokio::join!(build(&scratch_target, &files, &seeds, caching), admin::checkpoint(&mut *admin_conn));
             built
         };
         let (locked, built) = tokio::join!(locked, built);
-        if let Err(err) = built.and(locked) {
-            let cleanup = admin::drop_force(admin_conn, &scratch).await;
-            let err = err.context(match applied {
-                Some(_) => format!("reset of {database} failed; the previous database is unchanged"),
-                None => format!("reset of {database} failed; nothing was created"),
-            });
-            return Err(match cleanup {
-                Ok(()) => err,
-                Err(cleanup) => {
-                    err.context(format!("and the scratch database {scratch} could not be removed: {cleanup:#}"))
-                }
-            });
-        }
+        let Built { digest, dated } = match built.and_then(|built| locked.map(|()| built)) {
+            Ok(built) => built,
+            Err(err) => {
+                let cleanup = admin::drop_force(admin_conn, &scratch).await;
+                let err = err.context(match applied {
+                    Some(_) => format!("reset of {database} failed; the previous database is unchanged"),
+                    None => format!("reset of {database} failed; nothing was created"),
+                });
+                return Err(match cleanup {
+                    Ok(()) => err,
+                    Err(cleanup) => {
+                        err.context(format!("and the scratch database {scratch} could not be removed: {cleanup:#}"))
+                    }
+                });
+            }
+        };
         if let Some(cache) = cache.filter(|_| !cached) {
-            match cache.save_from(db.maintenance().await?, &scratch).await {
+            let saved = match (&dated, &digest) {
+                (Some(object), _) => {
+                    note!(
+                        "Note: not cached: the schema names the date ({object}), so a copy would be wrong on another \
+                         day; every reset builds from the files"
+                    );
+                    Ok(true)
+                }
+                (None, Some(digest)) => cache.save_from(db.maintenance().await?, &scratch, digest).await,
+                (None, None) => Ok(true),
+            };
+            match saved {
                 Ok(true) => {}
                 Ok(false) => note!(
                     "Note: not cached: the migrations change the database itself (owner, comment, grants, template flag or \
                      connection limit), which a copy would lose; every reset builds from the files"
                 ),
                 // The reset itself worked; only the next one will be slower.
-                Err(err) => note!("Note: could not update the reset cache ({err:#})"),
+                Err(err) => note!("Note: could not update the reset cache ({})", crate::output::describe_error(&err)),
             }
         }
 
@@ -163,6 +186,11 @@ impl Args {
         // there is ended, and one transaction renames the old database to its previous-copy name
         // and the new one into place.
         db.close_dev().await;
+        crate::output::on_interrupt(format!(
+            "db-reset stopped during its swap, which is one transaction: {database} is either the previous \
+             database or the new one, whole either way (`cargo xtask db-status` shows which); run db-reset again \
+             to be sure"
+        ));
         reset::swap::swap(db.maintenance().await?, &database, &scratch, &reset::names::previous(&database))
             .await
             .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
@@ -173,7 +201,16 @@ impl Args {
             if cached { ", copied from the reset cache" } else { "" },
             since(start)
         );
-        schema::refresh_at(db.target(), project, &files).await?;
+        crate::output::on_interrupt(format!(
+            "db-reset had put the new {database} in place; db/schema.sql and db/schema.md may not be refreshed \
+             yet: `cargo xtask db-migrate` refreshes them"
+        ));
+        // The new database is what the files produce: remembered as such (drift's fast path, and
+        // what lets the next db-migrate write the schema files from it), and the files refreshed.
+        if let Some(digest) = &digest {
+            schema::remember_known_good(db.maintenance().await?, project, &files, digest).await;
+        }
+        schema::refresh(&mut db, project, &files, schema::Provenance::FromTheFiles).await?;
         Ok(())
     }
 }
@@ -199,15 +236,17 @@ struct Scratch {
     name: String,
     /// Where this reset's result is cached (`None` with --no-cache).
     cache: Option<TemplateCache>,
-    /// True when the scratch database is a copy of the cache, with nothing left to build.
-    cached: bool,
+    /// The label of the template the scratch database was copied from, with nothing left to
+    /// build; `None` when it is to be built from the files.
+    copied: Option<Label>,
 }
 
 /// Creates the scratch database: drops the previous reset's copy of the dev database and any
 /// scratch database an interrupted reset left behind (no other reset is running: this one holds
 /// the reset lock), then copies the cached template when it is fresh, else creates an empty
-/// database. `cache` is `None` with --no-cache, else the seeds to key it with (`None` inside
-/// with --no-seed).
+/// database. `cache` is `None` with --no-cache, which also drops the templates of this dev
+/// database (so nothing compares with a build older than this one), else the seeds to key it
+/// with (`None` inside with --no-seed).
 async fn make_scratch(
     admin: &mut PgConnection,
     database: &str,
@@ -225,26 +264,50 @@ async fn make_scratch(
             let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
             Some(TemplateCache::new(database, &version, files, seeds))
         }
-        None => None,
+        None => {
+            let dropped = reset::cache::remove_all(admin, &reset::cache::prefix(database)).await?;
+            if !dropped.is_empty() {
+                note!("Dropped the reset cache ({}): --no-cache builds from the files", dropped.join(", "));
+            }
+            None
+        }
     };
     if let Some(template) = &cache
-        && template.is_fresh(admin).await?
+        && let Some(label) = template.fresh(admin).await?
         // A template that cannot be copied just now (a session in it) means building instead.
         && template.copy_to(admin, &name).await.is_ok()
     {
-        return Ok(Scratch { name, cache, cached: true });
+        return Ok(Scratch { name, cache, copied: Some(label) });
     }
     admin::create(admin, &name).await?;
-    Ok(Scratch { name, cache, cached: false })
+    Ok(Scratch { name, cache, copied: None })
+}
+
+/// What a build of the scratch database found out on the way.
+struct Built {
+    /// The digest of its schema (`schema::digest`), when it was taken: the seeds' check takes it,
+    /// and so does a build that is to be cached.
+    digest: Option<String>,
+    /// An object whose name or definition holds the date (see `cache::names_the_date`).
+    dated: Option<String>,
 }
 
 /// Builds the scratch database exactly as `db-migrate` builds an empty database, on one session,
-/// then runs the seeds on that session.
-async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile]) -> Result<()> {
+/// then runs the seeds on that session (refused when they change the schema). When the result is
+/// to be cached, also takes its schema's digest and looks for the date in it.
+async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile], caching: bool) -> Result<Built> {
     let mut conn = connect::connect(scratch).await?;
     apply::migrate(&mut conn, scratch.database(), files, None, false).await?;
+    let mut digest = None;
     if !seeds.is_empty() {
-        seeds::apply(&mut conn, scratch.database(), seeds).await?;
+        digest = Some(seeds::apply(&mut conn, scratch.database(), seeds).await?);
     }
-    Ok(())
+    let mut dated = None;
+    if caching {
+        if digest.is_none() {
+            digest = Some(schema::digest::of(&mut conn).await?);
+        }
+        dated = reset::cache::names_the_date(&mut conn).await?;
+    }
+    Ok(Built { digest, dated })
 }

@@ -4,8 +4,20 @@
 //! The template's name carries a hash of everything that shapes the result: every migration's
 //! version and checksum, every seed's name and text, whether seeds were applied, and the server's
 //! version. Any change to any file gives another name, so a stale template is never used; it is
-//! simply not found, and the reset builds and caches a new one (removing the old). Templates older
-//! than an hour are rebuilt too, so seeds that compute timestamps from `now()` stay recent.
+//! simply not found, and the reset builds and caches a new one (removing the old).
+//!
+//! What the files cannot say is when they were run. A template is used only on the UTC day it
+//! was built, and for an hour at most: seeds that compute timestamps from `now()` stay recent, and
+//! a history that names objects after `CURRENT_DATE` (daily partitions) gets today's, as
+//! `db-migrate` and sqlx-cli do (their sessions, and ours, run in UTC). A build whose schema names
+//! the date itself (today's, or the day before or after, as `YYYYMMDD`, `YYYY_MM_DD` or
+//! `YYYY-MM-DD`, whatever time zone a migration sets) is not cached at all.
+//!
+//! The template is closed to connections (`ALLOW_CONNECTIONS false`): nobody edits it by hand (a
+//! GUI lists every database), since every cached reset would copy the edit and `db-status` would
+//! compare with it. One found open is not used, and is built anew. `db-status` and `db-check`
+//! open it for the moment they read its schema, holding the reset lock, so no reset sees it open.
+//! `--no-cache` drops it, so nothing read after a reset from the files can be an older build.
 //!
 //! `CREATE DATABASE … TEMPLATE` copies what is inside a database, not what is attached to it:
 //! per-database settings (`ALTER DATABASE … SET`) are copied here by hand, both ways. A database
@@ -17,12 +29,41 @@ use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use crate::fingerprint::Fingerprint;
 use crate::migrations::MigrationFile;
+use crate::output::note;
 use crate::postgres::admin::{self, quote_ident};
 use crate::seeds::SeedFile;
 use crate::timestamp;
 
 const MARKER: &str = "__xtask_tpl_";
 const MAX_AGE_SECS: i64 = 3600;
+const DAY_SECS: i64 = 86_400;
+/// The template's comment: `cargo xtask reset cache, built <unix time>, schema <digest>`.
+const LABEL: &str = "cargo xtask reset cache, built ";
+
+/// What a finished template's label says.
+pub struct Label {
+    /// When it was built (seconds since the epoch, the xtask's clock).
+    built: i64,
+    /// The digest of its schema (`schema::digest`), taken when it was built.
+    pub digest: Option<String>,
+}
+
+impl Label {
+    fn parse(comment: &str) -> Option<Label> {
+        let rest = comment.strip_prefix(LABEL)?;
+        let (built, digest) = match rest.split_once(", schema ") {
+            Some((built, digest)) => (built, Some(digest.to_owned())),
+            None => (rest, None),
+        };
+        Some(Label { built: built.parse().ok()?, digest })
+    }
+}
+
+/// True when a template built at `built` may stand for a build made `now`: on the same UTC day,
+/// and less than an hour ago.
+fn is_recent(built: i64, now: i64) -> bool {
+    (0..MAX_AGE_SECS).contains(&(now - built)) && built.div_euclid(DAY_SECS) == now.div_euclid(DAY_SECS)
+}
 
 pub struct TemplateCache {
     pub name: String,
@@ -46,17 +87,45 @@ impl TemplateCache {
         TemplateCache { name: format!("{prefix}{:016x}", hash.finish()), prefix }
     }
 
-    /// True when the template exists and is recent enough to use.
-    pub async fn is_fresh(&self, admin: &mut PgConnection) -> Result<bool> {
-        let comment: Option<Option<String>> =
-            sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
-                .bind(&self.name)
-                .fetch_optional(admin)
-                .await
-                .context("look up the reset cache")?;
-        let built =
-            comment.flatten().and_then(|c| c.strip_prefix("cargo xtask reset cache, built ")?.parse::<i64>().ok());
-        Ok(built.is_some_and(|built| timestamp::now() - built < MAX_AGE_SECS))
+    /// The template's label when it exists, is closed to connections and was built today, so its
+    /// schema is what the files produce; `None` otherwise. One found open to connections is said
+    /// so once: someone may have changed it by hand, and it is not used.
+    pub async fn built_today(&self, admin: &mut PgConnection) -> Result<Option<Label>> {
+        let found: Option<(Option<String>, bool)> = sqlx::query_as(
+            "SELECT shobj_description(oid, 'pg_database'), datallowconn FROM pg_database WHERE datname = $1",
+        )
+        .bind(&self.name)
+        .fetch_optional(admin)
+        .await
+        .context("look up the reset cache")?;
+        let Some((comment, open)) = found else { return Ok(None) };
+        if open {
+            note!(
+                "Note: the reset cache {} accepts connections, so it may have been changed by hand; it is not used, \
+                 and is built anew from the files",
+                self.name
+            );
+            return Ok(None);
+        }
+        let now = timestamp::now();
+        Ok(comment
+            .as_deref()
+            .and_then(Label::parse)
+            .filter(|label| label.built.div_euclid(DAY_SECS) == now.div_euclid(DAY_SECS) && label.built <= now))
+    }
+
+    /// The label of a template fresh enough to copy (see `is_recent`), when there is one.
+    pub async fn fresh(&self, admin: &mut PgConnection) -> Result<Option<Label>> {
+        let now = timestamp::now();
+        Ok(self.built_today(admin).await?.filter(|label| is_recent(label.built, now)))
+    }
+
+    /// Opens the template to connections, for a read of its schema (under the reset lock), or
+    /// closes it again.
+    pub async fn allow_connections(&self, admin: &mut PgConnection, allow: bool) -> Result<()> {
+        let sql = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", quote_ident(&self.name));
+        admin.execute(AssertSqlSafe(sql)).await.context("open or close the reset cache")?;
+        Ok(())
     }
 
     /// Creates `database` as a copy of the template, settings included. On failure nothing is
@@ -79,19 +148,22 @@ impl TemplateCache {
     }
 
     /// Makes the template a copy of `database` (which no session may be using), replacing any
-    /// older template of this dev database. Returns false, saving nothing, when the database
-    /// carries what a copy would lose.
-    pub async fn save_from(&self, admin: &mut PgConnection, database: &str) -> Result<bool> {
+    /// older template of this dev database, closed to connections and labelled with the time and
+    /// `digest`, its schema's digest. Returns false, saving nothing, when the database carries
+    /// what a copy would lose.
+    pub async fn save_from(&self, admin: &mut PgConnection, database: &str, digest: &str) -> Result<bool> {
         remove_all(admin, &self.prefix).await?;
         if !is_plain(admin, database).await? {
             return Ok(false);
         }
         let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&self.name), quote_ident(database));
         admin.execute(AssertSqlSafe(sql)).await.context("save the reset cache")?;
+        // Closed, then labelled: a template without the label, or open, is never used.
         let labelled = async {
             copy_settings(admin, database, &self.name).await?;
-            let comment = format!("cargo xtask reset cache, built {}", timestamp::now());
-            let sql = format!("COMMENT ON DATABASE {} IS '{comment}'", quote_ident(&self.name));
+            self.allow_connections(admin, false).await?;
+            let comment = format!("{LABEL}{}, schema {digest}", timestamp::now());
+            let sql = format!("COMMENT ON DATABASE {} IS '{}'", quote_ident(&self.name), comment.replace('\'', "''"));
             admin.execute(AssertSqlSafe(sql)).await.context("label the reset cache")?;
             anyhow::Ok(())
         };
@@ -103,6 +175,39 @@ impl TemplateCache {
     }
 }
 
+/// An object of the database `conn` is in whose name or definition holds the date (today's in
+/// UTC, or the day before or after, for a migration that set its own time zone), as
+/// `YYYYMMDD`, `YYYY_MM_DD` or `YYYY-MM-DD`: the result of that build depends on the day it ran,
+/// so it is not cached. `None` when there is none.
+pub async fn names_the_date(conn: &mut PgConnection) -> Result<Option<String>> {
+    sqlx::query_scalar(
+        "WITH days AS (SELECT (now() AT TIME ZONE 'UTC')::date + d AS day FROM generate_series(-1, 1) d), \
+         forms AS (SELECT unnest(ARRAY[to_char(day, 'YYYYMMDD'), to_char(day, 'YYYY_MM_DD'), \
+                                       to_char(day, 'YYYY-MM-DD')]) AS form FROM days), \
+         user_ns AS (SELECT oid, nspname FROM pg_namespace n WHERE nspname NOT IN \
+             ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg\\_%'), \
+         texts AS ( \
+           SELECT format('schema %s', nspname) AS what FROM user_ns \
+           UNION ALL SELECT format('%s %s.%s %s', CASE WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'relation' END, \
+               n.nspname, c.relname, concat(pg_get_expr(c.relpartbound, c.oid), \
+               CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END)) \
+             FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace \
+           UNION ALL SELECT format('constraint %s.%s %s', n.nspname, co.conname, pg_get_constraintdef(co.oid)) \
+             FROM pg_constraint co JOIN user_ns n ON n.oid = co.connamespace \
+           UNION ALL SELECT format('type %s.%s', n.nspname, t.typname) \
+             FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace \
+           UNION ALL SELECT format('function %s.%s', n.nspname, p.proname) \
+             FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace \
+           UNION ALL SELECT format('trigger %s', t.tgname) FROM pg_trigger t WHERE NOT t.tgisinternal \
+           UNION ALL SELECT format('default of %s.%s %s', d.adrelid::regclass, a.attname, pg_get_expr(d.adbin, d.adrelid)) \
+             FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum \
+             JOIN pg_class c ON c.oid = d.adrelid JOIN user_ns n ON n.oid = c.relnamespace) \
+         SELECT what FROM texts WHERE EXISTS (SELECT FROM forms WHERE strpos(what, form) > 0) ORDER BY what LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await
+    .context("look for the date in the schema")
+}
 /// True when nothing is attached to the database but its settings: the owner is this user, and
 /// it has no comment, no grants, no connection limit and is no template (the migrations did not
 /// change them).
@@ -206,6 +311,20 @@ pub async fn remove_all(admin: &mut PgConnection, prefix: &str) -> Result<Vec<St
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_template_stands_for_a_build_of_the_same_utc_day_within_the_hour() {
+        let noon = 20_000 * super::DAY_SECS + 12 * 3600;
+        assert!(super::is_recent(noon, noon + 59 * 60));
+        assert!(!super::is_recent(noon, noon + 3600), "an hour old");
+        assert!(!super::is_recent(noon, noon - 10), "built in the future (a clock moved back)");
+        let before_midnight = 20_001 * super::DAY_SECS - 60;
+        assert!(!super::is_recent(before_midnight, before_midnight + 120), "built yesterday, a minute before midnight");
+        let label = super::Label::parse("cargo xtask reset cache, built 1790000000, schema 0abc").unwrap();
+        assert_eq!((label.built, label.digest.as_deref()), (1_790_000_000, Some("0abc")));
+        assert!(super::Label::parse("cargo xtask reset cache, built 1790000000").unwrap().digest.is_none());
+        assert!(super::Label::parse("something else").is_none());
+    }
+
     #[test]
     fn writes_settings_back_as_stored() {
         assert_eq!(super::setting_value("statement_timeout", "60000"), "'60000'");

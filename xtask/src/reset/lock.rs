@@ -33,6 +33,17 @@ pub async fn acquire(admin: &mut PgConnection, database: &str) -> Result<()> {
     Ok(())
 }
 
+/// Releases the reset lock for `database`, taken by `try_acquire` or `acquire` on this session.
+pub async fn release(admin: &mut PgConnection, database: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_unlock($1, hashtext($2))")
+        .bind(RESET_LOCK_CLASS)
+        .bind(database)
+        .execute(admin)
+        .await
+        .with_context(|| format!("release the reset lock of {database}"))?;
+    Ok(())
+}
+
 /// True for the lock `acquire` takes, as `pg_locks` shows it.
 pub fn is_reset_lock(classid: i64, objsubid: i16) -> bool {
     classid == i64::from(RESET_LOCK_CLASS) && objsubid == 2

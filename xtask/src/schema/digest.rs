@@ -53,7 +53,11 @@ pub struct KnownGood {
 
 impl KnownGood {
     /// For these migrations on a server of this version.
-    pub fn new(project: &Project, files: &[MigrationFile], server_version: &str) -> KnownGood {
+    pub fn new<'a>(
+        project: &Project,
+        files: impl IntoIterator<Item = &'a MigrationFile>,
+        server_version: &str,
+    ) -> KnownGood {
         KnownGood {
             // The queries too: a digest remembered by an xtask that read other rows says nothing.
             key: format!(

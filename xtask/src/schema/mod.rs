@@ -30,18 +30,67 @@ use anyhow::{Context, Result};
 use sqlx::{Connection, PgConnection};
 
 use crate::fingerprint::Fingerprint;
-use crate::migrations::plan::Plan;
+use crate::migrations::history::AppliedMigration;
+use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, history};
 use crate::output::note;
-use crate::postgres::{Target, connect};
+use crate::postgres::{Database, Target, connect};
 use crate::project::Project;
 use model::Schema;
 use stamp::Stamp;
 
 /// What a schema built from `files` on a server of `server_version` is known by: the same
 /// migrations on the same server build the same schema.
-pub fn built_from(files: &[MigrationFile], server_version: &str) -> u64 {
+pub fn built_from<'a>(files: impl IntoIterator<Item = &'a MigrationFile>, server_version: &str) -> u64 {
     Fingerprint::new().field(server_version.as_bytes()).migrations(files).finish()
+}
+
+/// What is known of the dev database's schema when the schema files are refreshed from it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Provenance {
+    /// What the migrations produce: built from the files just now (a reset, a database
+    /// `db-migrate` created), or migrated from a state the xtask had found free of hand changes
+    /// (its schema's digest was the one remembered for those migrations).
+    FromTheFiles,
+    /// It may hold changes made by hand: it is compared with the schema the migrations produce,
+    /// and the files are written from the migrations' schema, never from the database's.
+    Unverified,
+}
+
+/// True when `refresh` has nothing to do: the files on disk were rendered from these migrations.
+pub fn is_current(project: &Project, files: &[MigrationFile]) -> bool {
+    Stamp::of(project, files).is_current(project, &[SQL_FILE, DIAGRAM_FILE])
+}
+
+/// Whether the database `conn` is in is known to be what its applied migrations produce: its
+/// schema's digest is the one remembered for them (by a reset, a `db-status` that found no
+/// drift, or the last `db-migrate`). One query; anything that cannot be read means `Unverified`.
+pub async fn provenance(
+    conn: &mut PgConnection,
+    project: &Project,
+    files: &[MigrationFile],
+    applied: &[AppliedMigration],
+) -> Provenance {
+    let plan = Plan::new(files, applied);
+    if plan.problems().next().is_some() {
+        return Provenance::Unverified;
+    }
+    let applied_files = plan.entries.iter().filter(|e| e.state == State::Applied).filter_map(|e| e.file);
+    let known = async {
+        let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *conn).await?;
+        let known_good = digest::KnownGood::new(project, applied_files, &version);
+        anyhow::Ok(known_good.is(&digest::of(conn).await?))
+    };
+    if known.await.unwrap_or(false) { Provenance::FromTheFiles } else { Provenance::Unverified }
+}
+
+/// Remembers `digest` as the schema these migrations produce on the server `conn` is connected
+/// to (the fast path of drift, and what `provenance` checks). Only a speed-up: failures are
+/// ignored.
+pub async fn remember_known_good(conn: &mut PgConnection, project: &Project, files: &[MigrationFile], digest: &str) {
+    if let Ok(version) = sqlx::query_scalar::<_, String>("SELECT version()").fetch_one(conn).await {
+        digest::KnownGood::new(project, files, &version).remember(digest);
+    }
 }
 
 /// The generated files, relative to the checkout's root.
@@ -78,32 +127,78 @@ pub async fn server_major(conn: &mut PgConnection) -> Result<String> {
     Ok(version.get(..version.len().saturating_sub(4)).unwrap_or(&version).to_owned())
 }
 
-/// Rewrites `db/schema.sql` and `db/schema.md` from the database `conn` is in, when it is at the
-/// newest migration (every file applied, nothing changed or missing): then it is what the files
-/// produce. A file is written only when its content changed, so its modification time says when
-/// the schema last changed, with one note per file written. A schema.sql that a server of another
-/// major wrote for this same schema is kept as it is (`is_other_spelling`), so a team on two
-/// majors does not rewrite it back and forth.
+/// Rewrites `db/schema.sql` and `db/schema.md` when the dev database is at the newest migration
+/// (every file applied, nothing changed or missing), so they show what the files produce. A file
+/// is written only when its content changed, so its modification time says when the schema last
+/// changed, with one note per file written. A schema.sql that a server of another major wrote
+/// for this same schema is kept as it is (`is_other_spelling`), so a team on two majors does not
+/// rewrite it back and forth.
+///
+/// The files must show what the migrations produce, never a change made by hand in the dev
+/// database. From a database that is not known to be what they produce (`Unverified`), the
+/// migrations' schema is read as `db-status` reads it (the reset cache, else a scratch build),
+/// the files are written from it, and every difference the dev database has is said loudly. When
+/// that schema cannot be had (no right to create a database), the files are written from the dev
+/// database with a warning, and no stamp: the next reset renders them again.
 pub async fn refresh(
-    conn: &mut PgConnection,
-    target: &Target,
+    db: &mut Database,
     project: &Project,
     files: &[MigrationFile],
+    provenance: Provenance,
 ) -> Result<()> {
     let stamp = Stamp::of(project, files);
     if stamp.is_current(project, &[SQL_FILE, DIAGRAM_FILE]) {
         return Ok(());
     }
-    let applied = history::read(conn).await?;
+    let database = db.name().to_owned();
+    let target = db.target().clone();
+    let dev = db.dev().await?;
+    let applied = history::read(dev).await?;
     let plan = Plan::new(files, &applied);
     if plan.pending().next().is_some() || plan.problems().next().is_some() {
         return Ok(());
     }
-    let schema = catalog::read(conn)
-        .await
-        .context("the database is migrated, but its schema could not be read to refresh db/schema.sql")?;
+    let read_error = "the database is migrated, but its schema could not be read to refresh db/schema.sql";
+    let actual = catalog::read(dev).await.context(read_error)?;
+    let (schema, verified, clean) = match provenance {
+        Provenance::FromTheFiles => (actual, true, true),
+        Provenance::Unverified => {
+            let expected = async { scratch::expected(db.maintenance().await?, &target, project, files).await };
+            match expected.await {
+                Ok(expected) => {
+                    let differences = drift::compare(&expected.schema, &actual);
+                    if !differences.is_empty() {
+                        let shown: Vec<String> = differences.iter().take(5).map(|d| format!("\n  {d}")).collect();
+                        note!(
+                            "warning: {database} differs from the schema db/migrations produce ({} difference(s), \
+                             changed by hand?):{}{}\n{} and {} are written from the migrations, not from {database}: \
+                             `cargo xtask db-status` lists every difference, `cargo xtask db-reset` rebuilds the \
+                             database from the files",
+                            differences.len(),
+                            shown.concat(),
+                            if differences.len() > 5 { "\n  …" } else { "" },
+                            SQL_FILE,
+                            DIAGRAM_FILE
+                        );
+                    }
+                    let clean = differences.is_empty();
+                    (expected.schema, true, clean)
+                }
+                Err(err) => {
+                    note!(
+                        "warning: {SQL_FILE} and {DIAGRAM_FILE} are written from {database}, which could not be \
+                         compared with the schema db/migrations produce ({}): a change made there by hand would show \
+                         in them; `cargo xtask db-check` compares them",
+                        crate::output::describe_error(&err)
+                    );
+                    (actual, false, false)
+                }
+            }
+        }
+    };
+    let dev = db.dev().await?;
     for (path, content) in render(&schema) {
-        if path == SQL_FILE && kept_as_spelled(conn, target, &project.root, &content, &schema).await {
+        if path == SQL_FILE && kept_as_spelled(dev, &target, &project.root, &content, &schema).await {
             continue;
         }
         if write_if_changed(&project.root, path, &content)
@@ -112,18 +207,13 @@ pub async fn refresh(
             note!("Wrote {path}: the schema changed; commit it with the migration");
         }
     }
-    stamp.save(project, &[SQL_FILE, DIAGRAM_FILE]);
-    Ok(())
-}
-
-/// `refresh` on a session of its own, for a command that has none in the dev database (a reset
-/// just swapped it in).
-pub async fn refresh_at(target: &Target, project: &Project, files: &[MigrationFile]) -> Result<()> {
-    if Stamp::of(project, files).is_current(project, &[SQL_FILE, DIAGRAM_FILE]) {
-        return Ok(());
+    if verified {
+        stamp.save(project, &[SQL_FILE, DIAGRAM_FILE]);
     }
-    let mut conn = connect::connect(target).await?;
-    refresh(&mut conn, target, project, files).await
+    if clean && let Ok(digest) = digest::of(dev).await {
+        remember_known_good(dev, project, files, &digest).await;
+    }
+    Ok(())
 }
 
 /// True when db/schema.sql is not `content` but says the same in another major's spelling, and

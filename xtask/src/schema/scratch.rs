@@ -43,11 +43,12 @@ pub async fn expected(
 }
 
 /// The schema of the reset cache's template for these migrations (with the seeds as they are,
-/// or without), if there is one. Anything in the way (no template, a reset dropping it just now)
-/// means building instead, so it is never an error. The session stays in the template for the
-/// few queries of one read: a reset that wants to copy it at that very moment builds from the
-/// files instead, as it does whenever the template is busy. Seeds rarely change a schema; one
-/// that does is seen here as the migrations' own.
+/// or without), if there is one built today and closed to connections. Anything in the way (no
+/// template, a reset running just now) means building instead, so it is never an error. The
+/// template is opened for the few queries of one read while this session holds the reset lock,
+/// so no reset finds it open (which would make it build a new one), then closed again. Seeds
+/// never change a schema (`seeds.rs` refuses those that do), so a seeded template's schema is
+/// the migrations'.
 async fn from_reset_cache(
     admin: &mut PgConnection,
     target: &Target,
@@ -61,19 +62,31 @@ async fn from_reset_cache(
         seeds.as_deref().map(|seeds| TemplateCache::new(database, &version, files, Some(seeds))),
         Some(TemplateCache::new(database, &version, files, None)),
     ];
+    if !reset::lock::try_acquire(admin, database).await.ok()? {
+        return None;
+    }
+    let mut found = None;
     for cache in caches.into_iter().flatten() {
-        if !admin::exists(admin, &cache.name).await.unwrap_or(false) {
+        if !matches!(cache.built_today(admin).await, Ok(Some(_))) || cache.allow_connections(admin, true).await.is_err()
+        {
             continue;
         }
-        let Ok(mut conn) = connect::connect(&target.with_database(&cache.name)).await else { continue };
-        let schema = read(&mut conn).await;
-        conn.close().await.ok();
-        if let Ok(schema) = schema {
+        let read = async {
+            let mut conn = connect::connect(&target.with_database(&cache.name)).await?;
+            let schema = read(&mut conn).await;
+            conn.close().await.ok();
+            schema
+        };
+        let schema = read.await;
+        let closed = cache.allow_connections(admin, false).await;
+        if let (Ok(schema), Ok(())) = (schema, closed) {
             note!("Compared with {}, the reset cache of these migrations", cache.name);
-            return Some(schema);
+            found = Some(schema);
+            break;
         }
     }
-    None
+    reset::lock::release(admin, database).await.ok();
+    found
 }
 
 /// The schema `files` produce, from `<db>__xtask_schema`: read as it is when it was built from
@@ -87,8 +100,14 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
     // the lock may drop what an interrupted run left behind.
     reset::lock::acquire(admin, &scratch).await?;
     let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
-    let built_from =
-        format!("xtask: the schema of {} migration(s), {:016x}", files.len(), super::built_from(files, &version));
+    // Labelled with the UTC day too: like the reset cache, a build stands for the files only on
+    // the day it was made (a history may name partitions after the date).
+    let day = crate::timestamp::now().div_euclid(86_400);
+    let built_from = format!(
+        "xtask: the schema of {} migration(s), {:016x}, day {day}",
+        files.len(),
+        super::built_from(files, &version)
+    );
     // Kept closed to connections between runs, so no one changes it by hand (a GUI lists every
     // database): one that was opened since is built anew.
     if admin::label_if_closed(admin, &scratch).await.as_deref() == Some(built_from.as_str())
@@ -110,8 +129,8 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
     admin::drop_force(admin, &scratch).await?;
     admin::create(admin, &scratch).await?;
     let built = build(&target.with_database(&scratch).with_unflushed_commits(), files).await;
-    let schema = match built {
-        Ok(schema) => schema,
+    let (schema, dated) = match built {
+        Ok(built) => built,
         Err(err) => {
             let err = err.context("build the migrations in a scratch database");
             return Err(match admin::drop_force(admin, &scratch).await {
@@ -122,6 +141,16 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
             });
         }
     };
+    if let Some(object) = dated {
+        // A schema that names the date would be wrong on another day: not kept.
+        admin::drop_force(admin, &scratch).await?;
+        note!(
+            "Built {} migration(s) in {scratch} to compare with ({}); not kept: the schema names the date ({object})",
+            files.len(),
+            since(start)
+        );
+        return Ok(schema);
+    }
     // Closed, then labelled: a database without the label, or open, is never read as built.
     admin::allow_connections(admin, &scratch, false).await?;
     admin::label(admin, &scratch, &built_from).await?;
@@ -129,12 +158,15 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
     Ok(schema)
 }
 
-async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<Expected> {
+/// Builds the migrations as db-migrate does, then reads the schema, and whether it names the
+/// date (see `cache::names_the_date`).
+async fn build(scratch: &Target, files: &[MigrationFile]) -> Result<(Expected, Option<String>)> {
     let mut conn = connect::connect(scratch).await?;
     apply::build_silently(&mut conn, scratch.database(), files).await?;
     let schema = read(&mut conn).await;
+    let dated = reset::cache::names_the_date(&mut conn).await;
     conn.close().await.ok();
-    schema
+    Ok((schema?, dated?))
 }
 
 async fn read(conn: &mut PgConnection) -> Result<Expected> {

@@ -5,6 +5,12 @@
 //! file as written; while both still match, a no-op `db-migrate` or a cached `db-reset` has
 //! nothing to refresh and reads no catalog. A file edited by hand, or a migration added, changed
 //! or removed, no longer matches, and the next refresh renders the files again.
+//!
+//! A stamp is saved only for files rendered from a schema known to be what the migrations
+//! produce (a database just built from the files, or one proven free of hand changes), never from
+//! a dev database that may have drifted: a reset trusts it, and a stamp that lied would keep
+//! a drifted schema.sql in place through every reset. The `v2` in front leaves out stamps written
+//! before that rule.
 
 use std::path::PathBuf;
 
@@ -40,7 +46,7 @@ impl Stamp {
     }
 
     fn line(&self, project: &Project, paths: &[&str]) -> String {
-        let mut line = format!("{:016x}", self.migrations);
+        let mut line = format!("v2 {:016x}", self.migrations);
         for path in paths {
             let content = std::fs::read(project.root.join(path)).unwrap_or_default();
             line.push_str(&format!(" {:016x}", Fingerprint::new().field(&content).finish()));

@@ -422,3 +422,30 @@ async fn session_settings_a_migration_leaves_stop_at_the_last_migration() {
     let rows: Vec<String> = sqlx::query_scalar("SELECT v FROM t ORDER BY v").fetch_all(&mut conn).await.unwrap();
     assert_eq!(rows, ["a\nb", "c\\nd"]);
 }
+
+/// Case 14: a history that names objects after the date (daily partitions, as real projects
+/// create them) builds another schema tomorrow, as db-migrate and sqlx-cli do: it is never served
+/// from the cache, which would give the day's before on the day after.
+#[tokio::test]
+async fn a_history_named_after_the_date_is_never_served_from_the_cache() {
+    let fx = Fixture::new("eq");
+    fx.migration(
+        20260101000001,
+        "daily",
+        "CREATE TABLE events (at date NOT NULL) PARTITION BY RANGE (at);\n\
+         DO $$ BEGIN\n\
+           EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',\n\
+                          'events_' || to_char(current_date, 'YYYYMMDD'), current_date, current_date + 1);\n\
+         END $$;\n",
+    );
+    assert_same_database(&fx)
+        .await
+        .never_says("copied from the reset cache")
+        .says("not cached: the schema names the date (relation public.events_");
+    let templates: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE starts_with(datname, $1)")
+        .bind(format!("{}__xtask_tpl_", Way::ResetCached.database(&fx)))
+        .fetch_one(&mut fx.admin().await)
+        .await
+        .unwrap();
+    assert_eq!(templates, 0, "a date-dependent build was kept as a template");
+}

@@ -248,3 +248,31 @@ fn sql_keywords_are_just_names() {
     fx.xtask(&["db-new", "DROP TABLE users"]).success().says("_drop_table_users.sql");
     fx.xtask(&["db-new", "select; drop"]).failure().says("contains ';'");
 }
+
+/// Ctrl-C during a reset says what it leaves: the old database as it was, and who cleans up.
+#[tokio::test]
+async fn ctrl_c_during_a_reset_says_the_old_database_is_intact() {
+    let fx = Fixture::new("ctrl_c_reset");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    let seed = fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
+    fx.xtask(&["db-reset"]).success();
+    std::fs::write(&seed, "INSERT INTO orgs VALUES (1, 'Acme');\nSELECT pg_sleep(60);\n").unwrap();
+    let child = fx.spawn(&["db-reset"]);
+    wait_for_statement(&fx, "cargo xtask db-reset", "pg_sleep(60)").await;
+    signal(&child, "INT");
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
+    let said = text(&output);
+    assert!(
+        said.contains(&format!(
+            "interrupted: db-reset stopped before its swap, so {} is exactly as it was; the next db-reset removes the \
+             unfinished copy ({}__xtask_reset)",
+            fx.database, fx.database
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("panicked"), "{said}");
+    assert_eq!(fx.count("orgs").await, 1, "the previous dev database must stay usable");
+    std::fs::write(&seed, "INSERT INTO orgs VALUES (1, 'Acme');\n").unwrap();
+    fx.xtask(&["db-reset"]).success().says("left behind by an interrupted reset");
+}

@@ -681,3 +681,39 @@ async fn db_check_fails_what_is_slipped_into_a_definitions_place() {
         fx.xtask(&["db-check"]).found().says("db/schema.sql").never_says("spelled as another");
     }
 }
+
+/// A change made by hand in the dev database never reaches the schema files: db-migrate writes
+/// them from what the migrations produce and says loudly that the database differs; db-check
+/// then passes, and a reset leaves them right. Without hand changes, db-migrate writes them from
+/// the dev database it knows to be clean, with no scratch build.
+#[tokio::test]
+async fn a_hand_change_in_the_dev_database_never_reaches_the_schema_files() {
+    let fx = repository("schema_hand");
+    fx.migration(20260102000000, "answer", "CREATE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 42';\n");
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql").never_says("warning");
+    let mut conn = fx.connect().await;
+    sqlx::raw_sql("CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 41'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    fx.migration(20260103000000, "sites", SITES);
+    fx.xtask(&["db-migrate"])
+        .success()
+        .says("warning: ")
+        .says("differs from the schema db/migrations produce (1 difference(s)")
+        .says("function public.answer()")
+        .says("are written from the migrations");
+    let sql = read(&fx, "db/schema.sql");
+    assert!(sql.contains("SELECT 42") && !sql.contains("SELECT 41"), "the hand change reached schema.sql:\n{sql}");
+    assert!(sql.contains("CREATE TABLE public.sites"), "{sql}");
+    fx.xtask(&["db-check"]).success().says("what the migrations produce");
+    fx.xtask(&["db-reset"]).success().never_says("Wrote");
+    fx.xtask(&["db-reset", "--no-cache"]).success().never_says("Wrote");
+    assert_eq!(read(&fx, "db/schema.sql"), sql);
+
+    // After the reset the database is known clean: the next migration's files come from it.
+    fx.migration(20260104000000, "more", "CREATE TABLE more (id int);\n");
+    fx.xtask(&["db-migrate"]).success().says("Wrote db/schema.sql").never_says("Built").never_says("warning");
+    fx.xtask(&["db-check"]).success();
+}
