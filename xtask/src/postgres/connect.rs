@@ -103,9 +103,10 @@ pub(super) fn explain(err: sqlx::Error, target: &Target) -> anyhow::Error {
         }
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some(INVALID_PASSWORD) => {
-                "the password was refused: check DATABASE_URL, or POSTGRES_PASSWORD in .env (the local cluster and \
-                 the Docker volume keep the password they were created with; `cargo xtask db-down --purge` \
-                 recreates them)"
+                "the password was refused: check DATABASE_URL, or POSTGRES_PASSWORD in .env, or .xtask/password \
+                 (the password generated for this checkout; the local cluster and the Docker volume keep the \
+                 password they were created with; only if it is lost, `cargo xtask db-down --purge` deletes them \
+                 with their data, and the next command makes them anew)"
             }
             Some(INVALID_AUTHORIZATION) => {
                 "the server refused this user: check the user name in DATABASE_URL or POSTGRES_USER"

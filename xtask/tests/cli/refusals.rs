@@ -122,18 +122,23 @@ async fn groups_many_problems_by_kind() {
     assert_unchanged(&fx).await;
 }
 
+/// A file that is still only the header db-new wrote is refused until its SQL is written;
+/// applied, it would stay in the history as a no-op. (A file with comments of its own applies, as
+/// sqlx applies it: `sqlx_compat.rs`.)
 #[tokio::test]
-async fn an_empty_or_comment_only_migration_is_refused_until_it_has_sql() {
+async fn a_migration_still_only_db_news_header_is_refused_until_it_has_sql() {
     let fx = migrated().await;
-    let path = fx.migration(20260301000000, "todo", "-- Migration 20260301000000: todo\n-- nothing yet\n\n");
+    let shown = fx.xtask(&["db-new", "todo"]).success().stdout.trim().to_owned();
+    let path = fx.root().join(&shown);
     for command in ["db-migrate", "db-reset"] {
         fx.xtask(&[command])
             .failure()
-            .says("db/migrations/20260301000000_todo.sql")
-            .says("holds no SQL statement, only comments: write its SQL");
+            .says(&shown)
+            .says("is still the header `cargo xtask db-new` wrote, nothing else: write its SQL");
         assert_unchanged(&fx).await;
     }
-    std::fs::write(path, "-- now real\nCREATE TABLE todo (id int);\n").unwrap();
+    let header = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{header}CREATE TABLE todo (id int);\n")).unwrap();
     fx.xtask(&["db-migrate"]).success();
     assert!(fx.table_exists("todo").await);
 }

@@ -138,5 +138,5 @@ fn an_emptied_password_file_is_named_and_purging_is_not_the_first_advice() {
         .says(".xtask/password is empty")
         .says("Put the password back in it")
         .says("only if it is lost")
-        .never_says("recreates them");
+        .never_says("the password was refused");
 }
