@@ -33,7 +33,7 @@ use crate::server::{Server, refuse_remote};
 /// connected to the dev database are disconnected; the replaced database is kept as
 /// <name>__xtask_old until the next reset. The result is cached as a template database
 /// keyed by the files' contents and the server's version, so the next reset with unchanged files
-/// is a single copy (--no-cache builds from the files). Refuses servers on other machines unless
+/// is a single copy (--no-cache builds from the files, and drops the cache). Refuses servers on other machines unless
 /// --allow-remote is given.
 #[derive(clap::Args)]
 #[command(
@@ -43,7 +43,8 @@ pub struct Args {
     /// Apply the migrations only, without db/seeds
     #[arg(long)]
     no_seed: bool,
-    /// Build from the files even when a cached copy of the same migrations and seeds exists
+    /// Build from the files even when a cached copy of the same migrations and seeds exists, and
+    /// drop that copy
     #[arg(long)]
     no_cache: bool,
     /// Allow resetting a database on a server that is not on this machine
