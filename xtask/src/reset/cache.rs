@@ -101,8 +101,8 @@ impl TemplateCache {
         let Some((comment, open)) = found else { return Ok(None) };
         if open {
             note!(
-                "Note: the reset cache {} accepts connections, so it may have been changed by hand; it is not used, \
-                 and is built anew from the files",
+                "Note: the reset cache {} accepts connections, so it may have been changed by hand; it is not used \
+                 (a reset builds it anew from the files)",
                 self.name
             );
             return Ok(None);
