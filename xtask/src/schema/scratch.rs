@@ -39,7 +39,12 @@ pub async fn expected(
     if let Some(schema) = from_reset_cache(admin, target, project, files).await {
         return Ok(schema);
     }
-    build_and_read(admin, target, files).await
+    let expected = build_and_read(admin, target, files).await;
+    // The build's lock is released here, not when the session ends: the caller may go on to
+    // replay a schema.sql in the same scratch database from another session (db-migrate's
+    // refresh), which would otherwise wait for this one.
+    reset::lock::release(admin, &reset::names::schema(target.database())).await.ok();
+    expected
 }
 
 /// The schema of the reset cache's template for these migrations (with the seeds as they are,
