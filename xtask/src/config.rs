@@ -13,9 +13,6 @@ use anyhow::{Context, Result, bail};
 use crate::secrets;
 
 pub const DEFAULT_USER: &str = "fleet";
-/// The password dev servers had before each checkout generated its own: kept for servers made
-/// then, so an upgrade does not lock anyone out of their data.
-const FORMER_DEFAULT_PASSWORD: &str = "fleet-dev-password";
 pub const DEFAULT_DATABASE: &str = "fleet_dev";
 /// Long enough for a container to initialise its volume on a slow laptop.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -109,34 +106,35 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let path = state_dir.join("password");
-    // A server made before passwords were generated keeps the one it was made with.
-    let made_before =
-        ["postgres/data/PG_VERSION", "docker-port", "docker-server"].iter().any(|f| state_dir.join(f).exists());
-    match std::fs::read_to_string(&path) {
+    // A server this checkout made (and `db-down --purge` did not remove) was made with the
+    // password in that file (a purge removes these, and the password with them).
+    let server_made = ["postgres/data/PG_VERSION", "native-home", "native-port", "docker-server"]
+        .iter()
+        .any(|f| state_dir.join(f).exists());
+    let what = match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
-        // Emptied (an editor, a script): the server still has the password it was made with,
-        // and nothing here knows it any more. The file is the problem; the data is not.
-        Ok(_) if made_before || state_dir.join("native-home").exists() => bail!(
-            "{} is empty: it held the password this checkout's dev server was made with. Put the password back \
+        Ok(_) => "is empty",
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(|| format!("read {}", path.display()));
+        }
+        Err(_) => "is missing",
+    };
+    // Emptied or deleted (an editor, a script, a clean-up): the server still has the password it
+    // was made with, and nothing here knows it any more. The file is the problem; the data is not.
+    if server_made {
+        bail!(
+            "{} {what}: it held the password this checkout's dev server was made with. Put the password back \
              in it (from a backup, or a tool that saved it), or set POSTGRES_PASSWORD to it in .env; only if it is \
              lost, `cargo xtask db-down --purge` deletes the server and its data, and the next command makes a new \
              one",
             path.display()
-        ),
-        // Emptied before any server was made with it: a new one is generated.
-        Ok(_) => {
-            std::fs::remove_file(&path).with_context(|| format!("remove the empty {}", path.display()))?;
-        }
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-            return Err(err).with_context(|| format!("read {}", path.display()));
-        }
-        Err(_) => {}
+        );
     }
-    let password = if made_before {
-        FORMER_DEFAULT_PASSWORD.to_owned()
-    } else {
-        secrets::unguessable(18).context("generate the dev server's password")?
-    };
+    if what == "is empty" {
+        // Emptied before any server was made with it: a new one is generated.
+        std::fs::remove_file(&path).with_context(|| format!("remove the empty {}", path.display()))?;
+    }
+    let password = secrets::unguessable(18).context("generate the dev server's password")?;
     std::fs::create_dir_all(state_dir).with_context(|| format!("create {}", state_dir.display()))?;
     // Written whole under a name of this process's own, then linked into place: a link never
     // replaces an existing file, so of two commands started at the same moment exactly one
@@ -160,6 +158,18 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
             Ok(std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?.trim().to_owned())
         }
         Err(err) => Err(err).with_context(|| format!("create {}", path.display())),
+    }
+}
+
+/// Forgets the generated password once the server made with it is gone (`db-down --purge`):
+/// the next server gets a new one, and a missing file then means nothing was lost.
+pub fn forget_generated_password(state_dir: &Path) -> Result<()> {
+    let path = state_dir.join("password");
+    match std::fs::remove_file(&path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(err).with_context(|| format!("remove {}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -57,6 +57,6 @@ impl DownArgs {
         if let Some(target) = server.target_if_known() {
             refuse_remote(target, "db-down --purge", self.allow_remote)?;
         }
-        server.purge(sh).await
+        server.purge(sh, project).await
     }
 }

@@ -129,12 +129,14 @@ impl Server {
     }
 
     /// Deletes the server's data and says what it removed.
-    pub async fn purge(&self, sh: &Shell) -> Result<()> {
+    pub async fn purge(&self, sh: &Shell, project: &Project) -> Result<()> {
         match self {
-            Server::Url(server) => server.purge().await,
-            Server::Docker(compose) => compose.purge(sh),
-            Server::Native(cluster) => cluster.purge(sh),
+            Server::Url(server) => return server.purge().await,
+            Server::Docker(compose) => compose.purge(sh)?,
+            Server::Native(cluster) => cluster.purge(sh)?,
         }
+        // The server made with the generated password is gone: the next one gets a new one.
+        crate::config::forget_generated_password(&project.state_dir())
     }
 
     /// psql on the dev database of a running server: inside the container for Docker, else

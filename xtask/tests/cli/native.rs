@@ -234,6 +234,24 @@ async fn a_new_cluster_gets_a_generated_password() {
     assert!(PgConnection::connect(&url(&password)).await.is_ok());
     assert!(PgConnection::connect(&url("fleet-dev-password")).await.is_err());
     fx.xtask_with(&["db-status"], &env).success();
+
+    // Deleted while the server lives: the file is named, never a well-known password tried.
+    std::fs::rename(&file, fx.root().join("password.kept")).unwrap();
+    fx.xtask_with(&["db-status"], &env)
+        .failure()
+        .says(".xtask/password is missing")
+        .says("Put the password back in it")
+        .never_says("the password was refused");
+    assert!(!file.exists(), "a new password was written over the lost one");
+    std::fs::rename(fx.root().join("password.kept"), &file).unwrap();
+    fx.xtask_with(&["db-status"], &env).success();
+
+    // Purged, the server and its password go together: the next server gets a new one.
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+    assert!(!file.exists(), "db-down --purge kept the password of a server that is gone");
+    fx.xtask_with(&["db-up"], &env).success();
+    let renewed = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert!(renewed.len() >= 32 && renewed != password, "{renewed}");
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
 
