@@ -19,7 +19,7 @@ pub fn fit_identifier(base: &str, room: usize) -> std::borrow::Cow<'_, str> {
     if base.len() + room <= MAX_IDENTIFIER {
         return std::borrow::Cow::Borrowed(base);
     }
-    let hash = crate::fingerprint::Fingerprint::new().write(base.as_bytes()).finish();
+    let hash = dbfiles::fingerprint::Fingerprint::new().write(base.as_bytes()).finish();
     let mut keep = MAX_IDENTIFIER - room - 9;
     while !base.is_char_boundary(keep) {
         keep -= 1;

@@ -15,14 +15,14 @@
 use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
-use crate::fingerprint::Fingerprint;
+use dbfiles::template;
+
 use crate::migrations::MigrationFile;
 use crate::postgres::admin::{self, quote_ident};
 use crate::seeds::SeedFile;
 use crate::timestamp;
 
 const MARKER: &str = "__xtask_tpl_";
-const MAX_AGE_SECS: i64 = 3600;
 
 pub struct TemplateCache {
     pub name: String,
@@ -36,14 +36,10 @@ impl TemplateCache {
         files: &[MigrationFile],
         seeds: Option<&[SeedFile]>,
     ) -> TemplateCache {
-        let mut hash = Fingerprint::new();
-        hash.field(database.as_bytes()).field(server_version.as_bytes()).migrations(files);
-        hash.field(if seeds.is_some() { b"seeded" } else { b"unseeded" });
-        for seed in seeds.unwrap_or_default() {
-            hash.field(seed.shown.as_bytes()).field(seed.sql.as_bytes());
-        }
+        // The key the test databases' templates use too (`dbfiles::template`).
+        let key = template::key(database, server_version, files.iter().map(|f| &f.migration), seeds);
         let prefix = prefix(database);
-        TemplateCache { name: format!("{prefix}{:016x}", hash.finish()), prefix }
+        TemplateCache { name: format!("{prefix}{key:016x}"), prefix }
     }
 
     /// True when the template exists and is recent enough to use.
@@ -56,7 +52,7 @@ impl TemplateCache {
                 .context("look up the reset cache")?;
         let built =
             comment.flatten().and_then(|c| c.strip_prefix("cargo xtask reset cache, built ")?.parse::<i64>().ok());
-        Ok(built.is_some_and(|built| timestamp::now() - built < MAX_AGE_SECS))
+        Ok(built.is_some_and(|built| timestamp::now() - built < template::MAX_AGE_SECS))
     }
 
     /// Creates `database` as a copy of the template, settings included. On failure nothing is

@@ -29,7 +29,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sqlx::{Connection, PgConnection};
 
-use crate::fingerprint::Fingerprint;
+use dbfiles::fingerprint::Fingerprint;
 use crate::migrations::plan::Plan;
 use crate::migrations::{MigrationFile, history};
 use crate::output::note;
@@ -41,7 +41,7 @@ use stamp::Stamp;
 /// What a schema built from `files` on a server of `server_version` is known by: the same
 /// migrations on the same server build the same schema.
 pub fn built_from(files: &[MigrationFile], server_version: &str) -> u64 {
-    Fingerprint::new().field(server_version.as_bytes()).migrations(files).finish()
+    Fingerprint::new().field(server_version.as_bytes()).migrations(files.iter().map(|f| &f.migration)).finish()
 }
 
 /// The generated files, relative to the checkout's root.

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::fingerprint::Fingerprint;
+use dbfiles::fingerprint::Fingerprint;
 use crate::migrations::MigrationFile;
 use crate::project::Project;
 
@@ -20,7 +20,7 @@ pub struct Stamp {
 impl Stamp {
     pub fn of(project: &Project, files: &[MigrationFile]) -> Stamp {
         Stamp {
-            migrations: Fingerprint::new().migrations(files).finish(),
+            migrations: Fingerprint::new().migrations(files.iter().map(|f| &f.migration)).finish(),
             path: project.state_dir().join("schema-stamp"),
         }
     }
