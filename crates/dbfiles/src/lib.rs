@@ -8,6 +8,7 @@
 
 pub mod fingerprint;
 pub mod folder;
+pub mod names;
 pub mod script;
 pub mod seeds;
 pub mod statements;

@@ -12,7 +12,11 @@ use crate::seeds::SeedFile;
 /// seen five minutes ago") stay recent.
 pub const MAX_AGE_SECS: i64 = 3600;
 
-/// The hash of everything that shapes a build: the database it is for, the server's version,
+/// The server's version as the key takes it (`version()`: the major, minor and build).
+pub const SERVER_VERSION_QUERY: &str = "SELECT version()";
+
+/// The hash of everything that shapes a build: the database it is for, the server's version
+/// ([`SERVER_VERSION_QUERY`]),
 /// every migration's version and checksum, whether seeds were applied and every seed's name and
 /// text.
 pub fn key<'a>(
