@@ -4,10 +4,11 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::cli::ServerArgs;
+use crate::background::Background;
 use crate::migrations::plan::Plan;
-use crate::migrations::{self, Sides, apply, folder};
+use crate::migrations::{self, MigrationFile, Sides, apply, folder};
 use crate::output::out;
-use crate::postgres::StatementTimeout;
+use crate::postgres::{Database, StatementTimeout};
 use crate::project::Project;
 use crate::schema;
 use crate::server::Server;
@@ -36,28 +37,47 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let loading = folder::load_in_background(project.migrations_dir());
         let database = async { Server::select(&self.server, sh, project, true)?.up(sh).await }.await;
-        let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
-        let name = database.name().to_owned();
-        if applied.is_none() {
-            // Nothing is applied yet, so only the files can be wrong: say so before anything.
-            Plan::new(&files, &[]).refuse_problems(&name)?;
-            if self.dry_run {
-                out!("Database {name} does not exist yet; db-migrate would create it");
-                for file in &files {
-                    out!("Can apply {}/migrate {}", file.version(), file.migration.description);
-                }
-                return Ok(());
-            }
-            if database.create_if_missing().await? {
-                out!("Created database {name}");
-            }
-        }
-        database.set_statement_timeout(self.statement_timeout.as_ref()).await;
-        apply::migrate(database.dev().await?, &name, &files, applied, self.dry_run).await?;
-        if !self.dry_run {
-            let target = database.target().clone();
-            schema::refresh(database.dev().await?, &target, project, &files).await?;
-        }
-        Ok(())
+        migrate(project, loading, database, self.statement_timeout.as_ref(), self.dry_run).await.map(drop)
     }
+}
+
+/// What `db-migrate` does to the dev database of `server`, for the commands that need it up to
+/// date first (`test` and `db-prepare`: sqlx's checked queries are checked against it). Returns
+/// the handle, its sessions open.
+pub async fn up_to_date(sh: &Shell, project: &Project, server: &Server) -> Result<Database> {
+    let loading = folder::load_in_background(project.migrations_dir());
+    let database = server.up(sh).await;
+    migrate(project, loading, database, None, false).await
+}
+
+async fn migrate(
+    project: &Project,
+    loading: Background<Result<Vec<MigrationFile>>>,
+    database: Result<Database>,
+    statement_timeout: Option<&StatementTimeout>,
+    dry_run: bool,
+) -> Result<Database> {
+    let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
+    let name = database.name().to_owned();
+    if applied.is_none() {
+        // Nothing is applied yet, so only the files can be wrong: say so before anything.
+        Plan::new(&files, &[]).refuse_problems(&name)?;
+        if dry_run {
+            out!("Database {name} does not exist yet; db-migrate would create it");
+            for file in &files {
+                out!("Can apply {}/migrate {}", file.version(), file.migration.description);
+            }
+            return Ok(database);
+        }
+        if database.create_if_missing().await? {
+            out!("Created database {name}");
+        }
+    }
+    database.set_statement_timeout(statement_timeout).await;
+    apply::migrate(database.dev().await?, &name, &files, applied, dry_run).await?;
+    if !dry_run {
+        let target = database.target().clone();
+        schema::refresh(database.dev().await?, &target, project, &files).await?;
+    }
+    Ok(database)
 }

@@ -14,13 +14,16 @@ use sqlx::{Connection, PgConnection};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
-/// The test server's address (its maintenance database), from `DATABASE_URL`.
+/// The test server's address (its maintenance database), from `DATABASE_URL` (the dev
+/// database, as `cargo xtask test` sets it).
 pub fn server_url() -> url::Url {
     let raw = std::env::var("DATABASE_URL").expect(
         "DATABASE_URL is not set: these tests need a real PostgreSQL server; run them with \
          `cargo xtask test`, which starts one and sets DATABASE_URL",
     );
-    url::Url::parse(&raw).expect("DATABASE_URL is not a valid URL")
+    let mut url = url::Url::parse(&raw).expect("DATABASE_URL is not a valid URL");
+    url.set_path("/postgres");
+    url
 }
 
 pub struct Fixture {
