@@ -173,7 +173,8 @@ fn names_own_server(project: &Project, backend: Backend, url: &str) -> bool {
         Backend::Docker => "docker-port",
         _ => "native-port",
     };
-    let Some(port) = std::fs::read_to_string(project.state_dir().join(file)).ok().and_then(|p| p.trim().parse().ok())
+    let Some(port) =
+        std::fs::read_to_string(project.state_dir().join(file)).ok().and_then(|p| p.trim().parse::<u16>().ok())
     else {
         return false;
     };
