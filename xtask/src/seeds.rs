@@ -4,8 +4,8 @@
 use anyhow::{Context, Result, bail};
 use sqlx::PgConnection;
 
-pub use dbfiles::seeds::{SeedFile, load};
 use dbfiles::seeds::{self, SeedError};
+pub use dbfiles::seeds::{SeedFile, load};
 
 use crate::elapsed::duration;
 use crate::output::out;

@@ -81,13 +81,11 @@ pub async fn apply(
         if let Err(failure) = script::run(conn, &seed.sql, "", Pace::Whole).await {
             return Err(rolled_back(conn, SeedError::Failed { index, failure }).await);
         }
-        let still: Option<String> = match sqlx::query_scalar("SELECT pg_current_xact_id_if_assigned()::text")
-            .fetch_one(&mut *conn)
-            .await
-        {
-            Ok(still) => still,
-            Err(err) => return Err(rolled_back(conn, SeedError::Session(err)).await),
-        };
+        let still: Option<String> =
+            match sqlx::query_scalar("SELECT pg_current_xact_id_if_assigned()::text").fetch_one(&mut *conn).await {
+                Ok(still) => still,
+                Err(err) => return Err(rolled_back(conn, SeedError::Session(err)).await),
+            };
         if still.as_deref() != Some(transaction.as_str()) {
             return Err(rolled_back(conn, SeedError::EndsTransaction { index }).await);
         }

@@ -126,7 +126,10 @@ const STRATEGY: &str = "FILE_COPY";
 
 async fn create_copy(conn: &mut PgConnection, template: &str, name: &str) -> Result<(), String> {
     let sql = format!("CREATE DATABASE {} TEMPLATE {} STRATEGY = {STRATEGY}", quote_ident(name), quote_ident(template));
-    conn.execute(AssertSqlSafe(sql)).await.map(drop).map_err(|err| format!("testdb: create {name} from {template}: {err}"))
+    conn.execute(AssertSqlSafe(sql))
+        .await
+        .map(drop)
+        .map_err(|err| format!("testdb: create {name} from {template}: {err}"))
 }
 
 /// Ends the sessions still in the database (the test's pool, which a `Drop` cannot close) and

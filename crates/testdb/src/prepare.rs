@@ -202,9 +202,13 @@ async fn build_template(
     }
     build.close().await.ok();
     drop_database(conn, template).await?;
-    conn.execute(AssertSqlSafe(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&scratch), quote_ident(template))))
-        .await
-        .with_context(|| format!("rename {scratch} to {template}"))?;
+    conn.execute(AssertSqlSafe(format!(
+        "ALTER DATABASE {} RENAME TO {}",
+        quote_ident(&scratch),
+        quote_ident(template)
+    )))
+    .await
+    .with_context(|| format!("rename {scratch} to {template}"))?;
     label(conn, template).await
 }
 

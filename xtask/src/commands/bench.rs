@@ -196,8 +196,15 @@ impl Args {
                 }
             }
         }
-        test_database_rows(sh, &target, admin_conn, &workloads_run.iter().take(2).collect::<Vec<_>>(), runs, &mut report)
-            .await?;
+        test_database_rows(
+            sh,
+            &target,
+            admin_conn,
+            &workloads_run.iter().take(2).collect::<Vec<_>>(),
+            runs,
+            &mut report,
+        )
+        .await?;
 
         let mut help = Vec::new();
         for _ in 0..10 {
@@ -337,12 +344,16 @@ async fn test_database_rows(
     let mut sqlx_test: Option<(String, Vec<Duration>)> = None;
     for line in output?.lines() {
         let mut fields = line.split('\t');
-        let (Some("BENCH"), Some(workload), Some(label), Some(ms)) = (fields.next(), fields.next(), fields.next(), fields.next())
+        let (Some("BENCH"), Some(workload), Some(label), Some(ms)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
-        let times: Vec<Duration> =
-            ms.split(',').filter_map(|ms| ms.parse::<f64>().ok()).map(|ms| Duration::from_secs_f64(ms / 1000.0)).collect();
+        let times: Vec<Duration> = ms
+            .split(',')
+            .filter_map(|ms| ms.parse::<f64>().ok())
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+            .collect();
         if label.starts_with("#[sqlx::test]") {
             sqlx_test = Some((workload.to_owned(), times.clone()));
             row(report, workload, label, &times, None);
@@ -354,7 +365,13 @@ async fn test_database_rows(
             && times.len() > 1
         {
             let median = |times: &[Duration]| stats(times.iter().map(Duration::as_secs_f64).collect()).0;
-            let _ = writeln!(report, "{:<22} {:<42} {:.1}× faster than #[sqlx::test] per test", "", "", median(baseline) / median(&times));
+            let _ = writeln!(
+                report,
+                "{:<22} {:<42} {:.1}× faster than #[sqlx::test] per test",
+                "",
+                "",
+                median(baseline) / median(&times)
+            );
         }
     }
     Ok(())

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use xshell::Shell;
 
-use crate::cli::ServerArgs;
 use crate::background::Background;
+use crate::cli::ServerArgs;
 use crate::migrations::plan::Plan;
 use crate::migrations::{self, MigrationFile, Sides, apply, folder};
 use crate::output::out;

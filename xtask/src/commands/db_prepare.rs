@@ -164,11 +164,17 @@ mod tests {
 
     #[test]
     fn every_difference_is_named() {
-        let old = BTreeMap::from([("query-a.json".to_owned(), b"a".to_vec()), ("query-b.json".to_owned(), b"b".to_vec())]);
-        let new = BTreeMap::from([("query-b.json".to_owned(), b"B".to_vec()), ("query-c.json".to_owned(), b"c".to_vec())]);
+        let old =
+            BTreeMap::from([("query-a.json".to_owned(), b"a".to_vec()), ("query-b.json".to_owned(), b"b".to_vec())]);
+        let new =
+            BTreeMap::from([("query-b.json".to_owned(), b"B".to_vec()), ("query-c.json".to_owned(), b"c".to_vec())]);
         assert_eq!(
             super::compare(&old, &new),
-            [("query-b.json".to_owned(), "Changed"), ("query-c.json".to_owned(), "Added"), ("query-a.json".to_owned(), "Removed")]
+            [
+                ("query-b.json".to_owned(), "Changed"),
+                ("query-c.json".to_owned(), "Added"),
+                ("query-a.json".to_owned(), "Removed")
+            ]
         );
         assert!(super::compare(&new, &new).is_empty());
     }

@@ -4,12 +4,12 @@ pub mod bench;
 pub mod db_check;
 pub mod db_migrate;
 pub mod db_new;
+pub mod db_prepare;
 pub mod db_psql;
 pub mod db_reset;
 pub mod db_server;
 pub mod db_status;
 pub mod db_url;
-pub mod db_prepare;
 pub mod test;
 
 use std::process::ExitCode;

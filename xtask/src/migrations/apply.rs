@@ -18,8 +18,8 @@ use super::lock;
 use super::plan::Plan;
 use crate::elapsed::duration;
 use crate::output::out;
-use dbfiles::script::{self, Failure, Pace};
 use crate::postgres::sql_error::{self, Rerun};
+use dbfiles::script::{self, Failure, Pace};
 use dbfiles::statements;
 
 /// Applies what is pending. With `dry_run`, only says what would run. `applied` is the

@@ -29,12 +29,12 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sqlx::{Connection, PgConnection};
 
-use dbfiles::fingerprint::Fingerprint;
 use crate::migrations::plan::Plan;
 use crate::migrations::{MigrationFile, history};
 use crate::output::note;
 use crate::postgres::{Target, connect};
 use crate::project::Project;
+use dbfiles::fingerprint::Fingerprint;
 use model::Schema;
 use stamp::Stamp;
 

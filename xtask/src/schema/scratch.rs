@@ -55,7 +55,8 @@ async fn from_reset_cache(
     files: &[MigrationFile],
 ) -> Option<Expected> {
     let database = target.database();
-    let version: String = sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await.ok()?;
+    let version: String =
+        sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await.ok()?;
     let seeds = seeds::load(&project.seeds_dir(), "db/seeds").ok();
     let caches = [
         seeds.as_deref().map(|seeds| TemplateCache::new(database, &version, files, Some(seeds))),

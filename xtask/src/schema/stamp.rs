@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 
-use dbfiles::fingerprint::Fingerprint;
 use crate::migrations::MigrationFile;
 use crate::project::Project;
+use dbfiles::fingerprint::Fingerprint;
 
 pub struct Stamp {
     migrations: u64,

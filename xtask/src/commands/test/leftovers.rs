@@ -88,8 +88,7 @@ pub fn list(found: &[Leftover]) {
 /// After a test run: the databases failed tests kept, said in one line (with the templates not
 /// counted: they are meant to stay).
 pub fn note_failed_tests(found: &[Leftover]) {
-    let kept: Vec<&str> =
-        found.iter().filter(|l| l.kind != Kind::TestTemplate).map(|l| l.name.as_str()).collect();
+    let kept: Vec<&str> = found.iter().filter(|l| l.kind != Kind::TestTemplate).map(|l| l.name.as_str()).collect();
     if !kept.is_empty() {
         note!(
             "{} database(s) left by failed tests on the dev server ({}); `cargo xtask test --drop-leftovers` drops them",
@@ -132,7 +131,8 @@ mod tests {
         assert_eq!(classify("fleet_dev", "_sqlx_test_abc"), Some(Kind::SqlxTest));
         assert_eq!(classify("fleet_dev", "xt_eq_1234_5"), Some(Kind::CliFixture));
         assert_eq!(classify("fleet_dev", "xt_eq_1234_5__xtask_c__xtask_old"), Some(Kind::CliFixture));
-        for other in ["fleet_dev", "fleet_dev__xtask_old", "postgres", "xt_", "xt_notes", "xt_a_b_c", "other__test_1_2"] {
+        for other in ["fleet_dev", "fleet_dev__xtask_old", "postgres", "xt_", "xt_notes", "xt_a_b_c", "other__test_1_2"]
+        {
             assert_eq!(classify("fleet_dev", other), None, "{other}");
         }
     }
