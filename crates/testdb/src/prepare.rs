@@ -139,7 +139,7 @@ async fn build_if_stale(
     if ages.fresh() {
         return Ok(());
     }
-    let stale = |age: Option<i64>| !age.is_some_and(|age| age < MAX_AGE_SECS);
+    let stale = |age: Option<i64>| age.is_none_or(|age| age >= MAX_AGE_SECS);
     if stale(ages.template) {
         build_template(conn, server, migrator, seeds, &prepared.template).await?;
         remove_older(conn, server, prepared).await?;

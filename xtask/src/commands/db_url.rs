@@ -18,7 +18,7 @@ use crate::server::Server;
 #[command(after_help = "Examples:
   cargo xtask db-url
   DATABASE_URL=$(cargo xtask db-url --show-password) cargo test -p db
-  echo \"DATABASE_URL=$(cargo xtask db-url --show-password)\" >> .env   # for rust-analyzer and sqlx-cli")]
+  echo \"DATABASE_URL=$(cargo xtask db-url --show-password)\" >> .env   # rust-analyzer, sqlx-cli")]
 pub struct Args {
     /// Print the password too (it is then in your terminal's scrollback)
     #[arg(long)]

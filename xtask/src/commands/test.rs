@@ -47,10 +47,11 @@ impl Args {
         if self.leftovers || self.drop_leftovers {
             let mut database = server.up(sh).await?;
             let found = leftovers::find(&mut database).await?;
-            return match self.drop_leftovers {
-                true => leftovers::drop_all(&mut database, &found).await,
-                false => Ok(leftovers::list(&found)),
-            };
+            if self.drop_leftovers {
+                return leftovers::drop_all(&mut database, &found).await;
+            }
+            leftovers::list(&found);
+            return Ok(());
         }
         let mut database = db_migrate::up_to_date(sh, project, &server).await?;
         // The tests log in with the password: a password changed since the cluster was made is

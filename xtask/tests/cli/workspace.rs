@@ -35,7 +35,10 @@ fn features(package: &str, edges: &str) -> Features {
         if name.contains("(/") {
             continue; // a workspace member
         }
-        features.entry(name.to_owned()).or_default().extend(list.split(',').filter(|f| !f.is_empty()).map(String::from));
+        features
+            .entry(name.to_owned())
+            .or_default()
+            .extend(list.split(',').filter(|f| !f.is_empty()).map(String::from));
     }
     features
 }
@@ -47,7 +50,11 @@ fn differences(a: &Features, b: &Features, skip: impl Fn(&str) -> bool) -> Vec<S
             let ours = b.get(name)?;
             (ours != theirs).then(|| {
                 let only = |x: &BTreeSet<String>, y: &BTreeSet<String>| x.difference(y).cloned().collect::<Vec<_>>();
-                format!("{name}: the xtask alone adds {:?}, the db crate's tests add {:?}", only(theirs, ours), only(ours, theirs))
+                format!(
+                    "{name}: the xtask alone adds {:?}, the db crate's tests add {:?}",
+                    only(theirs, ours),
+                    only(ours, theirs)
+                )
             })
         })
         .collect()

@@ -74,8 +74,7 @@ async fn each_api_query_uses_its_index() {
 /// The plan of `query` as a prepared statement's generic plan, the one sqlx's cached statement
 /// may switch to after five executions (`plan_cache_mode = auto`): parameters are unknown
 /// when it is made.
-async fn generic_plan(pool: &PgPool, parameter_types: &str, query: &str, arguments: &str) -> String {
-    let mut conn = pool.acquire().await.unwrap();
+async fn generic_plan(conn: &mut PgConnection, parameter_types: &str, query: &str, arguments: &str) -> String {
     for statement in
         ["SET plan_cache_mode = force_generic_plan".to_owned(), format!("PREPARE q ({parameter_types}) AS {query}")]
     {

@@ -2,11 +2,11 @@
 //! `GatewayStatus` as its snake_case label, the rows as JSON an API can send (RFC 3339 times,
 //! ids, MAC and IP addresses as strings), and back to the same values.
 
+use crate::support::SEEDED;
 use db::types::{IpAddr, JsonValue, MacAddress, OffsetDateTime, Uuid};
 use db::{Factory, Gateway, GatewayStatus, Organization};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use crate::support::SEEDED;
 
 #[test]
 fn gateway_statuses_are_their_snake_case_labels() {

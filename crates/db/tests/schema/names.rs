@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use db::{Constraint, ConstraintKind, Index};
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::PgConnection;
 
 use crate::support::{EMPTY, FACTORY, ORG, exec, org_and_factory, refused};
 
@@ -166,7 +166,7 @@ async fn each_constraint_is_told_from_a_real_violation() {
     setup(pool).await;
     for &constraint in Constraint::ALL {
         let sql = violation(constraint);
-        let err = match sqlx::raw_sql(AssertSqlSafe(sql.clone())).execute(pool).await {
+        let err = match refused(pool, &sql).await {
             Ok(_) => panic!("{constraint}: the database accepted\n{sql}"),
             Err(err) => err,
         };
@@ -189,7 +189,7 @@ async fn errors_that_violate_no_named_constraint_are_told_apart() {
         // 42P01: no such table.
         "SELECT * FROM gateway".to_owned(),
     ] {
-        let err = sqlx::raw_sql(AssertSqlSafe(sql.clone())).execute(pool).await.expect_err(&sql);
+        let err = refused(pool, &sql).await.expect_err(&sql);
         assert_eq!(Constraint::of(&err), None, "{sql}\nfailed with: {err}");
     }
     let missing = sqlx::query("SELECT 1 WHERE false").fetch_one(pool).await.expect_err("no row");

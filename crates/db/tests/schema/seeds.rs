@@ -55,11 +55,10 @@ async fn seeds_hold_the_documented_counts() {
 #[tokio::test]
 async fn seeds_cover_the_edge_cases() {
     let mut tx = SEEDED.transaction().await;
-    let scalar = |sql: &'static str| {
-        let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *tx).await.unwrap() }
-    };
-    assert!(scalar(&mut tx, "SELECT count(*) FROM organizations WHERE name !~ '^[ -~]*$'").await >= 2, "non-ASCII names");
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM organizations WHERE name !~ '^[ -~]*$'").await >= 2,
+        "non-ASCII names"
+    );
     assert!(scalar(&mut tx, "SELECT count(DISTINCT timezone) FROM factories").await >= 10, "many time zones");
     // Half- and quarter-hour offsets: Kolkata, Adelaide, St. John's, Kathmandu.
     assert!(
@@ -75,7 +74,10 @@ async fn seeds_cover_the_edge_cases() {
         .await
             >= 1
     );
-    assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE status = 'provisioning' AND last_seen_at IS NULL").await >= 1);
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM gateways WHERE status = 'provisioning' AND last_seen_at IS NULL").await
+            >= 1
+    );
     assert!(
         scalar(
             &mut tx,
@@ -86,9 +88,14 @@ async fn seeds_cover_the_edge_cases() {
     );
     assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE family(ip_address) = 6").await >= 10, "IPv6");
     assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE family(ip_address) = 4").await >= 100, "IPv4");
-    assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE ip_address IS NULL AND mac_address IS NULL").await >= 1);
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM gateways WHERE ip_address IS NULL AND mac_address IS NULL").await >= 1
+    );
     assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE metadata = '{}'").await >= 1, "empty metadata");
-    assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE metadata ? 'hardware'").await >= 400, "structured metadata");
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM gateways WHERE metadata ? 'hardware'").await >= 400,
+        "structured metadata"
+    );
 }
 
 #[tokio::test]
@@ -150,19 +157,20 @@ async fn seeds_hold_the_rows_the_guide_names() {
     .unwrap();
     assert_eq!(mixed, 10);
 
-    let gateways_of = |factory: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM gateways WHERE factory_id = $1")
-                .bind(uuid(factory))
-                .fetch_one(&mut *tx)
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(gateways_of("20000000-0000-4000-8000-000000000012").await, 0, "Monterrey: no gateways yet");
-    assert_eq!(gateways_of("20000000-0000-4000-8000-000000000010").await, 1, "Joe's Main Shop: one gateway");
-    let greenfield: i64 = sqlx::query_scalar(&mut tx, "SELECT count(*) FROM factories WHERE organization_id = $1")
+    let gateways_of = "SELECT count(*) FROM gateways WHERE factory_id = $1";
+    let monterrey: i64 = sqlx::query_scalar(gateways_of)
+        .bind(uuid("20000000-0000-4000-8000-000000000012"))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(monterrey, 0, "Monterrey: no gateways yet");
+    let joes: i64 = sqlx::query_scalar(gateways_of)
+        .bind(uuid("20000000-0000-4000-8000-000000000010"))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(joes, 1, "Joe's Main Shop: one gateway");
+    let greenfield: i64 = sqlx::query_scalar("SELECT count(*) FROM factories WHERE organization_id = $1")
         .bind(uuid("10000000-0000-4000-8000-000000000005"))
         .fetch_one(&mut *tx)
         .await

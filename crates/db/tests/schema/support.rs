@@ -34,7 +34,10 @@ pub async fn exec(conn: &mut PgConnection, sql: &str) {
 
 /// `exec` on a pool, or any executor.
 pub async fn exec_on<'e>(executor: impl Executor<'e, Database = Postgres>, sql: &str) {
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(executor).await.unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
+    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+        .execute(executor)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
 }
 
 /// Asserts that `sql` fails on `constraint`, told by `db::Constraint::of` as the API will.
