@@ -72,7 +72,24 @@ pub async fn find(database: &mut Database) -> Result<Vec<Leftover>> {
         .fetch_all(conn)
         .await
         .context("list the databases")?;
-    Ok(all.into_iter().filter_map(|name| Some(Leftover { kind: classify(&dev, &name)?, name })).collect())
+    Ok(all
+        .into_iter()
+        .filter(|name| !made_by_a_running_process(&dev, name))
+        .filter_map(|name| Some(Leftover { kind: classify(&dev, &name)?, name }))
+        .collect())
+}
+
+/// True for a test's database whose name carries the id of a process still running on this
+/// machine (`xt_<test>_<process>_<n>`, `<dev>__test_<process>_<n>`): a test binary in another
+/// terminal between two of its commands, not a leftover. Where `/proc` is missing, nothing is
+/// known to be running, and only a database in use is kept.
+fn made_by_a_running_process(dev: &str, name: &str) -> bool {
+    let process = match classify(dev, name) {
+        Some(Kind::CliFixture) => name.split("__xtask_").next().and_then(|base| base.rsplit('_').nth(1)),
+        Some(Kind::FailedTestCopy) => name.rsplit('_').nth(1),
+        _ => None,
+    };
+    process.is_some_and(|pid| std::path::Path::new("/proc").join(pid).exists())
 }
 
 pub fn list(found: &[Leftover]) {
@@ -102,8 +119,18 @@ pub async fn drop_all(database: &mut Database, found: &[Leftover]) -> Result<()>
     let conn = database.maintenance().await?;
     let mut dropped = 0;
     for leftover in found {
-        let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(&leftover.name));
-        match conn.execute(AssertSqlSafe(sql)).await {
+        let name = quote_ident(&leftover.name);
+        // A CLI test's migration may have made it a template (`IS_TEMPLATE true`), which DROP
+        // refuses: that once kept such fixtures on the dev server after every run.
+        let sql = format!("DROP DATABASE IF EXISTS {name}");
+        let mut result = conn.execute(AssertSqlSafe(sql.clone())).await;
+        if result.as_ref().err().and_then(admin::sql_state).as_deref() == Some("42809") {
+            conn.execute(AssertSqlSafe(format!("ALTER DATABASE {name} IS_TEMPLATE false")))
+                .await
+                .with_context(|| format!("unmark {} as a template", leftover.name))?;
+            result = conn.execute(AssertSqlSafe(sql)).await;
+        }
+        match result {
             Ok(_) => {
                 out!("Dropped {}", leftover.name);
                 dropped += 1;
