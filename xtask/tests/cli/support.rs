@@ -188,10 +188,12 @@ impl Drop for Fixture {
                         .await
                         .ok()?;
                 for database in databases {
-                    // A corpus migration may have made it a template, which DROP refuses.
-                    let sql = format!(
-                        "ALTER DATABASE \"{database}\" IS_TEMPLATE false; DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-                    );
+                    // A corpus migration may have made it a template, which DROP refuses. (Two
+                    // queries: DROP DATABASE cannot run in the transaction a multi-statement
+                    // query is.)
+                    let unmark = format!("ALTER DATABASE \"{database}\" IS_TEMPLATE false");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(unmark)).execute(&mut conn).await.ok();
+                    let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
                     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok();
                 }
                 Some(())
