@@ -293,6 +293,7 @@ async fn time_trace(
         ("db-check trace, base built (CI's first run)", built),
         ("db-check trace, no-transaction file (a copy)", copied),
     ])
+}
 
 const TEST_DATABASES_BENCH: &str = "crates/testdb/tests/bench.rs";
 
