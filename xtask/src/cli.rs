@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::commands::{bench, db_check, db_migrate, db_new, db_psql, db_reset, db_server, db_status, test};
+use crate::commands::{
+    bench, db_check, db_migrate, db_new, db_prepare, db_psql, db_reset, db_server, db_status, db_url, test,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -12,7 +14,10 @@ Examples:
   cargo xtask db-status                # what is applied, pending or wrong
   cargo xtask db-check                 # before a push: append-only, in order, schema files current
   cargo xtask db-psql                  # psql on the dev database
-  cargo xtask test                     # run the tests against the dev server
+  cargo xtask test                     # run every test against the dev server
+  cargo xtask test -- -p db            # the schema tests alone: seconds
+  cargo xtask db-url                   # the dev database's URL for other tools
+  cargo xtask db-prepare               # refresh .sqlx, the checked queries' offline data
   cargo xtask bench                    # time resets against a psql floor
   DATABASE_URL=postgres://u:p@localhost/app cargo xtask db-migrate";
 
@@ -39,6 +44,8 @@ pub enum Command {
     DbPsql(db_psql::Args),
     DbUp(db_server::UpArgs),
     DbDown(db_server::DownArgs),
+    DbUrl(db_url::Args),
+    DbPrepare(db_prepare::Args),
     Test(test::Args),
     Bench(bench::Args),
 }

@@ -14,7 +14,6 @@ mod cli;
 mod commands;
 mod config;
 mod elapsed;
-mod fingerprint;
 mod lock_file;
 mod migrations;
 mod output;

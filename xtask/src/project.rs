@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::fingerprint::Fingerprint;
+use dbfiles::fingerprint::Fingerprint;
 
 pub struct Project {
     pub root: PathBuf,

@@ -1,5 +1,7 @@
-//! `db/seeds`: SQL files run in file-name order after the migrations, all in one transaction, so a
-//! failing seed leaves nothing of the seed run behind.
+//! `db/seeds` in a reset: SQL files run in file-name order after the migrations, all in one
+//! transaction, so a failing seed leaves nothing of the seed run behind. Read and run by
+//! `dbfiles::seeds` (which the test databases share); here, the xtask's output (one line per
+//! seed, a failure explained at its file and line) and the rule below.
 //!
 //! Seeds load data, and only data. A seed that creates, changes or drops a schema object (a
 //! table, a function, an index, a comment…) is refused, naming what it changed: the schema is
@@ -9,63 +11,25 @@
 //! schema's digest (`schema::digest`, what drift compares) before the seeds, and after them when
 //! they wrote or removed any catalog row.
 
-use std::path::Path;
-use std::time::Instant;
-
 use anyhow::{Context, Result, bail};
-use sqlx::{Executor, PgConnection};
+use sqlx::PgConnection;
 
-use crate::elapsed::since;
-use crate::migrations::folder;
+use dbfiles::seeds::{self, SeedError};
+pub use dbfiles::seeds::{SeedFile, load};
+
+use crate::elapsed::duration;
 use crate::output::out;
-use crate::postgres::script::{self, Pace};
 use crate::postgres::sql_error::{self, Rerun};
 use crate::schema::digest;
 
-pub struct SeedFile {
-    pub shown: String,
-    pub sql: String,
-}
-
-/// Every seed in order, or one error listing every problem in the folder.
-pub fn load(dir: &Path, shown_dir: &str) -> Result<Vec<SeedFile>> {
-    let mut seeds = Vec::new();
-    let mut problems = Vec::new();
-    for folder::Entry { name: file_name, path, is_file } in folder::entries(dir)? {
-        let shown = format!("{shown_dir}/{file_name}");
-        let Some(stem) = file_name.strip_suffix(".sql").filter(|_| is_file) else {
-            problems.push(format!("{shown}: not a .sql file; only seed files belong in {shown_dir}"));
-            continue;
-        };
-        if let Some(bad) = stem.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
-            problems.push(format!(
-                "{shown}: name contains {bad:?}; name seeds NNN_snake_name.sql, e.g. 001_organizations.sql, \
-                 so their order is plain to see"
-            ));
-            continue;
-        }
-        let bytes = std::fs::read(&path).with_context(|| format!("read {shown}"))?;
-        match String::from_utf8(bytes) {
-            Ok(text) => {
-                let sql = text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned();
-                seeds.push(SeedFile { shown, sql });
-            }
-            Err(_) => problems.push(format!("{shown}: is not valid UTF-8; save it as UTF-8")),
-        }
-    }
-    if !problems.is_empty() {
-        bail!("{shown_dir} has {} problem(s), nothing was changed:\n  {}", problems.len(), problems.join("\n  "));
-    }
-    Ok(seeds)
-}
-
-/// Runs every seed inside one transaction (see `run_all`) and refuses them, after that transaction
+/// Runs every seed inside one transaction (see `dbfiles::seeds::apply`) and refuses them, after that transaction
 /// committed, when they changed the schema: for a reset's scratch database, which nobody sees and
 /// the reset drops when this fails. Returns the schema's digest, which the reset keeps.
 pub async fn apply(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) -> Result<String> {
     let before = digest::of(conn).await.with_context(|| format!("read the schema of {database} before the seeds"))?;
     let tuples_before = catalog_tuples(conn).await.with_context(|| format!("read the catalog of {database}"))?;
-    let transaction = run_all(conn, database, seeds, true).await?;
+    let result = seeds::apply(conn, seeds, |seed, took| out!("Seeded {} ({})", seed.shown, duration(took))).await;
+    let transaction = explained(conn, database, seeds, result).await?;
     // The common case in one cheap query: no catalog row was written or removed, so the schema
     // is the same. Otherwise (TRUNCATE, a trigger disabled and enabled again, or a real change)
     // the digests decide.
@@ -88,7 +52,8 @@ pub async fn apply(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) 
 /// The seeds without a line per seed, and without the check: for a scratch database a command
 /// builds on the side (the reset, which every seeded database comes from, checks them).
 pub async fn apply_silently(conn: &mut PgConnection, database: &str, seeds: &[SeedFile]) -> Result<()> {
-    run_all(conn, database, seeds, false).await.map(drop)
+    let result = seeds::apply(conn, seeds, |_, _| ()).await;
+    explained(conn, database, seeds, result).await.map(drop)
 }
 
 /// Which versions of the rows of the catalogs that hold a schema are visible: a hash of every
@@ -153,43 +118,26 @@ async fn changed_by(conn: &mut PgConnection, xid: &str) -> Result<Vec<String>> {
     .await?)
 }
 
-/// Runs every seed inside one transaction, and returns its id. Each file goes to the server as
-/// one simple-protocol query (its COPY data through the COPY protocol), so a seed of thousands of
-/// rows costs one round trip, not one per statement. A seed that ends that transaction itself
-/// (`COMMIT`, `ROLLBACK`) is refused: its rows would be lost or half kept while the reset reports
-/// success.
-async fn run_all(conn: &mut PgConnection, database: &str, seeds: &[SeedFile], report: bool) -> Result<String> {
-    conn.execute("BEGIN").await.with_context(|| format!("begin the seed transaction on {database}"))?;
-    let transaction: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
-        .fetch_one(&mut *conn)
-        .await
-        .with_context(|| format!("begin the seed transaction on {database}"))?;
-    for (index, seed) in seeds.iter().enumerate() {
-        let start = Instant::now();
-        if let Err(failure) = script::run(conn, &seed.sql, "", Pace::Whole).await {
-            conn.execute("ROLLBACK").await.ok();
+/// The seed transaction's id, or the failed seed run as the xtask reports it: at the seed's file
+/// and line.
+async fn explained(
+    conn: &mut PgConnection,
+    database: &str,
+    seeds: &[SeedFile],
+    result: Result<String, SeedError>,
+) -> Result<String> {
+    match result {
+        Ok(transaction) => Ok(transaction),
+        Err(SeedError::Session(err)) => {
+            Err(err).with_context(|| format!("run the seed transaction on {database}; it was rolled back"))
+        }
+        Err(SeedError::Failed { index, failure }) => {
+            let seed = &seeds[index];
             let earlier: Vec<&str> = seeds[..index].iter().map(|s| s.sql.as_str()).collect();
             let context = format!("seed {} failed on database {database}; the seed run was rolled back", seed.shown);
             let err = sql_error::explain(conn, &failure, &seed.shown, &seed.sql, Rerun::After(&earlier)).await;
-            return Err(err.context(context));
+            Err(err.context(context))
         }
-        let still: Option<String> = sqlx::query_scalar("SELECT pg_current_xact_id_if_assigned()::text")
-            .fetch_one(&mut *conn)
-            .await
-            .with_context(|| format!("check the seed transaction on {database}"))?;
-        if still.as_deref() != Some(transaction.as_str()) {
-            conn.execute("ROLLBACK").await.ok();
-            bail!(
-                "{}: the seed ends the seed transaction itself (COMMIT, ROLLBACK or END); seeds run in one \
-                 transaction that db-reset commits only when every seed succeeded, so remove those statements \
-                 from the file",
-                seed.shown
-            );
-        }
-        if report {
-            out!("Seeded {} ({})", seed.shown, since(start));
-        }
+        Err(SeedError::EndsTransaction { index }) => bail!("{}", seeds::ends_transaction_message(&seeds[index])),
     }
-    conn.execute("COMMIT").await.with_context(|| format!("commit the seeds on {database}"))?;
-    Ok(transaction)
 }

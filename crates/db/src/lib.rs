@@ -59,3 +59,7 @@ pub mod types {
 /// Every migration in `db/migrations`, embedded: `MIGRATOR.run(&pool).await` brings a database
 /// up to date, taking the same advisory lock as `cargo xtask db-migrate`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../db/migrations");
+
+/// `db/seeds`, where `cargo xtask db-reset` reads the seeds: for test databases seeded the same
+/// way (`testdb::Setup::seeded(&db::MIGRATOR, db::SEEDS_DIR)`).
+pub const SEEDS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../db/seeds");

@@ -3,11 +3,12 @@
 use anyhow::Result;
 use xshell::Shell;
 
+use crate::background::Background;
 use crate::cli::ServerArgs;
 use crate::migrations::plan::Plan;
-use crate::migrations::{self, Sides, apply, folder};
+use crate::migrations::{self, MigrationFile, Sides, apply, folder};
 use crate::output::out;
-use crate::postgres::StatementTimeout;
+use crate::postgres::{Database, StatementTimeout};
 use crate::project::Project;
 use crate::schema;
 use crate::server::Server;
@@ -36,36 +37,55 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let loading = folder::load_in_background(project.migrations_dir());
         let database = async { Server::select(&self.server, sh, project, true)?.up(sh).await }.await;
-        let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
-        let name = database.name().to_owned();
-        // What the dev database held before this run decides what the schema files may be written
-        // from: a database created here, or one whose schema is the one remembered for what it had
-        // applied, is what the migrations produce; any other may hold changes made by hand.
-        let mut provenance = schema::Provenance::FromTheFiles;
-        if applied.is_none() {
-            // Nothing is applied yet, so only the files can be wrong: say so before anything.
-            Plan::new(&files, &[]).refuse_problems(&name)?;
-            if self.dry_run {
-                out!("Database {name} does not exist yet; db-migrate would create it");
-                for file in &files {
-                    out!("Can apply {}/migrate {}", file.version(), file.migration.description);
-                }
-                return Ok(());
-            }
-            if database.create_if_missing().await? {
-                out!("Created database {name}");
-            }
-        } else if let Some(applied) = &applied
-            && !self.dry_run
-            && (Plan::new(&files, applied).pending().next().is_some() || !schema::is_current(project, &files))
-        {
-            provenance = schema::provenance(database.dev().await?, project, &files, applied).await;
-        }
-        database.set_statement_timeout(self.statement_timeout.as_ref()).await;
-        apply::migrate(database.dev().await?, &name, &files, applied, self.dry_run).await?;
-        if !self.dry_run {
-            schema::refresh(&mut database, project, &files, provenance).await?;
-        }
-        Ok(())
+        migrate(project, loading, database, self.statement_timeout.as_ref(), self.dry_run).await.map(drop)
     }
+}
+
+/// What `db-migrate` does to the dev database of `server`, for the commands that need it up to
+/// date first (`test` and `db-prepare`: sqlx's checked queries are checked against it). Returns
+/// the handle, its sessions open.
+pub async fn up_to_date(sh: &Shell, project: &Project, server: &Server) -> Result<Database> {
+    let loading = folder::load_in_background(project.migrations_dir());
+    let database = server.up(sh).await;
+    migrate(project, loading, database, None, false).await
+}
+
+async fn migrate(
+    project: &Project,
+    loading: Background<Result<Vec<MigrationFile>>>,
+    database: Result<Database>,
+    statement_timeout: Option<&StatementTimeout>,
+    dry_run: bool,
+) -> Result<Database> {
+    let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
+    let name = database.name().to_owned();
+    // What the dev database held before this run decides what the schema files may be written
+    // from: a database created here, or one whose schema is the one remembered for what it had
+    // applied, is what the migrations produce; any other may hold changes made by hand.
+    let mut provenance = schema::Provenance::FromTheFiles;
+    if applied.is_none() {
+        // Nothing is applied yet, so only the files can be wrong: say so before anything.
+        Plan::new(&files, &[]).refuse_problems(&name)?;
+        if dry_run {
+            out!("Database {name} does not exist yet; db-migrate would create it");
+            for file in &files {
+                out!("Can apply {}/migrate {}", file.version(), file.migration.description);
+            }
+            return Ok(database);
+        }
+        if database.create_if_missing().await? {
+            out!("Created database {name}");
+        }
+    } else if let Some(applied) = &applied
+        && !dry_run
+        && (Plan::new(&files, applied).pending().next().is_some() || !schema::is_current(project, &files))
+    {
+        provenance = schema::provenance(database.dev().await?, project, &files, applied).await;
+    }
+    database.set_statement_timeout(statement_timeout).await;
+    apply::migrate(database.dev().await?, &name, &files, applied, dry_run).await?;
+    if !dry_run {
+        schema::refresh(&mut database, project, &files, provenance).await?;
+    }
+    Ok(database)
 }

@@ -262,7 +262,8 @@ async fn make_scratch(
     }
     let cache = match cache {
         Some(seeds) => {
-            let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
+            let version: String =
+                sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await?;
             Some(TemplateCache::new(database, &version, files, seeds))
         }
         None => {

@@ -4,10 +4,12 @@ pub mod bench;
 pub mod db_check;
 pub mod db_migrate;
 pub mod db_new;
+pub mod db_prepare;
 pub mod db_psql;
 pub mod db_reset;
 pub mod db_server;
 pub mod db_status;
+pub mod db_url;
 pub mod test;
 
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ pub async fn run(command: Command, sh: &Shell, project: &Project) -> Result<Exit
         Command::DbStatus(args) => args.run(sh, project).await,
         Command::DbUp(args) => args.run(sh, project).await.map(success),
         Command::DbDown(args) => args.run(sh, project).await.map(success),
+        Command::DbUrl(args) => args.run(sh, project).await.map(success),
+        Command::DbPrepare(args) => args.run(sh, project).await,
         Command::Test(args) => args.run(sh, project).await.map(success),
         Command::Bench(args) => args.run(sh, project).await.map(success),
     }

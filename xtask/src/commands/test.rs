@@ -1,23 +1,39 @@
 //! `test`: the workspace's tests against the dev server.
 
+mod leftovers;
+
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
+use crate::commands::db_migrate;
 use crate::output::note;
 use crate::project::Project;
 use crate::server::Server;
 
 /// Run the workspace's tests against the dev server
 ///
-/// Starts the server if needed, then runs `cargo test --workspace` with DATABASE_URL set to the
-/// server's maintenance database; the tests create databases of their own there. Arguments after
-/// `--` go to `cargo test`.
+/// Starts the server if needed, brings the dev database up to date (as db-migrate does: sqlx's
+/// checked queries, `query!`, are checked against it while the tests build), then runs `cargo
+/// test` with DATABASE_URL set to the dev database. The tests make their databases beside it
+/// (crates/testdb). Arguments after `--` go to `cargo test` as written: `-p db` runs that
+/// package's tests alone, a name filters them. Without arguments, every test of the workspace
+/// runs, the xtask's own CLI suite included (minutes).
 #[derive(clap::Args)]
-#[command(
-    after_help = "Examples:\n  cargo xtask test\n  cargo xtask test -- -p db\n  cargo xtask test -- --test engine reset"
-)]
+#[command(after_help = "Examples:
+  cargo xtask test                          # everything, as CI runs it
+  cargo xtask test -- -p db                 # the schema tests: seconds once built
+  cargo xtask test -- -p db slugs           # those whose name contains `slugs`
+  cargo xtask test -- -p xtask --test cli reset
+  cargo xtask test --leftovers              # databases failed tests left behind")]
 pub struct Args {
+    /// List the databases tests left on the dev server (a failed test's copy, a #[sqlx::test]
+    /// database, a CLI test's fixture) and the test templates, then stop
+    #[arg(long, conflicts_with = "drop_leftovers")]
+    leftovers: bool,
+    /// Drop those databases (the templates are rebuilt when a test needs them), then stop
+    #[arg(long)]
+    drop_leftovers: bool,
     /// Arguments for `cargo test`
     #[arg(last = true)]
     cargo_args: Vec<String>,
@@ -28,32 +44,50 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let server = Server::select(&self.server, sh, project, true)?;
-        let database = server.up(sh).await?;
+        if self.leftovers || self.drop_leftovers {
+            let mut database = server.up(sh).await?;
+            let found = leftovers::find(&mut database).await?;
+            if self.drop_leftovers {
+                return leftovers::drop_all(&mut database, &found).await;
+            }
+            leftovers::list(&found);
+            return Ok(());
+        }
+        let mut database = db_migrate::up_to_date(sh, project, &server).await?;
         // The tests log in with the password: a password changed since the cluster was made is
         // said here, once, not by every test.
         database.check_password_login().await?;
-        let target = database.target();
-        note!("Testing against {} ({})", target.maintenance(), server.describe());
+        let target = database.target().clone();
+        note!("Testing against {} ({})", target, server.describe());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let args = &self.cargo_args;
-        let mut test = cmd!(sh, "{cargo} test --workspace {args...}")
-            .env("DATABASE_URL", target.maintenance().url_with_password());
+        let args = cargo_test_args(&self.cargo_args);
+        // The dev database, as sqlx expects DATABASE_URL: its macros check queries against it.
+        let mut test = cmd!(sh, "{cargo} {args...}").env("DATABASE_URL", target.url_with_password());
         for (key, value) in cargo_run_environment() {
             test = match value {
                 Some(value) => test.env(key, value),
                 None => test.env_remove(key),
             };
         }
-        test.run().context("the tests failed (see above)")?;
+        let outcome = test.run().context("the tests failed (see above)");
+        let left = leftovers::find(&mut database).await?;
+        leftovers::note_failed_tests(&left);
+        outcome?;
         Ok(())
     }
+}
+
+/// `cargo test` and the user's arguments, as written: a virtual workspace's `cargo test` runs
+/// every member by itself, and an added `--workspace` would make cargo ignore `-p`.
+fn cargo_test_args(user: &[String]) -> Vec<String> {
+    std::iter::once("test".to_owned()).chain(user.iter().cloned()).collect()
 }
 
 /// What `cargo run` added to this process's environment, undone for the inner `cargo test`:
 /// build scripts that watch such a variable (ring's watches `CARGO_MANIFEST_DIR`) would otherwise
 /// see it change between `cargo xtask test` and every other `cargo xtask` command, and half the
 /// dependency graph would be rebuilt each time one follows the other. `None` removes a variable.
-fn cargo_run_environment() -> Vec<(String, Option<String>)> {
+pub fn cargo_run_environment() -> Vec<(String, Option<String>)> {
     let mut changes = Vec::new();
     for (key, _) in std::env::vars_os() {
         let Some(key) = key.to_str() else { continue };
@@ -80,4 +114,16 @@ fn cargo_run_environment() -> Vec<(String, Option<String>)> {
         changes.push(("LD_LIBRARY_PATH".to_owned(), (!kept.is_empty()).then(|| kept.join(":"))));
     }
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cargo_test_args;
+
+    #[test]
+    fn the_users_arguments_reach_cargo_as_written() {
+        let args: Vec<String> = ["-p", "db", "slugs"].map(String::from).into();
+        assert_eq!(cargo_test_args(&args), ["test", "-p", "db", "slugs"]);
+        assert_eq!(cargo_test_args(&[]), ["test"]);
+    }
 }

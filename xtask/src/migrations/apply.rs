@@ -18,9 +18,9 @@ use super::lock;
 use super::plan::Plan;
 use crate::elapsed::duration;
 use crate::output::{note, out};
-use crate::postgres::script::{self, Failure, Pace};
 use crate::postgres::sql_error::{self, Rerun};
-use crate::postgres::statements;
+use dbfiles::script::{self, Failure, Pace};
+use dbfiles::statements;
 
 /// Applies what is pending. With `dry_run`, only says what would run. `applied` is the
 /// database's history when the caller has already read it.

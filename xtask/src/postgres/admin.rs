@@ -9,23 +9,7 @@ const DUPLICATE_DATABASE: &str = "42P04";
 /// What a `CREATE DATABASE` that loses a race against another one reports.
 const UNIQUE_VIOLATION: &str = "23505";
 
-/// PostgreSQL's limit on identifier length, in bytes.
-const MAX_IDENTIFIER: usize = 63;
-
-/// `base` with room for a suffix of `room` bytes within PostgreSQL's identifier limit. A base
-/// too long is cut on a character boundary and given a hash of the whole, so two long names
-/// that start alike never share what is derived from them.
-pub fn fit_identifier(base: &str, room: usize) -> std::borrow::Cow<'_, str> {
-    if base.len() + room <= MAX_IDENTIFIER {
-        return std::borrow::Cow::Borrowed(base);
-    }
-    let hash = crate::fingerprint::Fingerprint::new().write(base.as_bytes()).finish();
-    let mut keep = MAX_IDENTIFIER - room - 9;
-    while !base.is_char_boundary(keep) {
-        keep -= 1;
-    }
-    std::borrow::Cow::Owned(format!("{}_{:08x}", &base[..keep], hash as u32))
-}
+pub use dbfiles::names::fit_identifier;
 
 /// `"name"` with inner quotes doubled: safe for any name, however odd.
 pub fn quote_ident(name: &str) -> String {

@@ -5,9 +5,7 @@ pub mod admin;
 pub mod connect;
 pub mod database;
 pub mod install;
-pub mod script;
 pub mod sql_error;
-pub mod statements;
 pub mod target;
 pub mod waits;
 

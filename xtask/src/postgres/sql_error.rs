@@ -6,7 +6,7 @@ use std::fmt;
 use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
 use sqlx::{Connection, PgConnection};
 
-use super::script::{self, Failure, Pace};
+use dbfiles::script::{self, Failure, Pace};
 
 /// SQLSTATE of a statement cancelled by `statement_timeout`.
 const QUERY_CANCELED: &str = "57014";
@@ -163,7 +163,7 @@ fn copy_data_line(sql: &str, copy_at: usize, context: Option<&str>) -> Option<(u
     }
     let row: usize = context?.split(", line ").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
     // The rows start on the line after the statement's `;`, however many lines it spans.
-    let statement_end = copy_at + super::statements::split(copy).ok()?.first()?.text.len();
+    let statement_end = copy_at + dbfiles::statements::split(copy).ok()?.first()?.text.len();
     let data_start = statement_end + sql[statement_end..].find('\n')? + 1;
     let (line, _) = line_and_column(sql, sql[..data_start].chars().count() + 1);
     Some((line + row - 1, 1))

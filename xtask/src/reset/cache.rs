@@ -27,7 +27,8 @@
 use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
-use crate::fingerprint::Fingerprint;
+use dbfiles::template;
+
 use crate::migrations::MigrationFile;
 use crate::output::note;
 use crate::postgres::admin::{self, quote_ident};
@@ -35,7 +36,8 @@ use crate::seeds::SeedFile;
 use crate::timestamp;
 
 const MARKER: &str = "__xtask_tpl_";
-const MAX_AGE_SECS: i64 = 3600;
+/// The test databases' templates (`testdb`) follow the same age rule.
+const MAX_AGE_SECS: i64 = template::MAX_AGE_SECS;
 const DAY_SECS: i64 = 86_400;
 /// The template's comment: `cargo xtask reset cache, built <unix time>, schema <digest>`.
 const LABEL: &str = "cargo xtask reset cache, built ";
@@ -77,14 +79,10 @@ impl TemplateCache {
         files: &[MigrationFile],
         seeds: Option<&[SeedFile]>,
     ) -> TemplateCache {
-        let mut hash = Fingerprint::new();
-        hash.field(database.as_bytes()).field(server_version.as_bytes()).migrations(files);
-        hash.field(if seeds.is_some() { b"seeded" } else { b"unseeded" });
-        for seed in seeds.unwrap_or_default() {
-            hash.field(seed.shown.as_bytes()).field(seed.sql.as_bytes());
-        }
+        // The key the test databases' templates use too (`dbfiles::template`).
+        let key = template::key(database, server_version, files.iter().map(|f| &f.migration), seeds);
         let prefix = prefix(database);
-        TemplateCache { name: format!("{prefix}{:016x}", hash.finish()), prefix }
+        TemplateCache { name: format!("{prefix}{key:016x}"), prefix }
     }
 
     /// The template's label when it exists, is closed to connections and was built today, so its

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use super::facts::Location;
 use super::rules::{Finding, Rule, Severity};
-use crate::postgres::statements::Statement;
+use dbfiles::statements::Statement;
 
 /// The word that starts an exception comment.
 pub const MARKER: &str = "db-check";
@@ -215,7 +215,7 @@ impl Exceptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::postgres::statements;
+    use dbfiles::statements;
 
     fn read_sql(sql: &str) -> Exceptions {
         read(sql, &statements::split(sql).unwrap())

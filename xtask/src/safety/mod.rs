@@ -31,7 +31,9 @@ use crate::cli::ServerArgs;
 use crate::elapsed::since;
 use crate::migrations::MigrationFile;
 use crate::output::{note, out};
-use crate::postgres::{Target, admin, connect, statements};
+use dbfiles::statements;
+
+use crate::postgres::{Target, admin, connect};
 use crate::project::Project;
 use crate::seeds::SeedFile;
 use crate::server::Server;

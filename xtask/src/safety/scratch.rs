@@ -17,12 +17,12 @@ use anyhow::{Context, Result};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use crate::elapsed::since;
-use crate::fingerprint::Fingerprint;
 use crate::migrations::{MigrationFile, apply};
 use crate::postgres::admin::{self, quote_ident};
 use crate::postgres::{Target, connect};
 use crate::reset::{self, cache::TemplateCache};
 use crate::seeds::{self, SeedFile};
+use dbfiles::fingerprint::Fingerprint;
 
 /// The kept base, ready to trace on or copy.
 pub struct Base {
@@ -121,7 +121,7 @@ pub async fn drop(admin: &mut PgConnection, trace: &str) -> Result<()> {
 /// What the base is: the server, every migration's version and checksum, every seed.
 fn fingerprint(version: &str, files: &[MigrationFile], seeds: &[SeedFile]) -> u64 {
     let mut hash = Fingerprint::new();
-    hash.field(version.as_bytes()).migrations(files);
+    hash.field(version.as_bytes()).migrations(files.iter().map(|f| &f.migration));
     for seed in seeds {
         hash.field(seed.shown.as_bytes()).field(seed.sql.as_bytes());
     }

@@ -25,9 +25,9 @@ use super::facts::{
     RelationKind, Run, Snapshot,
 };
 use crate::migrations::MigrationFile;
-use crate::postgres::script::{self, Failure};
 use crate::postgres::sql_error::{self, Rerun};
-use crate::postgres::statements::{self, Statement};
+use dbfiles::script::{self, Failure};
+use dbfiles::statements::{self, Statement};
 
 /// SQLSTATE 25001: the statement cannot run inside a transaction block.
 const ACTIVE_SQL_TRANSACTION: &str = "25001";

@@ -14,9 +14,9 @@ use anyhow::{Context, Result};
 use sqlx::PgConnection;
 
 use super::catalog;
-use crate::fingerprint::Fingerprint;
 use crate::migrations::MigrationFile;
 use crate::project::Project;
+use dbfiles::fingerprint::Fingerprint;
 
 /// One query for the whole schema: the rows of each query the model is read with
 /// (`catalog::queries`), sorted as text and hashed, then the hashes hashed. The rows are the

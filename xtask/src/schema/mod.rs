@@ -29,20 +29,20 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use sqlx::{Connection, PgConnection};
 
-use crate::fingerprint::Fingerprint;
 use crate::migrations::history::AppliedMigration;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, history};
 use crate::output::note;
 use crate::postgres::{Database, Target, connect};
 use crate::project::Project;
+use dbfiles::fingerprint::Fingerprint;
 use model::Schema;
 use stamp::Stamp;
 
 /// What a schema built from `files` on a server of `server_version` is known by: the same
 /// migrations on the same server build the same schema.
 pub fn built_from<'a>(files: impl IntoIterator<Item = &'a MigrationFile>, server_version: &str) -> u64 {
-    Fingerprint::new().field(server_version.as_bytes()).migrations(files).finish()
+    Fingerprint::new().field(server_version.as_bytes()).migrations(files.into_iter().map(|f| &f.migration)).finish()
 }
 
 /// What is known of the dev database's schema when the schema files are refreshed from it.

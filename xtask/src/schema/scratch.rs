@@ -61,7 +61,8 @@ async fn from_reset_cache(
     files: &[MigrationFile],
 ) -> Option<Expected> {
     let database = target.database();
-    let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await.ok()?;
+    let version: String =
+        sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await.ok()?;
     let seeds = seeds::load(&project.seeds_dir(), "db/seeds").ok();
     let caches = [
         seeds.as_deref().map(|seeds| TemplateCache::new(database, &version, files, Some(seeds))),
@@ -104,7 +105,7 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
     // One build at a time per dev database (a second db-check waits here), so the one that holds
     // the lock may drop what an interrupted run left behind.
     reset::lock::acquire(admin, &scratch).await?;
-    let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
+    let version: String = sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await?;
     // Labelled with the UTC day too: like the reset cache, a build stands for the files only on
     // the day it was made (a history may name partitions after the date).
     let day = crate::timestamp::now().div_euclid(86_400);

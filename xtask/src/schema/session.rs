@@ -5,7 +5,7 @@
 //! than blaming a hand for what it did.
 
 use crate::migrations::MigrationFile;
-use crate::postgres::statements;
+use dbfiles::statements;
 
 /// A statement that sets something for the rest of its session.
 #[derive(Debug, PartialEq, Eq)]

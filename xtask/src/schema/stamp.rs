@@ -14,9 +14,9 @@
 
 use std::path::PathBuf;
 
-use crate::fingerprint::Fingerprint;
 use crate::migrations::MigrationFile;
 use crate::project::Project;
+use dbfiles::fingerprint::Fingerprint;
 
 pub struct Stamp {
     migrations: u64,
@@ -26,7 +26,7 @@ pub struct Stamp {
 impl Stamp {
     pub fn of(project: &Project, files: &[MigrationFile]) -> Stamp {
         Stamp {
-            migrations: Fingerprint::new().migrations(files).finish(),
+            migrations: Fingerprint::new().migrations(files.iter().map(|f| &f.migration)).finish(),
             path: project.state_dir().join("schema-stamp"),
         }
     }

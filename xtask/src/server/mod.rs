@@ -44,7 +44,12 @@ impl Server {
             (None, None) => Backend::Auto,
         };
         let remembered = choice::read(project);
-        Ok(match (choice, &settings.database_url) {
+        // A DATABASE_URL naming this checkout's own server (what `db-url` prints, set for
+        // rust-analyzer, sqlx-cli or plain `cargo test`) is no reason to leave that server.
+        let database_url = settings.database_url.as_deref().filter(|url| {
+            !(choice == Backend::Auto && remembered.is_some_and(|backend| names_own_server(project, backend, url)))
+        });
+        Ok(match (choice, database_url) {
             (Backend::Url | Backend::Auto, Some(database_url)) => {
                 Server::Url(Box::new(url::UrlServer::new(database_url)?))
             }
@@ -161,6 +166,21 @@ impl Server {
             Server::Docker(_) | Server::Native(_) => None,
         }
     }
+}
+
+/// True when `url` is the address of the server `backend` keeps for this checkout: a loopback
+/// host and the port it remembered (`.xtask/native-port`, `.xtask/docker-port`).
+fn names_own_server(project: &Project, backend: Backend, url: &str) -> bool {
+    let file = match backend {
+        Backend::Docker => "docker-port",
+        _ => "native-port",
+    };
+    let Some(port) =
+        std::fs::read_to_string(project.state_dir().join(file)).ok().and_then(|p| p.trim().parse::<u16>().ok())
+    else {
+        return false;
+    };
+    Target::from_url(url).is_ok_and(|target| target.is_on_this_machine() && target.port() == port)
 }
 
 /// Destructive commands refuse servers on other machines: a `DATABASE_URL` left pointing at a

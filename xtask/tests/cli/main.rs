@@ -21,3 +21,4 @@ mod sqlx_compat;
 mod status;
 mod tls;
 mod trust;
+mod workspace;

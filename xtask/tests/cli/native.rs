@@ -620,3 +620,28 @@ fn a_checkout_path_that_is_not_utf8_is_refused_clearly() {
         .says("move the checkout to a path of UTF-8 characters");
     assert!(!root.join(".xtask/postgres/data").exists(), "a cluster was made");
 }
+
+/// `db-url` prints the address other tools use (the password only when asked), and a
+/// DATABASE_URL set to it, as one would for rust-analyzer or plain `cargo test`, leaves the
+/// xtask on the checkout's own local cluster instead of switching it to the url backend.
+#[test]
+fn db_url_prints_the_address_and_a_database_url_naming_it_keeps_the_local_cluster() {
+    let fx = orgs_project("db_url");
+    let env = settings();
+    fx.xtask_with(&["db-reset"], &env).success();
+    let masked = fx.xtask_with(&["db-url"], &env).success().never_says(PASSWORD).stdout.trim().to_owned();
+    let port = native_port(&fx);
+    assert_eq!(masked, format!("postgres://tester:***@127.0.0.1:{port}/native_dev"));
+    let url = fx.xtask_with(&["db-url", "--show-password"], &env).success().stdout.trim().to_owned();
+    assert_eq!(url, format!("postgres://tester:{PASSWORD}@127.0.0.1:{port}/native_dev"));
+
+    let mut with_url: Vec<(&str, &str)> = env.iter().copied().filter(|(key, _)| *key != "XTASK_DB_BACKEND").collect();
+    with_url.push(("DATABASE_URL", &url));
+    fx.xtask_with(&["db-up"], &with_url).success().says("the local cluster").never_says("DATABASE_URL");
+    // Another server's address still means the url backend.
+    let other = format!("postgres://tester:{PASSWORD}@127.0.0.1:1/native_dev");
+    with_url.retain(|(key, _)| *key != "DATABASE_URL");
+    with_url.push(("DATABASE_URL", &other));
+    fx.xtask_with(&["db-up"], &with_url).failure().says("DATABASE_URL");
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}

@@ -61,3 +61,30 @@ async fn dotenv_inline_comments_and_variables_read_as_compose_reads_them() {
     assert!(fx.table_exists("t").await);
     assert!(!fx.root().join(".xtask/password").exists(), "a DATABASE_URL checkout needs no password of its own");
 }
+
+/// `test --drop-leftovers` drops what tests left on the server (a CLI fixture made a template by
+/// its migration included, which DROP refuses as it is) and keeps what a running process made.
+#[tokio::test]
+async fn drop_leftovers_drops_what_finished_tests_left_and_keeps_what_running_ones_use() {
+    use sqlx::Executor;
+    let fx = Fixture::new("leftovers");
+    // Process ids beyond Linux's limit (2^22) belong to no running process.
+    let gone = ["xt_leftover_4999999_0", "xt_leftover_4999999_0__xtask_old"];
+    let running = format!("xt_leftover_{}_1", std::process::id());
+    let mut admin = fx.admin().await;
+    for database in gone.iter().copied().chain([running.as_str()]) {
+        admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{database}\""))).await.unwrap();
+        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{database}\""))).await.unwrap();
+    }
+    admin.execute(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{}\" IS_TEMPLATE true", gone[0]))).await.unwrap();
+
+    let listed = fx.xtask(&["test", "--leftovers"]).success().stdout;
+    assert!(gone.iter().all(|name| listed.contains(name)), "{listed}");
+    assert!(!listed.contains(&running), "a running process's database is no leftover:\n{listed}");
+    fx.xtask(&["test", "--drop-leftovers"]).success().says(&format!("Dropped {}", gone[0]));
+    for database in gone {
+        assert!(!fx.database_exists(database).await, "{database} should be dropped");
+    }
+    assert!(fx.database_exists(&running).await, "{running} belongs to a running process");
+    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE \"{running}\""))).await.unwrap();
+}

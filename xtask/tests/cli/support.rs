@@ -14,13 +14,16 @@ use sqlx::{Connection, PgConnection};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
-/// The test server's address (its maintenance database), from `DATABASE_URL`.
+/// The test server's address (its maintenance database), from `DATABASE_URL` (the dev
+/// database, as `cargo xtask test` sets it).
 pub fn server_url() -> url::Url {
     let raw = std::env::var("DATABASE_URL").expect(
         "DATABASE_URL is not set: these tests need a real PostgreSQL server; run them with \
          `cargo xtask test`, which starts one and sets DATABASE_URL",
     );
-    url::Url::parse(&raw).expect("DATABASE_URL is not a valid URL")
+    let mut url = url::Url::parse(&raw).expect("DATABASE_URL is not a valid URL");
+    url.set_path("/postgres");
+    url
 }
 
 pub struct Fixture {
@@ -158,13 +161,25 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        // Best effort: a database left behind only costs disk on a throwaway server.
+        // Each database dropped on its own, so one that fails does not keep the rest, and the
+        // connection retried: on a loaded machine a first attempt can time out, and a database
+        // left here stays in the dev server (`cargo xtask test` names what it finds after a run).
         let url = server_url();
         let database = self.database.clone();
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async move {
-                let mut conn = PgConnection::connect(url.as_str()).await.ok()?;
+                let mut conn = None;
+                for _ in 0..5 {
+                    match PgConnection::connect(url.as_str()).await {
+                        Ok(c) => {
+                            conn = Some(c);
+                            break;
+                        }
+                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+                    }
+                }
+                let mut conn = conn?;
                 // The database, its reset's scratch copy and its reset cache.
                 let databases: Vec<String> =
                     sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname = $1 OR left(datname, length($1) + 8) = $1 || '__xtask_'")
@@ -173,8 +188,13 @@ impl Drop for Fixture {
                         .await
                         .ok()?;
                 for database in databases {
+                    // A corpus migration may have made it a template, which DROP refuses. (Two
+                    // queries: DROP DATABASE cannot run in the transaction a multi-statement
+                    // query is.)
+                    let unmark = format!("ALTER DATABASE \"{database}\" IS_TEMPLATE false");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(unmark)).execute(&mut conn).await.ok();
                     let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok();
                 }
                 Some(())
             })

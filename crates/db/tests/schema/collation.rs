@@ -10,7 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::docker::Container;
 use crate::seeds::load_seeds;
-use crate::support::exec;
+use crate::support::{EMPTY, SEEDED, exec_on};
 
 /// Names whose order differs between collations: accents and other letters outside ASCII
 /// (byte order puts them after `z`; Swedish puts `Ä` and `Ø` after `Z`), case (`C` puts every
@@ -61,7 +61,7 @@ pub async fn sorted_lists(pool: &PgPool) -> Vec<(&'static str, Vec<String>)> {
 /// The seeds and the sample, in a migrated database.
 pub async fn fill(pool: &PgPool) {
     load_seeds(pool).await;
-    exec(pool, SAMPLE).await;
+    exec_on(pool, SAMPLE).await;
 }
 
 /// The database's default collation, as a label for messages.
@@ -78,8 +78,9 @@ pub async fn default_collation(pool: &PgPool) -> String {
 
 /// Every text column of the schema names its collation: none is left to the database's
 /// default, which is whatever the server was initialised with.
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn every_text_column_has_an_explicit_collation(pool: PgPool) {
+#[tokio::test]
+async fn every_text_column_has_an_explicit_collation() {
+    let mut tx = SEEDED.transaction().await;
     let columns: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT c.relname || '.' || a.attname, CASE WHEN a.attcollation <> 100 THEN co.collname::text END \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -88,7 +89,7 @@ async fn every_text_column_has_an_explicit_collation(pool: PgPool) {
          AND a.attnum > 0 AND NOT a.attisdropped AND a.attcollation <> 0 \
          ORDER BY 1",
     )
-    .fetch_all(&pool)
+    .fetch_all(&mut *tx)
     .await
     .unwrap();
     assert!(columns.len() >= 9, "the schema's text columns: {columns:?}");
@@ -117,14 +118,14 @@ async fn lists_sort_alike_whatever_the_database_default() {
     let mut results = Vec::new();
     for (name, options) in defaults {
         // Fixed names: a run that failed half-way left its databases, and this one drops them.
-        exec(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        exec(&admin, &format!("CREATE DATABASE {name} {options}")).await;
+        exec_on(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        exec_on(&admin, &format!("CREATE DATABASE {name} {options}")).await;
         let pool = PgPoolOptions::new().max_connections(1).connect_with(server.clone().database(name)).await.unwrap();
         db::MIGRATOR.run(&pool).await.unwrap();
         fill(&pool).await;
         results.push((default_collation(&pool).await, sorted_lists(&pool).await));
         pool.close().await;
-        exec(&admin, &format!("DROP DATABASE {name}")).await;
+        exec_on(&admin, &format!("DROP DATABASE {name}")).await;
     }
     let (first_default, first) = &results[0];
     for (default, lists) in &results[1..] {
@@ -139,9 +140,11 @@ async fn lists_sort_alike_whatever_the_database_default() {
 
 /// The same lists from a database of the test server (the local cluster under `cargo xtask
 /// test`, C.UTF-8) and from one in the Docker image (en_US.utf8, as the official images).
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn the_test_server_and_the_docker_image_sort_alike(pool: PgPool) {
+#[tokio::test]
+async fn the_test_server_and_the_docker_image_sort_alike() {
     let Some(container) = Container::start("collation") else { return };
+    let db = EMPTY.copy().await;
+    let pool = db.pool().clone();
     let docker = container.pool().await;
     db::MIGRATOR.run(&docker).await.unwrap();
     fill(&docker).await;

@@ -2,11 +2,11 @@
 //! 10,000 factories and 100,000 gateways, most of them online and recently seen.
 
 use db::Index;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{AssertSqlSafe, PgConnection};
 
-use crate::support::exec;
+use crate::support::{EMPTY, exec};
 
-async fn fleet(pool: &PgPool) {
+async fn fleet(pool: &mut PgConnection) {
     exec(
         pool,
         "INSERT INTO organizations (id, name, slug) \
@@ -25,15 +25,20 @@ async fn fleet(pool: &PgPool) {
     .await;
 }
 
-async fn plan(pool: &PgPool, query: &str) -> String {
+async fn plan(pool: &mut PgConnection, query: &str) -> String {
     let rows: Vec<String> =
         sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {query}"))).fetch_all(pool).await.unwrap();
     rows.join("\n")
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn each_api_query_uses_its_index(pool: PgPool) {
-    fleet(&pool).await;
+#[tokio::test]
+async fn each_api_query_uses_its_index() {
+    // Its own database, without the seeds: the volume below, and the statistics ANALYZE takes
+    // of it, are the test's alone.
+    let db = EMPTY.copy().await;
+    let mut conn = db.pool().acquire().await.unwrap();
+    let pool = &mut *conn;
+    fleet(pool).await;
     let org = "md5('org42')::uuid";
     let factory = "md5('factory42')::uuid";
     let cases = [
@@ -59,7 +64,7 @@ async fn each_api_query_uses_its_index(pool: PgPool) {
         ("SELECT * FROM gateways WHERE mac_address = '02:00:00:00:10:92'".to_owned(), "gateways_mac_address_key"),
     ];
     for (query, index) in cases {
-        let plan = plan(&pool, &query).await;
+        let plan = plan(pool, &query).await;
         println!("{query}\n{plan}\n");
         assert!(plan.contains(index), "{query}\nshould use {index}, but the plan is:\n{plan}");
         assert!(!plan.contains("Seq Scan"), "{query}\nscans a whole table:\n{plan}");
@@ -69,8 +74,7 @@ async fn each_api_query_uses_its_index(pool: PgPool) {
 /// The plan of `query` as a prepared statement's generic plan, the one sqlx's cached statement
 /// may switch to after five executions (`plan_cache_mode = auto`): parameters are unknown
 /// when it is made.
-async fn generic_plan(pool: &PgPool, parameter_types: &str, query: &str, arguments: &str) -> String {
-    let mut conn = pool.acquire().await.unwrap();
+async fn generic_plan(conn: &mut PgConnection, parameter_types: &str, query: &str, arguments: &str) -> String {
     for statement in
         ["SET plan_cache_mode = force_generic_plan".to_owned(), format!("PREPARE q ({parameter_types}) AS {query}")]
     {
@@ -88,9 +92,14 @@ async fn generic_plan(pool: &PgPool, parameter_types: &str, query: &str, argumen
 /// generic plan only when the query writes its status condition as a literal: with the status
 /// bound as a parameter, the planner cannot prove the index's predicate and scans the table.
 /// The crate's docs and README say to write it literally.
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn the_partial_index_serves_generic_plans_when_the_status_is_literal(pool: PgPool) {
-    fleet(&pool).await;
+#[tokio::test]
+async fn the_partial_index_serves_generic_plans_when_the_status_is_literal() {
+    // Its own database, without the seeds: the volume below, and the statistics ANALYZE takes
+    // of it, are the test's alone.
+    let db = EMPTY.copy().await;
+    let mut conn = db.pool().acquire().await.unwrap();
+    let pool = &mut *conn;
+    fleet(pool).await;
     let index = Index::GatewaysLastSeenIdx.name();
     let literal = [
         "SELECT * FROM gateways WHERE status <> 'decommissioned' AND last_seen_at < $1",
@@ -98,13 +107,13 @@ async fn the_partial_index_serves_generic_plans_when_the_status_is_literal(pool:
         "UPDATE gateways SET status = 'offline' WHERE status = 'online' AND last_seen_at < $1",
     ];
     for query in literal {
-        let plan = generic_plan(&pool, "timestamptz", query, "now() - interval '30 minutes'").await;
+        let plan = generic_plan(pool, "timestamptz", query, "now() - interval '30 minutes'").await;
         println!("{query}\n{plan}\n");
         assert!(plan.contains(index), "{query}\nshould use {index} in a generic plan, but the plan is:\n{plan}");
     }
     let bound = "SELECT * FROM gateways WHERE status <> $1 AND last_seen_at < $2";
     let plan =
-        generic_plan(&pool, "gateway_status, timestamptz", bound, "'decommissioned', now() - interval '30 minutes'")
+        generic_plan(pool, "gateway_status, timestamptz", bound, "'decommissioned', now() - interval '30 minutes'")
             .await;
     println!("{bound}\n{plan}\n");
     assert!(

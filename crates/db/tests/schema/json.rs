@@ -2,13 +2,11 @@
 //! `GatewayStatus` as its snake_case label, the rows as JSON an API can send (RFC 3339 times,
 //! ids, MAC and IP addresses as strings), and back to the same values.
 
+use crate::support::SEEDED;
 use db::types::{IpAddr, JsonValue, MacAddress, OffsetDateTime, Uuid};
 use db::{Factory, Gateway, GatewayStatus, Organization};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::PgPool;
-
-use crate::seeds::load_seeds;
 
 #[test]
 fn gateway_statuses_are_their_snake_case_labels() {
@@ -30,24 +28,24 @@ fn round_trips<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(ro
     }
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn seeded_rows_round_trip_through_json(pool: PgPool) {
-    load_seeds(&pool).await;
+#[tokio::test]
+async fn seeded_rows_round_trip_through_json() {
+    let mut tx = SEEDED.transaction().await;
     let organizations: Vec<Organization> =
-        sqlx::query_as("SELECT * FROM organizations").fetch_all(&pool).await.unwrap();
-    let factories: Vec<Factory> = sqlx::query_as("SELECT * FROM factories").fetch_all(&pool).await.unwrap();
-    let gateways: Vec<Gateway> = sqlx::query_as("SELECT * FROM gateways").fetch_all(&pool).await.unwrap();
+        sqlx::query_as("SELECT * FROM organizations").fetch_all(&mut *tx).await.unwrap();
+    let factories: Vec<Factory> = sqlx::query_as("SELECT * FROM factories").fetch_all(&mut *tx).await.unwrap();
+    let gateways: Vec<Gateway> = sqlx::query_as("SELECT * FROM gateways").fetch_all(&mut *tx).await.unwrap();
     assert_eq!((organizations.len(), factories.len(), gateways.len()), (6, 12, 492));
     round_trips(&organizations);
     round_trips(&factories);
     round_trips(&gateways);
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn rows_are_json_an_api_can_send(pool: PgPool) {
-    load_seeds(&pool).await;
+#[tokio::test]
+async fn rows_are_json_an_api_can_send() {
+    let mut tx = SEEDED.transaction().await;
     let gateway: Gateway = sqlx::query_as("SELECT * FROM gateways WHERE id = '30000000-0000-4000-8000-000000000001'")
-        .fetch_one(&pool)
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
     let json = serde_json::to_value(&gateway).unwrap();
@@ -63,7 +61,7 @@ async fn rows_are_json_an_api_can_send(pool: PgPool) {
     assert!(last_seen.as_bytes()[10] == b'T' && last_seen.ends_with('Z'), "{last_seen}");
 
     let never_seen: Gateway =
-        sqlx::query_as("SELECT * FROM gateways WHERE serial_number = 'GW-PNE-0100'").fetch_one(&pool).await.unwrap();
+        sqlx::query_as("SELECT * FROM gateways WHERE serial_number = 'GW-PNE-0100'").fetch_one(&mut *tx).await.unwrap();
     let json = serde_json::to_value(&never_seen).unwrap();
     assert_eq!(
         (&json["last_seen_at"], &json["mac_address"], &json["ip_address"]),
@@ -72,7 +70,7 @@ async fn rows_are_json_an_api_can_send(pool: PgPool) {
     assert_eq!(json["status"], "provisioning");
 
     let factory: Factory = sqlx::query_as("SELECT * FROM factories WHERE id = '20000000-0000-4000-8000-000000000005'")
-        .fetch_one(&pool)
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
     let json = serde_json::to_value(&factory).unwrap();

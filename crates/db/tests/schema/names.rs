@@ -5,14 +5,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use db::{Constraint, ConstraintKind, Index};
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::PgConnection;
 
-use crate::support::{FACTORY, ORG, exec, org_and_factory};
+use crate::support::{EMPTY, FACTORY, ORG, exec, org_and_factory, refused};
 
 /// The schema's constraints as (name, table, kind): pg_constraint, plus the unique indexes that
 /// back no constraint (a violation names the index). NOT NULL constraints (in pg_constraint
 /// since PostgreSQL 18, named by the server) are left out: their violation names a column.
-async fn catalog_constraints(pool: &PgPool) -> BTreeSet<(String, String, String)> {
+async fn catalog_constraints(pool: &mut PgConnection) -> BTreeSet<(String, String, String)> {
     sqlx::query_as(
         "SELECT c.conname::text, t.relname::text, c.contype::text \
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
@@ -31,7 +31,7 @@ async fn catalog_constraints(pool: &PgPool) -> BTreeSet<(String, String, String)
     .collect()
 }
 
-async fn catalog_indexes(pool: &PgPool) -> BTreeSet<(String, String)> {
+async fn catalog_indexes(pool: &mut PgConnection) -> BTreeSet<(String, String)> {
     sqlx::query_as(
         "SELECT i.relname::text, t.relname::text \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
@@ -54,23 +54,27 @@ fn contype(kind: ConstraintKind) -> &'static str {
     }
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn the_crate_lists_every_constraint_and_index_of_the_catalog(pool: PgPool) {
+#[tokio::test]
+async fn the_crate_lists_every_constraint_and_index_of_the_catalog() {
+    let mut tx = EMPTY.transaction().await;
+    let pool = &mut *tx;
     let crate_constraints: BTreeSet<(String, String, String)> = Constraint::ALL
         .iter()
         .map(|c| (c.name().to_owned(), c.table().to_owned(), contype(c.kind()).to_owned()))
         .collect();
-    assert_eq!(catalog_constraints(&pool).await, crate_constraints, "the catalog (left) and db::Constraint (right)");
+    assert_eq!(catalog_constraints(pool).await, crate_constraints, "the catalog (left) and db::Constraint (right)");
 
     let crate_indexes: BTreeSet<(String, String)> =
         Index::ALL.iter().map(|i| (i.name().to_owned(), i.table().to_owned())).collect();
-    assert_eq!(catalog_indexes(&pool).await, crate_indexes, "the catalog (left) and db::Index (right)");
+    assert_eq!(catalog_indexes(pool).await, crate_indexes, "the catalog (left) and db::Index (right)");
 }
 
 /// A name PostgreSQL generated (`gateways_factory_id_fkey`) appears in no migration: it is
 /// known only from the catalog, and a rebuilt table could get another one.
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn every_constraint_and_index_is_named_in_the_migrations(pool: PgPool) {
+#[tokio::test]
+async fn every_constraint_and_index_is_named_in_the_migrations() {
+    let mut tx = EMPTY.transaction().await;
+    let pool = &mut *tx;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../db/migrations");
     let mut migrations = String::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -87,8 +91,8 @@ async fn every_constraint_and_index_is_named_in_the_migrations(pool: PgPool) {
             before && after
         })
     };
-    let mut names: BTreeSet<String> = catalog_constraints(&pool).await.into_iter().map(|(name, ..)| name).collect();
-    names.extend(catalog_indexes(&pool).await.into_iter().map(|(name, _)| name));
+    let mut names: BTreeSet<String> = catalog_constraints(pool).await.into_iter().map(|(name, ..)| name).collect();
+    names.extend(catalog_indexes(pool).await.into_iter().map(|(name, _)| name));
     let generated: Vec<&String> = names.iter().filter(|name| !named(name)).collect();
     assert!(generated.is_empty(), "named by PostgreSQL, not by a migration: {generated:?}");
 }
@@ -143,7 +147,7 @@ fn violation(constraint: Constraint) -> String {
 }
 
 /// An organization, a factory and a gateway that the violations collide with.
-async fn setup(pool: &PgPool) {
+async fn setup(pool: &mut PgConnection) {
     org_and_factory(pool).await;
     exec(
         pool,
@@ -155,12 +159,14 @@ async fn setup(pool: &PgPool) {
     .await;
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn each_constraint_is_told_from_a_real_violation(pool: PgPool) {
-    setup(&pool).await;
+#[tokio::test]
+async fn each_constraint_is_told_from_a_real_violation() {
+    let mut tx = EMPTY.transaction().await;
+    let pool = &mut *tx;
+    setup(pool).await;
     for &constraint in Constraint::ALL {
         let sql = violation(constraint);
-        let err = match sqlx::raw_sql(AssertSqlSafe(sql.clone())).execute(&pool).await {
+        let err = match refused(pool, &sql).await {
             Ok(_) => panic!("{constraint}: the database accepted\n{sql}"),
             Err(err) => err,
         };
@@ -168,9 +174,11 @@ async fn each_constraint_is_told_from_a_real_violation(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn errors_that_violate_no_named_constraint_are_told_apart(pool: PgPool) {
-    setup(&pool).await;
+#[tokio::test]
+async fn errors_that_violate_no_named_constraint_are_told_apart() {
+    let mut tx = EMPTY.transaction().await;
+    let pool = &mut *tx;
+    setup(pool).await;
     for sql in [
         // 22P02: not a value of the enum.
         format!(
@@ -181,9 +189,9 @@ async fn errors_that_violate_no_named_constraint_are_told_apart(pool: PgPool) {
         // 42P01: no such table.
         "SELECT * FROM gateway".to_owned(),
     ] {
-        let err = sqlx::raw_sql(AssertSqlSafe(sql.clone())).execute(&pool).await.expect_err(&sql);
+        let err = refused(pool, &sql).await.expect_err(&sql);
         assert_eq!(Constraint::of(&err), None, "{sql}\nfailed with: {err}");
     }
-    let missing = sqlx::query("SELECT 1 WHERE false").fetch_one(&pool).await.expect_err("no row");
+    let missing = sqlx::query("SELECT 1 WHERE false").fetch_one(pool).await.expect_err("no row");
     assert_eq!(Constraint::of(&missing), None);
 }

@@ -1,33 +1,24 @@
-//! The seed data loads into a freshly migrated database, maps onto the row types, and holds the
-//! scenarios the README promises.
-
-use std::path::Path;
+//! The seed data, loaded as `cargo xtask db-reset` loads it (the test databases' template is
+//! seeded by the same code), maps onto the row types and holds the scenarios the README promises.
 
 use db::{Factory, Gateway, GatewayStatus, Organization};
 use sqlx::{AssertSqlSafe, PgPool};
 
-use crate::support::uuid;
+use crate::support::{SEEDED, uuid};
 
-/// Runs every file in db/seeds, in name order, as `cargo xtask db-reset` does.
+/// Runs every file in db/seeds into a database of the test's making, as `cargo xtask db-reset`
+/// does (the same code: `testdb::seed`).
 pub async fn load_seeds(pool: &PgPool) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../db/seeds");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let mut tx = pool.begin().await.unwrap();
-    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "sql")) {
-        let sql = std::fs::read_to_string(file).unwrap();
-        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    }
-    tx.commit().await.unwrap();
+    testdb::seed(&mut pool.acquire().await.unwrap(), db::SEEDS_DIR).await;
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn seeds_hold_the_documented_counts(pool: PgPool) {
-    load_seeds(&pool).await;
+#[tokio::test]
+async fn seeds_hold_the_documented_counts() {
+    let mut tx = SEEDED.transaction().await;
 
     let by_status: Vec<(GatewayStatus, i64)> =
         sqlx::query_as("SELECT status, count(*) FROM gateways GROUP BY status ORDER BY status")
-            .fetch_all(&pool)
+            .fetch_all(&mut *tx)
             .await
             .unwrap();
     assert_eq!(
@@ -46,7 +37,7 @@ async fn seeds_hold_the_documented_counts(pool: PgPool) {
          FROM organizations o LEFT JOIN factories f ON f.organization_id = o.id LEFT JOIN gateways g ON g.factory_id = f.id \
          GROUP BY o.slug ORDER BY o.slug",
     )
-    .fetch_all(&pool)
+    .fetch_all(&mut *tx)
     .await
     .unwrap();
     let expected = [
@@ -61,54 +52,63 @@ async fn seeds_hold_the_documented_counts(pool: PgPool) {
     assert_eq!(by_org, expected);
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn seeds_cover_the_edge_cases(pool: PgPool) {
-    load_seeds(&pool).await;
-    let scalar = |sql: &'static str| {
-        let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
-    };
-    assert!(scalar("SELECT count(*) FROM organizations WHERE name !~ '^[ -~]*$'").await >= 2, "non-ASCII names");
-    assert!(scalar("SELECT count(DISTINCT timezone) FROM factories").await >= 10, "many time zones");
+#[tokio::test]
+async fn seeds_cover_the_edge_cases() {
+    let mut tx = SEEDED.transaction().await;
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM organizations WHERE name !~ '^[ -~]*$'").await >= 2,
+        "non-ASCII names"
+    );
+    assert!(scalar(&mut tx, "SELECT count(DISTINCT timezone) FROM factories").await >= 10, "many time zones");
     // Half- and quarter-hour offsets: Kolkata, Adelaide, St. John's, Kathmandu.
     assert!(
-        scalar("SELECT count(*) FROM factories WHERE extract(minute FROM now() AT TIME ZONE timezone - now() AT TIME ZONE 'UTC') <> 0").await
+        scalar(&mut tx, "SELECT count(*) FROM factories WHERE extract(minute FROM now() AT TIME ZONE timezone - now() AT TIME ZONE 'UTC') <> 0").await
             >= 4
     );
-    assert!(scalar("SELECT count(*) FROM factories WHERE latitude IS NULL AND address IS NULL").await >= 1);
+    assert!(scalar(&mut tx, "SELECT count(*) FROM factories WHERE latitude IS NULL AND address IS NULL").await >= 1);
     assert!(
         scalar(
+            &mut tx,
             "SELECT count(*) FROM factories f WHERE NOT EXISTS (SELECT 1 FROM gateways g WHERE g.factory_id = f.id)"
         )
         .await
             >= 1
     );
-    assert!(scalar("SELECT count(*) FROM gateways WHERE status = 'provisioning' AND last_seen_at IS NULL").await >= 1);
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM gateways WHERE status = 'provisioning' AND last_seen_at IS NULL").await
+            >= 1
+    );
     assert!(
         scalar(
+            &mut tx,
             "SELECT count(*) FROM gateways WHERE status = 'decommissioned' AND last_seen_at < now() - interval '1 year'"
         )
         .await
             >= 1
     );
-    assert!(scalar("SELECT count(*) FROM gateways WHERE family(ip_address) = 6").await >= 10, "IPv6");
-    assert!(scalar("SELECT count(*) FROM gateways WHERE family(ip_address) = 4").await >= 100, "IPv4");
-    assert!(scalar("SELECT count(*) FROM gateways WHERE ip_address IS NULL AND mac_address IS NULL").await >= 1);
-    assert!(scalar("SELECT count(*) FROM gateways WHERE metadata = '{}'").await >= 1, "empty metadata");
-    assert!(scalar("SELECT count(*) FROM gateways WHERE metadata ? 'hardware'").await >= 400, "structured metadata");
+    assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE family(ip_address) = 6").await >= 10, "IPv6");
+    assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE family(ip_address) = 4").await >= 100, "IPv4");
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM gateways WHERE ip_address IS NULL AND mac_address IS NULL").await >= 1
+    );
+    assert!(scalar(&mut tx, "SELECT count(*) FROM gateways WHERE metadata = '{}'").await >= 1, "empty metadata");
+    assert!(
+        scalar(&mut tx, "SELECT count(*) FROM gateways WHERE metadata ? 'hardware'").await >= 400,
+        "structured metadata"
+    );
 }
 
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn seeded_rows_decode_into_the_row_types(pool: PgPool) {
-    load_seeds(&pool).await;
+#[tokio::test]
+async fn seeded_rows_decode_into_the_row_types() {
+    let mut tx = SEEDED.transaction().await;
     let orgs: Vec<Organization> =
-        sqlx::query_as("SELECT * FROM organizations ORDER BY slug").fetch_all(&pool).await.unwrap();
+        sqlx::query_as("SELECT * FROM organizations ORDER BY slug").fetch_all(&mut *tx).await.unwrap();
     assert_eq!(orgs.len(), 6);
     assert!(orgs.iter().any(|o| o.name == "田中製作所"));
-    let factories: Vec<Factory> = sqlx::query_as("SELECT * FROM factories").fetch_all(&pool).await.unwrap();
+    let factories: Vec<Factory> = sqlx::query_as("SELECT * FROM factories").fetch_all(&mut *tx).await.unwrap();
     assert_eq!(factories.len(), 12);
     let gateway: Gateway = sqlx::query_as("SELECT * FROM gateways WHERE id = '30000000-0000-4000-8000-000000000002'")
-        .fetch_one(&pool)
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
     assert_eq!(gateway.serial_number, "GW-DET-0001");
@@ -116,14 +116,14 @@ async fn seeded_rows_decode_into_the_row_types(pool: PgPool) {
     assert!(gateway.ip_address.is_some_and(|ip| ip.is_ipv6()));
     assert_eq!(gateway.metadata["line"], "Body shop 3");
     let never_seen: Gateway =
-        sqlx::query_as("SELECT * FROM gateways WHERE serial_number = 'GW-PNE-0100'").fetch_one(&pool).await.unwrap();
+        sqlx::query_as("SELECT * FROM gateways WHERE serial_number = 'GW-PNE-0100'").fetch_one(&mut *tx).await.unwrap();
     assert_eq!((never_seen.last_seen_at, never_seen.mac_address, never_seen.ip_address), (None, None, None));
 }
 
 /// The rows crates/db/README.md's "Which seeded rows to use" table names, as it describes them.
-#[sqlx::test(migrator = "db::MIGRATOR")]
-async fn seeds_hold_the_rows_the_guide_names(pool: PgPool) {
-    load_seeds(&pool).await;
+#[tokio::test]
+async fn seeds_hold_the_rows_the_guide_names() {
+    let mut tx = SEEDED.transaction().await;
     let stuttgart = uuid("20000000-0000-4000-8000-000000000001");
     let silent = "status = 'online' AND last_seen_at < now() - interval '10 minutes'";
 
@@ -133,7 +133,7 @@ async fn seeds_hold_the_rows_the_guide_names(pool: PgPool) {
          GROUP BY status ORDER BY status"
     )))
     .bind(stuttgart)
-    .fetch_all(&pool)
+    .fetch_all(&mut *tx)
     .await
     .unwrap();
     assert_eq!(
@@ -152,26 +152,27 @@ async fn seeds_hold_the_rows_the_guide_names(pool: PgPool) {
         "SELECT count(*) FROM (SELECT factory_id FROM gateways GROUP BY factory_id \
          HAVING count(DISTINCT status) = 5 AND count(*) FILTER (WHERE {silent}) > 0) AS f"
     )))
-    .fetch_one(&pool)
+    .fetch_one(&mut *tx)
     .await
     .unwrap();
     assert_eq!(mixed, 10);
 
-    let gateways_of = |factory: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM gateways WHERE factory_id = $1")
-                .bind(uuid(factory))
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(gateways_of("20000000-0000-4000-8000-000000000012").await, 0, "Monterrey: no gateways yet");
-    assert_eq!(gateways_of("20000000-0000-4000-8000-000000000010").await, 1, "Joe's Main Shop: one gateway");
+    let gateways_of = "SELECT count(*) FROM gateways WHERE factory_id = $1";
+    let monterrey: i64 = sqlx::query_scalar(gateways_of)
+        .bind(uuid("20000000-0000-4000-8000-000000000012"))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(monterrey, 0, "Monterrey: no gateways yet");
+    let joes: i64 = sqlx::query_scalar(gateways_of)
+        .bind(uuid("20000000-0000-4000-8000-000000000010"))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(joes, 1, "Joe's Main Shop: one gateway");
     let greenfield: i64 = sqlx::query_scalar("SELECT count(*) FROM factories WHERE organization_id = $1")
         .bind(uuid("10000000-0000-4000-8000-000000000005"))
-        .fetch_one(&pool)
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
     assert_eq!(greenfield, 0, "Greenfield Robotics: no factories");
@@ -224,9 +225,39 @@ async fn seeds_hold_the_rows_the_guide_names(pool: PgPool) {
             "SELECT serial_number, status FROM gateways WHERE id = $1 AND {property}"
         )))
         .bind(uuid(id))
-        .fetch_optional(&pool)
+        .fetch_optional(&mut *tx)
         .await
         .unwrap();
         assert_eq!(found, Some((serial.to_owned(), status)), "{id}: {property}");
     }
+}
+
+async fn scalar(tx: &mut testdb::Transaction, sql: &'static str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut **tx).await.unwrap()
+}
+
+/// Compile-time checked queries (`query!`, `query_as!`): checked against the migrated dev
+/// database when `DATABASE_URL` is set (`cargo xtask test`), else against the query data in
+/// `.sqlx` (`cargo xtask db-prepare` writes it; CI's `db-prepare --check` finds it stale).
+#[tokio::test]
+async fn checked_queries_read_the_seeds() {
+    let mut tx = SEEDED.transaction().await;
+    let nordlicht = sqlx::query_as!(
+        Organization,
+        "SELECT id, name, slug, created_at, updated_at FROM organizations WHERE slug = $1",
+        "nordlicht"
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(nordlicht.name, "Nordlicht Präzisionstechnik GmbH");
+
+    let online = sqlx::query!(
+        r#"SELECT count(*) AS "count!" FROM gateways WHERE status = $1"#,
+        GatewayStatus::Online as GatewayStatus
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert!(online.count > 0);
 }

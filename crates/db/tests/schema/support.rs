@@ -1,16 +1,22 @@
-//! Rows to build on, and the assertion that the database refused a row for the right reason.
+//! The test databases, rows to build on, and the assertion that the database refused a row for
+//! the right reason.
 
 #![allow(dead_code)]
 
 use db::Constraint;
 use sqlx::types::Uuid;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{AssertSqlSafe, Executor, PgConnection, Postgres};
+
+/// The migrations and the seeds, as `cargo xtask db-reset` builds the dev database.
+pub static SEEDED: testdb::Setup = testdb::Setup::seeded(&db::MIGRATOR, db::SEEDS_DIR);
+/// The migrations alone: empty tables.
+pub static EMPTY: testdb::Setup = testdb::Setup::unseeded(&db::MIGRATOR);
 
 pub const ORG: &str = "'aaaaaaaa-0000-4000-8000-000000000001'";
 pub const FACTORY: &str = "'bbbbbbbb-0000-4000-8000-000000000001'";
 
 /// One organization with one factory, ids [`ORG`] and [`FACTORY`].
-pub async fn org_and_factory(pool: &PgPool) {
+pub async fn org_and_factory(pool: &mut PgConnection) {
     exec(pool, &format!("INSERT INTO organizations (id, name, slug) VALUES ({ORG}, 'Acme', 'acme')")).await;
     exec(
         pool,
@@ -22,8 +28,16 @@ pub async fn org_and_factory(pool: &PgPool) {
     .await;
 }
 
-pub async fn exec(pool: &PgPool, sql: &str) {
-    sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
+pub async fn exec(conn: &mut PgConnection, sql: &str) {
+    exec_on(conn, sql).await
+}
+
+/// `exec` on a pool, or any executor.
+pub async fn exec_on<'e>(executor: impl Executor<'e, Database = Postgres>, sql: &str) {
+    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+        .execute(executor)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}\nfailed: {e}"));
 }
 
 /// Asserts that `sql` fails on `constraint`, told by `db::Constraint::of` as the API will.
@@ -36,14 +50,23 @@ pub fn rejected_by(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>, c
     assert_eq!(Constraint::of(&err), Some(constraint), "{sql}\nfailed, but not on {constraint}: {err}");
 }
 
-pub async fn rejects(pool: &PgPool, constraint: Constraint, sql: &str) {
-    rejected_by(sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await, constraint, sql);
+/// Runs `sql` inside a savepoint, rolled back after: the test's transaction goes on after the
+/// refusal.
+pub async fn refused(conn: &mut PgConnection, sql: &str) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    conn.execute("SAVEPOINT refused").await.unwrap();
+    let result = sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *conn).await;
+    conn.execute("ROLLBACK TO SAVEPOINT refused").await.unwrap();
+    result
+}
+
+pub async fn rejects(pool: &mut PgConnection, constraint: Constraint, sql: &str) {
+    rejected_by(refused(pool, sql).await, constraint, sql);
 }
 
 /// Asserts that `sql` fails with SQLSTATE `code`, for errors that name no constraint (`22P02`:
 /// a value the type cannot read).
-pub async fn rejects_with_code(pool: &PgPool, code: &str, sql: &str) {
-    let err = match sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await {
+pub async fn rejects_with_code(pool: &mut PgConnection, code: &str, sql: &str) {
+    let err = match refused(pool, sql).await {
         Ok(_) => panic!("the database accepted what it must refuse ({code}):\n{sql}"),
         Err(err) => err,
     };

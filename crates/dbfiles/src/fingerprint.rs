@@ -1,10 +1,17 @@
 //! FNV-1a, 64 bits: a tiny hash whose output, unlike `DefaultHasher`'s, is fixed forever. It
-//! picks ports and names that must stay the same across toolchain upgrades, and keys the reset
-//! cache. It is not a security boundary: whoever can edit the files can change the database.
+//! picks ports and names that must stay the same across toolchain upgrades, and keys the
+//! templates (the reset cache's and the tests'). It is not a security boundary: whoever can edit
+//! the files can change the database.
 
-use crate::migrations::MigrationFile;
+use sqlx::migrate::Migration;
 
 pub struct Fingerprint(u64);
+
+impl Default for Fingerprint {
+    fn default() -> Fingerprint {
+        Fingerprint::new()
+    }
+}
 
 impl Fingerprint {
     pub fn new() -> Fingerprint {
@@ -25,9 +32,9 @@ impl Fingerprint {
 
     /// Every migration's version and checksum: what the migrations are, as far as what they
     /// build goes (the reset cache's key, the schema files' stamp, the schema builds' labels).
-    pub fn migrations<'a>(&mut self, files: impl IntoIterator<Item = &'a MigrationFile>) -> &mut Fingerprint {
-        for file in files {
-            self.field(&file.version().to_le_bytes()).field(&file.migration.checksum);
+    pub fn migrations<'a>(&mut self, migrations: impl IntoIterator<Item = &'a Migration>) -> &mut Fingerprint {
+        for migration in migrations {
+            self.field(&migration.version.to_le_bytes()).field(&migration.checksum);
         }
         self
     }

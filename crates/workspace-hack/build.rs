@@ -1,0 +1,2 @@
+//! Present so the build-dependencies in Cargo.toml take part in feature resolution.
+fn main() {}

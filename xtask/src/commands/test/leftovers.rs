@@ -1,0 +1,166 @@
+//! The databases tests leave on the dev server: a failed test's copy (`testdb` keeps it for a
+//! look), a `#[sqlx::test]` database of a failed test, a CLI test's fixture, and the test
+//! templates (caches, rebuilt when needed). Listed and dropped by name, never by a pattern in
+//! SQL, and never one in use.
+
+use anyhow::{Context, Result};
+use dbfiles::names::{self, TestDatabase};
+use sqlx::{AssertSqlSafe, Executor};
+
+use crate::output::{note, out};
+use crate::postgres::Database;
+use crate::postgres::admin::{self, quote_ident};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A `testdb` copy: its test failed (or the run was killed).
+    FailedTestCopy,
+    /// A `testdb` template or shared database: rebuilt when a test needs it.
+    TestTemplate,
+    /// A `#[sqlx::test]` database: its test failed.
+    SqlxTest,
+    /// A database the xtask's CLI tests made (`xt_<test>_<process>_<n>`, and its reset's copies).
+    CliFixture,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::FailedTestCopy => "a failed test's database (testdb)",
+            Kind::TestTemplate => "a test template (rebuilt when needed)",
+            Kind::SqlxTest => "a failed #[sqlx::test]'s database",
+            Kind::CliFixture => "a CLI test's fixture",
+        }
+    }
+}
+
+pub struct Leftover {
+    pub name: String,
+    pub kind: Kind,
+}
+
+/// What `name` is, on the server whose dev database is `dev`; `None` for anything else.
+pub fn classify(dev: &str, name: &str) -> Option<Kind> {
+    if let Some(kind) = names::test_database_kind(dev, name) {
+        return Some(match kind {
+            TestDatabase::Copy => Kind::FailedTestCopy,
+            TestDatabase::Cache => Kind::TestTemplate,
+        });
+    }
+    if name.starts_with("_sqlx_test_") {
+        return Some(Kind::SqlxTest);
+    }
+    is_cli_fixture(name).then_some(Kind::CliFixture)
+}
+
+/// `xt_<test>_<process>_<n>`, as `xtask/tests/cli/support.rs` names its fixtures, or a database
+/// a reset keeps beside one (`…__xtask_…`).
+fn is_cli_fixture(name: &str) -> bool {
+    let base = name.split("__xtask_").next().unwrap_or(name);
+    let Some(rest) = base.strip_prefix("xt_") else { return false };
+    let mut parts = rest.rsplitn(3, '_');
+    let numbers = [parts.next(), parts.next()];
+    let test = parts.next();
+    numbers.iter().all(|n| n.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+        && test.is_some_and(|t| !t.is_empty())
+}
+
+pub async fn find(database: &mut Database) -> Result<Vec<Leftover>> {
+    let dev = database.name().to_owned();
+    let conn = database.maintenance().await?;
+    let all: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database ORDER BY datname")
+        .fetch_all(conn)
+        .await
+        .context("list the databases")?;
+    Ok(all
+        .into_iter()
+        .filter(|name| !made_by_a_running_process(&dev, name))
+        .filter_map(|name| Some(Leftover { kind: classify(&dev, &name)?, name }))
+        .collect())
+}
+
+/// True for a test's database whose name carries the id of a process still running on this
+/// machine (`xt_<test>_<process>_<n>`, `<dev>__test_<process>_<n>`): a test binary in another
+/// terminal between two of its commands, not a leftover. Where `/proc` is missing, nothing is
+/// known to be running, and only a database in use is kept.
+fn made_by_a_running_process(dev: &str, name: &str) -> bool {
+    let process = match classify(dev, name) {
+        Some(Kind::CliFixture) => name.split("__xtask_").next().and_then(|base| base.rsplit('_').nth(1)),
+        Some(Kind::FailedTestCopy) => name.rsplit('_').nth(1),
+        _ => None,
+    };
+    process.is_some_and(|pid| std::path::Path::new("/proc").join(pid).exists())
+}
+
+pub fn list(found: &[Leftover]) {
+    for leftover in found {
+        out!("{}  {}", leftover.name, leftover.kind.describe());
+    }
+    match found.len() {
+        0 => note!("No test databases on the dev server"),
+        n => note!("{n} test database(s); `cargo xtask test --drop-leftovers` drops them"),
+    }
+}
+
+/// After a test run: the databases failed tests kept, said in one line (with the templates not
+/// counted: they are meant to stay).
+pub fn note_failed_tests(found: &[Leftover]) {
+    let kept: Vec<&str> = found.iter().filter(|l| l.kind != Kind::TestTemplate).map(|l| l.name.as_str()).collect();
+    if !kept.is_empty() {
+        note!(
+            "{} database(s) left by failed tests on the dev server ({}); `cargo xtask test --drop-leftovers` drops them",
+            kept.len(),
+            kept.join(", ")
+        );
+    }
+}
+
+pub async fn drop_all(database: &mut Database, found: &[Leftover]) -> Result<()> {
+    let conn = database.maintenance().await?;
+    let mut dropped = 0;
+    for leftover in found {
+        let name = quote_ident(&leftover.name);
+        // A CLI test's migration may have made it a template (`IS_TEMPLATE true`), which DROP
+        // refuses: that once kept such fixtures on the dev server after every run.
+        let sql = format!("DROP DATABASE IF EXISTS {name}");
+        let mut result = conn.execute(AssertSqlSafe(sql.clone())).await;
+        if result.as_ref().err().and_then(admin::sql_state).as_deref() == Some("42809") {
+            conn.execute(AssertSqlSafe(format!("ALTER DATABASE {name} IS_TEMPLATE false")))
+                .await
+                .with_context(|| format!("unmark {} as a template", leftover.name))?;
+            result = conn.execute(AssertSqlSafe(sql)).await;
+        }
+        match result {
+            Ok(_) => {
+                out!("Dropped {}", leftover.name);
+                dropped += 1;
+            }
+            // In use (a test running in another terminal): its test drops it, or the next run.
+            Err(err) if admin::sql_state(&err).as_deref() == Some("55006") => {
+                note!("Kept {}: in use", leftover.name)
+            }
+            Err(err) => return Err(err).with_context(|| format!("drop {}", leftover.name)),
+        }
+    }
+    note!("Dropped {dropped} test database(s)");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Kind, classify};
+
+    #[test]
+    fn test_databases_are_told_from_everything_else() {
+        assert_eq!(classify("fleet_dev", "fleet_dev__test_4242_0"), Some(Kind::FailedTestCopy));
+        assert_eq!(classify("fleet_dev", "fleet_dev__test_tpl_00000000000000ab"), Some(Kind::TestTemplate));
+        assert_eq!(classify("fleet_dev", "fleet_dev__test_tx_00000000000000ab"), Some(Kind::TestTemplate));
+        assert_eq!(classify("fleet_dev", "_sqlx_test_abc"), Some(Kind::SqlxTest));
+        assert_eq!(classify("fleet_dev", "xt_eq_1234_5"), Some(Kind::CliFixture));
+        assert_eq!(classify("fleet_dev", "xt_eq_1234_5__xtask_c__xtask_old"), Some(Kind::CliFixture));
+        for other in ["fleet_dev", "fleet_dev__xtask_old", "postgres", "xt_", "xt_notes", "xt_a_b_c", "other__test_1_2"]
+        {
+            assert_eq!(classify("fleet_dev", other), None, "{other}");
+        }
+    }
+}
