@@ -4,7 +4,10 @@
 //! own host port, so two clones on one machine never share a container or a volume. Compose v2
 //! (`docker compose`) is used when present, else the legacy `docker-compose` v1; the differences
 //! that matter (v1 has no `--wait`, names containers `project_db_1` instead of `project-db-1`)
-//! are avoided by waiting ourselves and finding the container by service.
+//! are avoided by waiting ourselves and finding the container by service. The named volume is
+//! mounted where the image keeps its data (`layout.rs`), which moved at PostgreSQL 18.
+
+mod layout;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,6 +25,8 @@ use crate::project::Project;
 
 const SERVICE: &str = "db";
 const COMPOSE_FILE: &str = "docker-compose.yml";
+/// The variable of `docker-compose.yml` that says where the named volume is mounted.
+const DATA_MOUNT_VARIABLE: &str = "POSTGRES_DATA_MOUNT";
 
 pub struct ComposeServer {
     /// Whether this command may pull a missing image (see `new`).
@@ -45,6 +50,13 @@ struct ComposeSettings {
     password: String,
     database: String,
     pinned_port: Option<u16>,
+}
+
+/// Whether the checkout's volume was there before a start, with data a new container may not use.
+#[derive(Clone, Copy)]
+enum Volume {
+    Made,
+    Existing,
 }
 
 /// Which Compose tool this machine has.
@@ -207,10 +219,10 @@ impl ComposeServer {
             moving_from = Some(*published);
             reused = None;
         }
-        let port = match &reused {
+        let (port, volume) = match &reused {
             Some((id, port)) => {
                 note!("Reusing container {} of {} on 127.0.0.1:{port}", short(id), self.project_name);
-                *port
+                (*port, Volume::Existing)
             }
             None => {
                 self.have_image(sh)?;
@@ -222,10 +234,24 @@ impl ComposeServer {
                         self.project_name
                     );
                 }
+                let layout = layout::of_image(sh, &self.image)?;
+                if !layout.elsewhere.is_empty() {
+                    note!(
+                        "The image {} declares volumes besides its data ({}): Docker gives each container an \
+                         anonymous volume there, which db-down leaves behind",
+                        self.image,
+                        layout.elsewhere.join(", ")
+                    );
+                }
                 let volume = format!("{}_db-data", self.project_name);
                 let had_volume =
                     cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
-                let up = self.compose(sh, compose, port).args(["up", "--detach", SERVICE]);
+                // Only `up` makes a container, so only `up` needs the mount point; the other
+                // Compose commands take the file's default, which changes nothing they do.
+                let up = self
+                    .compose(sh, compose, port)
+                    .env(DATA_MOUNT_VARIABLE, &layout.mount)
+                    .args(["up", "--detach", SERVICE]);
                 let what = format!(
                     "start the {SERVICE} container of {} (a port or container name in use by something else is the \
                      usual cause)",
@@ -241,7 +267,7 @@ impl ComposeServer {
                     down.quiet().ignore_stdout().ignore_stderr().run().ok();
                     return Err(err);
                 }
-                port
+                (port, if had_volume { Volume::Existing } else { Volume::Made })
             }
         };
         let target = self.target(port);
@@ -253,7 +279,7 @@ impl ComposeServer {
         let database = match answered {
             Some(database) => database,
             None => {
-                self.wait_until_ready(sh, compose, &target).await?;
+                self.wait_until_ready(sh, compose, &target, volume).await?;
                 Database::open(target).await?
             }
         };
@@ -358,7 +384,7 @@ impl ComposeServer {
     /// Waits until the server accepts connections through the published port. The container
     /// may still be initialising its volume, so refused and reset connections are retried; a
     /// container that exits, or a deadline that passes, ends the wait with its last log lines.
-    async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target) -> Result<()> {
+    async fn wait_until_ready(&self, sh: &Shell, compose: Compose, target: &Target, volume: Volume) -> Result<()> {
         let deadline = Instant::now() + self.ready_timeout;
         loop {
             let last_error = match connect::wait_until_ready(&target.maintenance(), Duration::from_secs(2)).await {
@@ -398,8 +424,20 @@ impl ComposeServer {
                     Compose::V2 => format!("docker compose --project-name {} logs {SERVICE}", self.project_name),
                     Compose::V1 => format!("docker-compose --project-name {} logs {SERVICE}", self.project_name),
                 };
+                // The image refuses a volume made for another major or layout (initdb finds the
+                // folder not empty, 18 finds older data, a server finds files of another major):
+                // the log says which, this says what to do about it.
+                let other_image = match (exited, volume) {
+                    (true, Volume::Existing) => format!(
+                        "\n  the volume {}_db-data was made before: if POSTGRES_IMAGE changed since (another major, \
+                         or 17-and-older's layout against 18's), its data is not for this image; put the image back, \
+                         or `cargo xtask db-down --purge` to make the volume anew (its data is lost)",
+                        self.project_name
+                    ),
+                    _ => String::new(),
+                };
                 bail!(
-                    "{why} ({last_error:#})\n  last lines of the container's log:\n    {}\n  more: {more}",
+                    "{why} ({last_error:#})\n  last lines of the container's log:\n    {}\n  more: {more}{other_image}",
                     logs.trim().lines().collect::<Vec<_>>().join("\n    ")
                 );
             }

@@ -1,6 +1,10 @@
-//! The Docker Compose backend against the real engine, with the registry-free test image that
-//! `.ci/build-postgres-image` builds. Where no engine answers (or the image is missing) these
+//! The Docker Compose backend against the real engine, with the registry-free test images that
+//! `.ci/build-postgres-image` builds (`fleet-test-postgres:15`, `:17`, `:18`, each in the official
+//! image's layout for its major; `XTASK_TEST_POSTGRES_IMAGE` picks the one most tests use, 18 by
+//! default, as `docker-compose.yml`). Where no engine answers (or an image is missing) these
 //! tests say they were skipped and why; with XTASK_REQUIRE_DOCKER=1, as in CI, that is a failure.
+//! They run with whichever Compose the machine offers; `XTASK_TEST_COMPOSE=v1` or `v2` (as CI
+//! sets it) makes running another one a failure.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -15,7 +19,16 @@ const PASSWORD: &str = "docker-test-pw";
 /// The test image when Docker can run it; otherwise `None` after saying why, or a panic when
 /// Docker is required.
 fn docker_image(test: &str) -> Option<String> {
-    let image = std::env::var("XTASK_TEST_POSTGRES_IMAGE").unwrap_or_else(|_| "fleet-test-postgres:15".to_owned());
+    let image = std::env::var("XTASK_TEST_POSTGRES_IMAGE").unwrap_or_else(|_| "fleet-test-postgres:18".to_owned());
+    usable_image(test, image)
+}
+
+/// The test image of one PostgreSQL major (its official layout), like `docker_image`.
+fn image_of_major(test: &str, major: u32) -> Option<String> {
+    usable_image(test, format!("fleet-test-postgres:{major}"))
+}
+
+fn usable_image(test: &str, image: String) -> Option<String> {
     let engine = Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output();
     let problem = match engine {
         Err(err) => Some(format!("no docker command ({err})")),
@@ -107,6 +120,74 @@ fn docker(args: &[&str]) -> String {
 
 fn container_of(project: &str) -> String {
     docker(&["ps", "--all", "--quiet", "--filter", &format!("label=com.docker.compose.project={project}")])
+}
+
+/// `<type> <name> <destination>` of each of the container's mounts.
+fn mounts_of(container: &str) -> Vec<String> {
+    let format = "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}\n{{end}}";
+    docker(&["inspect", "--format", format, container]).lines().map(str::to_owned).collect()
+}
+
+/// A row written in the container of `major`'s test image survives `db-down` and `db-up`, the
+/// server's data directory is in the checkout's named volume, and the container mounts nothing
+/// else: no anonymous volume holds the data, or is left behind by `db-down` (issue 19).
+async fn keeps_its_data_in_the_named_volume(test: &str, major: u32, mounted_at: &str) {
+    let Some(image) = image_of_major(test, major) else { return };
+    let checkout = DockerCheckout::new(test, &image);
+    checkout.xtask(&["db-reset"]).success();
+    let (project, port, _) = checkout.up();
+    let mut conn = checkout.connect(port).await;
+    let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int / 10000")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(version, major as i32, "{image} runs another major");
+    let data_directory: String = sqlx::query_scalar("SHOW data_directory").fetch_one(&mut conn).await.unwrap();
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Kept')").execute(&mut conn).await.unwrap();
+    drop(conn);
+
+    let volume = format!("{project}_db-data");
+    assert_eq!(mounts_of(&container_of(&project)), [format!("volume {volume} {mounted_at}")]);
+    assert!(
+        data_directory == mounted_at || data_directory.starts_with(&format!("{mounted_at}/")),
+        "the data directory {data_directory} is outside the named volume ({mounted_at})"
+    );
+
+    checkout.xtask(&["db-down"]).success().says(&volume);
+    let (_, port, _) = checkout.up();
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Kept"], "{image}: the data was lost");
+}
+
+#[tokio::test]
+async fn the_layout_of_17_and_older_keeps_its_data_in_the_named_volume() {
+    keeps_its_data_in_the_named_volume("docker_layout_17", 17, "/var/lib/postgresql/data").await;
+}
+
+#[tokio::test]
+async fn the_layout_of_18_keeps_its_data_in_the_named_volume() {
+    keeps_its_data_in_the_named_volume("docker_layout_18", 18, "/var/lib/postgresql").await;
+}
+
+/// The container was made by the Compose this machine offers: v2 (`docker compose`) when it is
+/// installed, else the legacy v1; and by the one the run expects, when `XTASK_TEST_COMPOSE` says.
+#[test]
+fn runs_compose_v2_when_installed_else_v1() {
+    let Some(image) = docker_image("runs_compose_v2_when_installed_else_v1") else { return };
+    let checkout = DockerCheckout::new("docker_compose_version", &image);
+    let (project, _, _) = checkout.up();
+    let label = "{{index .Config.Labels \"com.docker.compose.version\"}}";
+    let made_by = docker(&["inspect", "--format", label, &container_of(&project)]);
+    let v2_installed = Command::new("docker").args(["compose", "version"]).output().unwrap().status.success();
+    let expected = if v2_installed { "2." } else { "1." };
+    assert!(made_by.starts_with(expected), "made by Compose {made_by}, expected {expected}x");
+    if let Ok(wanted) = std::env::var("XTASK_TEST_COMPOSE") {
+        let wanted_prefix = match wanted.as_str() {
+            "v1" => "1.",
+            "v2" => "2.",
+            other => panic!("XTASK_TEST_COMPOSE is {other:?}; use v1 or v2"),
+        };
+        assert!(made_by.starts_with(wanted_prefix), "XTASK_TEST_COMPOSE={wanted}, but Compose {made_by} ran");
+    }
 }
 
 #[tokio::test]
