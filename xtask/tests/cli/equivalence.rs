@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use sqlx::{Connection, PgConnection};
 
@@ -130,25 +131,92 @@ async fn snapshot(fx: &Fixture, database: &str) -> Snapshot {
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    Snapshot { dump: dump(&url), history, settings, attributes }
+    let pg_dump = PgDump::for_server(&mut conn).await;
+    Snapshot { dump: pg_dump.dump(&url), history, settings, attributes }
 }
 
-/// pg_dump's schema and data, without the migration history's timings and without the random
-/// key of the `\restrict` lines current pg_dump writes.
-fn dump(url: &str) -> String {
-    let output = Command::new(pg_dump())
-        .args(["--no-sync", "--exclude-table-data=_sqlx_migrations", "--dbname", url])
-        .output()
+/// A pg_dump that can read the test server: pg_dump refuses a server of a newer major than its
+/// own ("aborting because of server version mismatch"), and the test server may be the README's
+/// default, PostgreSQL 18 in Docker, on a machine whose own binaries are older.
+enum PgDump {
+    /// A local pg_dump of the server's major, else the nearest newer one.
+    Local(PathBuf),
+    /// The server's own, in the Docker container that publishes the server's port.
+    InContainer(String),
+}
+
+impl PgDump {
+    /// Chosen once per test process, from the first server asked about (all tests share one).
+    async fn for_server(conn: &mut PgConnection) -> &'static PgDump {
+        static CHOSEN: OnceLock<PgDump> = OnceLock::new();
+        if let Some(chosen) = CHOSEN.get() {
+            return chosen;
+        }
+        let major: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int / 10000")
+            .fetch_one(conn)
+            .await
+            .unwrap();
+        let major = major as u32;
+        let port = crate::support::server_url().port().unwrap_or(5432);
+        CHOSEN.get_or_init(|| PgDump::choose(major, port))
+    }
+
+    fn choose(major: u32, port: u16) -> PgDump {
+        let mut local: Vec<(u32, PathBuf)> = local_pg_dumps().into_iter().filter(|(m, _)| *m >= major).collect();
+        local.sort();
+        if let Some((_, path)) = local.into_iter().next() {
+            return PgDump::Local(path);
+        }
+        let published = Command::new("docker")
+            .args(["ps", "--quiet", "--filter", &format!("publish={port}")])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_owned())
+            .unwrap_or_default();
+        if !published.is_empty() {
+            return PgDump::InContainer(published);
+        }
+        panic!(
+            "these tests compare databases with pg_dump, which must be of the test server's major ({major}) or \
+             newer: install PostgreSQL {major}'s client (postgresql-client-{major}), or test against a Docker \
+             container of {major} (`--backend docker`), whose own pg_dump is used"
+        )
+    }
+
+    /// pg_dump's schema and data, without the migration history's timings and without the
+    /// random key of the `\restrict` lines current pg_dump writes.
+    fn dump(&self, url: &str) -> String {
+        let options = ["--no-sync", "--exclude-table-data=_sqlx_migrations"];
+        let output = match self {
+            PgDump::Local(path) => Command::new(path).args(options).args(["--dbname", url]).output(),
+            PgDump::InContainer(container) => {
+                // Inside the container the server listens on 5432; the password goes through the
+                // environment, never the command line.
+                let url = url::Url::parse(url).unwrap();
+                let password = percent_decode(url.password().unwrap_or_default());
+                Command::new("docker")
+                    .args(["exec", "--env", "PGPASSWORD", container, "pg_dump", "--host", "127.0.0.1"])
+                    .args(["--port", "5432", "--username", &percent_decode(url.username())])
+                    .args(["--dbname", &percent_decode(url.path().trim_start_matches('/'))])
+                    .args(options)
+                    .env("PGPASSWORD", password)
+                    .output()
+            }
+        }
         .expect("run pg_dump");
-    assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
-        .collect::<Vec<_>>()
-        .join("\n")
+        assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
-fn pg_dump() -> PathBuf {
+/// Every pg_dump of Debian's layout (`/usr/lib/postgresql/<major>/bin`), and the one on `PATH`,
+/// with the major it reports.
+fn local_pg_dumps() -> Vec<(u32, PathBuf)> {
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -156,8 +224,22 @@ fn pg_dump() -> PathBuf {
         .map(|entry| entry.path().join("bin/pg_dump"))
         .filter(|path| path.is_file())
         .collect();
-    candidates.sort_by_key(|path| path.to_string_lossy().split('/').nth(4).and_then(|v| v.parse::<u32>().ok()));
-    candidates.pop().unwrap_or_else(|| PathBuf::from("pg_dump"))
+    candidates.push(PathBuf::from("pg_dump"));
+    candidates
+        .into_iter()
+        .filter_map(|path| {
+            // "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+            let out = Command::new(&path).arg("--version").output().ok().filter(|out| out.status.success())?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let version = text.split_whitespace().nth(2)?;
+            let major = version.split(['.', 'b', 'r', 'd']).next()?.parse().ok()?;
+            Some((major, path))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 fn diff(a: &str, b: &str) -> String {
