@@ -168,6 +168,42 @@ async fn the_layout_of_18_keeps_its_data_in_the_named_volume() {
     keeps_its_data_in_the_named_volume("docker_layout_18", 18, "/var/lib/postgresql").await;
 }
 
+/// A process left behind in the container (a healthcheck's `pg_isready` whose shell Docker
+/// killed at its timeout, a child of a `docker exec`) is reaped by the container's init, not by
+/// the server: PostgreSQL 18's postmaster takes an unknown child that dies of a signal for a
+/// crashed backend and restarts, ending every session (seen under load as "the database system is
+/// in recovery mode" in the middle of the test suite).
+#[tokio::test]
+async fn a_process_orphaned_in_the_container_does_not_restart_the_server() {
+    let Some(image) = docker_image("a_process_orphaned_in_the_container_does_not_restart_the_server") else { return };
+    let checkout = DockerCheckout::new("docker_orphan", &image);
+    let (project, port, _) = checkout.up();
+    let container = container_of(&project);
+    let mut held = checkout.connect(port).await;
+    let started: String =
+        sqlx::query_scalar("SELECT pg_postmaster_start_time()::text").fetch_one(&mut held).await.unwrap();
+
+    // An orphan that dies of SIGPIPE, as a pg_isready writing to a pipe Docker closed does.
+    let orphan = docker(&["exec", &container, "sh", "-c", "sh -c 'sleep 1; kill -PIPE $$' >/dev/null 2>&1 & echo $!"]);
+    let mut gone = false;
+    for _ in 0..100 {
+        let proc_dir = format!("/proc/{orphan}");
+        let alive = Command::new("docker").args(["exec", &container, "test", "-d", &proc_dir]).output().unwrap();
+        if !alive.status.success() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(gone, "the orphan {orphan} never ended");
+
+    let still: String = sqlx::query_scalar("SELECT pg_postmaster_start_time()::text")
+        .fetch_one(&mut held)
+        .await
+        .expect("the session opened before the orphan died was ended");
+    assert_eq!(still, started, "the server restarted");
+}
+
 /// The container was made by the Compose this machine offers: v2 (`docker compose`) when it is
 /// installed, else the legacy v1; and by the one the run expects, when `XTASK_TEST_COMPOSE` says.
 #[test]
