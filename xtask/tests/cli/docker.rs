@@ -204,6 +204,51 @@ async fn a_process_orphaned_in_the_container_does_not_restart_the_server() {
     assert_eq!(still, started, "the server restarted");
 }
 
+/// A team moving from the legacy docker-compose v1 to Compose v2 keeps its container's data:
+/// v2 takes over the stopped container v1 made (it names containers differently) and the named
+/// volume with it. Needs both; v1 alone is what remains when the v2 plugin is hidden, which a
+/// private DOCKER_CONFIG does (CI installs the plugin there).
+#[tokio::test]
+async fn a_container_made_by_compose_v1_is_taken_over_by_v2_with_its_data() {
+    let test = "a_container_made_by_compose_v1_is_taken_over_by_v2_with_its_data";
+    let Some(image) = docker_image(test) else { return };
+    let no_plugins = tempfile::tempdir().unwrap();
+    let hidden = |program: &[&str]| {
+        Command::new(program[0])
+            .args(&program[1..])
+            .env("DOCKER_CONFIG", no_plugins.path())
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    let both = hidden(&["docker-compose", "version"])
+        && !hidden(&["docker", "compose", "version"])
+        && Command::new("docker").args(["compose", "version"]).output().is_ok_and(|out| out.status.success());
+    if !both {
+        let why = "needs docker-compose v1 and the Compose v2 plugin in DOCKER_CONFIG (.ci/install-compose-v2)";
+        if std::env::var("XTASK_TEST_COMPOSE").as_deref() == Ok("v2") {
+            panic!("{test}: {why} (XTASK_TEST_COMPOSE=v2)");
+        }
+        let _ = writeln!(std::io::stderr(), "SKIPPED docker::{test}: {why}");
+        return;
+    }
+    let mut checkout = DockerCheckout::new("docker_v1_to_v2", &image);
+    checkout.env.push(("DOCKER_CONFIG", no_plugins.path().to_string_lossy().into_owned()));
+    checkout.xtask(&["db-reset"]).success();
+    let (project, port, _) = checkout.up();
+    let label = "{{index .Config.Labels \"com.docker.compose.version\"}}";
+    assert!(docker(&["inspect", "--format", label, &container_of(&project)]).starts_with("1."));
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Made by v1')").execute(&mut checkout.connect(port).await).await.unwrap();
+    docker(&["stop", &container_of(&project)]);
+
+    checkout.env.retain(|(key, _)| *key != "DOCKER_CONFIG");
+    let (again, port, run) = checkout.up();
+    assert_eq!(again, project, "{}", run.all());
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Made by v1"]);
+    let containers = container_of(&project);
+    assert_eq!(containers.lines().count(), 1, "v2 left v1's container beside its own: {containers}");
+    assert!(docker(&["inspect", "--format", label, &containers]).starts_with("2."));
+}
+
 /// The container was made by the Compose this machine offers: v2 (`docker compose`) when it is
 /// installed, else the legacy v1; and by the one the run expects, when `XTASK_TEST_COMPOSE` says.
 #[test]
