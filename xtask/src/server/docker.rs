@@ -362,8 +362,15 @@ impl ComposeServer {
         Ok(is_running(sh, &id)?.then_some(id))
     }
 
+    /// The id of the project's `db` container, running or stopped.
     fn container(&self, sh: &Shell, compose: Compose) -> Result<Option<String>> {
-        let ps = self.compose(sh, compose, self.remembered_port()).args(["ps", "--quiet", SERVICE]);
+        let mut ps = self.compose(sh, compose, self.remembered_port()).args(["ps", "--quiet"]);
+        // v2 lists running containers only unless asked (v1 lists stopped ones too, and with
+        // `--all` also `compose run`'s): a container that stopped at once must be found for its log.
+        if let Compose::V2 = compose {
+            ps = ps.arg("--all");
+        }
+        let ps = ps.arg(SERVICE);
         let ids = read_captured(ps, &format!("ask Compose for the {SERVICE} container of {}", self.project_name))?;
         Ok(ids.lines().map(str::trim).find(|id| !id.is_empty()).map(str::to_owned))
     }

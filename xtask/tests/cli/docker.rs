@@ -158,6 +158,33 @@ async fn keeps_its_data_in_the_named_volume(test: &str, major: u32, mounted_at: 
     assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Kept"], "{image}: the data was lost");
 }
 
+/// A team that pins another major after its volume was made (`POSTGRES_IMAGE=postgres:17` on a
+/// volume of 18): the container refuses the volume, the error shows why from its log and says
+/// what to do, and the data is still there when the image is put back.
+#[tokio::test]
+async fn a_volume_made_by_another_major_is_refused_with_the_containers_reason() {
+    let test = "a_volume_made_by_another_major_is_refused_with_the_containers_reason";
+    let (Some(made_by), Some(pinned)) = (image_of_major(test, 18), image_of_major(test, 17)) else { return };
+    let mut checkout = DockerCheckout::new("docker_other_major", &made_by);
+    checkout.xtask(&["db-reset"]).success();
+    checkout.xtask(&["db-down"]).success();
+
+    checkout.env.retain(|(key, _)| *key != "POSTGRES_IMAGE");
+    checkout.env.push(("POSTGRES_IMAGE", pinned));
+    checkout
+        .xtask(&["db-up"])
+        .failure()
+        .says("the container stopped")
+        .says("exists but is not empty")
+        .says("POSTGRES_IMAGE changed")
+        .says("db-down --purge");
+
+    checkout.env.retain(|(key, _)| *key != "POSTGRES_IMAGE");
+    checkout.env.push(("POSTGRES_IMAGE", made_by));
+    let (_, port, _) = checkout.up();
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex"]);
+}
+
 #[tokio::test]
 async fn the_layout_of_17_and_older_keeps_its_data_in_the_named_volume() {
     keeps_its_data_in_the_named_volume("docker_layout_17", 17, "/var/lib/postgresql/data").await;
