@@ -290,8 +290,34 @@ impl ComposeServer {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         std::fs::remove_file(&self.server_file).ok();
         let compose = compose_tool(sh)?;
+        let volume = format!("{}_db-data", self.project_name);
+        let stranded = match self.container(sh, compose)? {
+            Some(id) => layout::stranded_data(sh, &id, &volume)?,
+            None => None,
+        };
         run_captured(self.compose(sh, compose, self.remembered_port()).arg("down"), "stop the container")?;
-        out!("Stopped the {} container; its data stays in the volume {}_db-data", self.project_name, self.project_name);
+        let Some(stranded) = stranded else {
+            out!("Stopped the {} container; its data stays in the volume {volume}", self.project_name);
+            return Ok(());
+        };
+        // Made by an earlier xtask for an image of 17 or older: the next container mounts the
+        // named volume where the data belongs, so say where the data is and how to move it there.
+        let anonymous = &stranded.volume;
+        out!(
+            "Stopped the {} container; its data was not in the volume {volume} but in the anonymous volume \
+             {anonymous} (an earlier xtask put it there for this image's layout), which Docker keeps",
+            self.project_name
+        );
+        match stranded.belongs_at {
+            Some(path) => note!(
+                "To keep that data, move it into {volume} before the next db-up: docker run --rm --entrypoint cp \
+                 --volume {anonymous}:/from --volume {volume}:/to {} -a /from/. /to{path}/",
+                self.image
+            ),
+            None => {
+                note!("To keep that data, copy it out of the volume {anonymous} (docker volume inspect {anonymous})")
+            }
+        }
         Ok(())
     }
 

@@ -158,6 +158,70 @@ async fn keeps_its_data_in_the_named_volume(test: &str, major: u32, mounted_at: 
     assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Kept"], "{image}: the data was lost");
 }
 
+/// A container an earlier xtask made for an image of 17 or older (the named volume mounted at
+/// `/var/lib/postgresql`, whatever the image) kept its data in an anonymous volume: `db-down`
+/// names that volume and the command that moves the data into the named one, and after it the
+/// next `db-up` has the data, in the named volume.
+#[tokio::test]
+async fn data_an_earlier_xtask_left_in_an_anonymous_volume_is_named_with_how_to_keep_it() {
+    let test = "data_an_earlier_xtask_left_in_an_anonymous_volume_is_named_with_how_to_keep_it";
+    let Some(image) = image_of_major(test, 17) else { return };
+    let mut checkout = DockerCheckout::new("docker_stranded", &image);
+    let project = format!("xt-stranded-{}", std::process::id());
+    checkout.env.push(("COMPOSE_PROJECT_NAME", project.clone()));
+    // The container as an earlier xtask made it.
+    let v2 = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|out| out.status.success());
+    let mut compose = if v2 {
+        let mut docker = Command::new("docker");
+        docker.arg("compose");
+        docker
+    } else {
+        Command::new("docker-compose")
+    };
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let file = checkout.fx.root().join("docker-compose.yml");
+    let made = compose
+        .args(["--file", &file.to_string_lossy(), "--project-name", &project, "up", "--detach", "db"])
+        .envs([("POSTGRES_IMAGE", image.as_str()), ("POSTGRES_PASSWORD", PASSWORD)])
+        .envs([("POSTGRES_PORT", port.to_string()), ("POSTGRES_DATA_MOUNT", "/var/lib/postgresql".to_owned())])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    checkout.xtask(&["db-reset"]).success();
+    let (_, port, _) = checkout.up();
+    sqlx::query("INSERT INTO orgs VALUES (3, 'Kept')").execute(&mut checkout.connect(port).await).await.unwrap();
+    let anonymous = mounts_of(&container_of(&project))
+        .iter()
+        .find_map(|line| line.strip_suffix(" /var/lib/postgresql/data").and_then(|l| l.strip_prefix("volume ")))
+        .map(|volume| RemovedAtEnd(volume.to_owned()))
+        .expect("the earlier layout puts the data in an anonymous volume");
+    let anonymous = &anonymous.0;
+
+    let down = checkout.xtask(&["db-down"]).success().says(&format!("the anonymous volume {anonymous}"));
+    let advice = "before the next db-up: ";
+    let command =
+        down.all().lines().find_map(|line| line.split(advice).nth(1).map(str::to_owned)).unwrap_or_else(|| {
+            panic!("db-down gives no command to keep the data:\n{}", down.all());
+        });
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[0], "docker", "{command}");
+    let moved = Command::new("docker").args(&words[1..]).output().unwrap();
+    assert!(moved.status.success(), "{command}: {}", String::from_utf8_lossy(&moved.stderr));
+
+    let (_, port, _) = checkout.up();
+    assert_eq!(checkout.names(port).await, ["Acme", "Globex", "Kept"]);
+    assert_eq!(mounts_of(&container_of(&project)), [format!("volume {project}_db-data /var/lib/postgresql/data")]);
+}
+
+/// A volume the test made outside the checkout's project, removed when the test ends however.
+struct RemovedAtEnd(String);
+
+impl Drop for RemovedAtEnd {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["volume", "rm", "--force", &self.0]).output();
+    }
+}
+
 /// A team that pins another major after its volume was made (`POSTGRES_IMAGE=postgres:17` on a
 /// volume of 18): the container refuses the volume, the error shows why from its log and says
 /// what to do, and the data is still there when the image is put back.
