@@ -131,14 +131,15 @@ async fn snapshot(fx: &Fixture, database: &str) -> Snapshot {
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    let pg_dump = PgDump::for_server(&mut conn).await;
-    Snapshot { dump: pg_dump.dump(&url), history, settings, attributes }
+    let options = ["--no-sync", "--exclude-table-data=_sqlx_migrations"];
+    Snapshot { dump: PgDump::for_test_server().await.output(&options, &url), history, settings, attributes }
 }
 
 /// A pg_dump that can read the test server: pg_dump refuses a server of a newer major than its
 /// own ("aborting because of server version mismatch"), and the test server may be the README's
-/// default, PostgreSQL 18 in Docker, on a machine whose own binaries are older.
-enum PgDump {
+/// default, PostgreSQL 18 in Docker, on a machine whose own binaries are older. (`replay.rs`
+/// uses it too.)
+pub enum PgDump {
     /// A local pg_dump of the server's major, else the nearest newer one.
     Local(PathBuf),
     /// The server's own, in the Docker container that publishes the server's port.
@@ -146,19 +147,19 @@ enum PgDump {
 }
 
 impl PgDump {
-    /// Chosen once per test process, from the first server asked about (all tests share one).
-    async fn for_server(conn: &mut PgConnection) -> &'static PgDump {
+    /// The test server's (`DATABASE_URL`), chosen once per test process.
+    pub async fn for_test_server() -> &'static PgDump {
         static CHOSEN: OnceLock<PgDump> = OnceLock::new();
         if let Some(chosen) = CHOSEN.get() {
             return chosen;
         }
+        let server = crate::support::server_url();
+        let mut conn = PgConnection::connect(server.as_str()).await.expect("connect to the test server");
         let major: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int / 10000")
-            .fetch_one(conn)
+            .fetch_one(&mut conn)
             .await
             .unwrap();
-        let major = major as u32;
-        let port = crate::support::server_url().port().unwrap_or(5432);
-        CHOSEN.get_or_init(|| PgDump::choose(major, port))
+        CHOSEN.get_or_init(|| PgDump::choose(major as u32, server.port().unwrap_or(5432)))
     }
 
     fn choose(major: u32, port: u16) -> PgDump {
@@ -184,10 +185,9 @@ impl PgDump {
         )
     }
 
-    /// pg_dump's schema and data, without the migration history's timings and without the
-    /// random key of the `\restrict` lines current pg_dump writes.
-    fn dump(&self, url: &str) -> String {
-        let options = ["--no-sync", "--exclude-table-data=_sqlx_migrations"];
+    /// What pg_dump with `options` writes for the database `url` (on the test server), without
+    /// the random key of the `\restrict` lines current pg_dump writes.
+    pub fn output(&self, options: &[&str], url: &str) -> String {
         let output = match self {
             PgDump::Local(path) => Command::new(path).args(options).args(["--dbname", url]).output(),
             PgDump::InContainer(container) => {

@@ -127,7 +127,8 @@ pub fn corpus() -> String {
     corpus
 }
 
-/// A PostgreSQL client program, the newest installed (pg_dump refuses a server newer than itself).
+/// A PostgreSQL client program, the newest installed (psql reads any server's script; pg_dump,
+/// which refuses a server newer than itself, is `equivalence::PgDump`).
 fn client(program: &str) -> PathBuf {
     let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -184,9 +185,9 @@ impl On<'_> {
     /// pg_dump with `args` on the fixture's database, by a pg_dump that reads the server's major
     /// (the container's own for another major), without the random key of the `\restrict` lines
     /// current pg_dump writes.
-    fn pg_dump(self, fx: &Fixture, args: &[&str]) -> String {
+    async fn pg_dump(self, fx: &Fixture, args: &[&str]) -> String {
         let output = match self {
-            On::TestServer => Command::new(client("pg_dump")).args(args).args(["--dbname", &fx.url()]).output(),
+            On::TestServer => return crate::equivalence::PgDump::for_test_server().await.output(args, &fx.url()),
             On::Other(server) => Command::new("docker")
                 .args(["exec", &server.container, "pg_dump", "--username=postgres"])
                 .args(args)
@@ -237,14 +238,15 @@ async fn replay(on: On<'_>, test: &str, sql: &str, with_drift: bool) -> Result<(
     psql_file(&on.url(&replayed), &schema_sql).map_err(|error| format!("psql -f db/schema.sql failed: {error}"))?;
 
     let schema_only = ["--schema-only", "--no-sync", "--exclude-table=public._sqlx_migrations"];
-    let (before, after) = (on.pg_dump(&migrated, &schema_only), on.pg_dump(&replayed, &schema_only));
+    let (before, after) = (on.pg_dump(&migrated, &schema_only).await, on.pg_dump(&replayed, &schema_only).await);
     if before != after {
         return Err(format!("pg_dump differs after the replay:\n{}", diff(&before, &after)));
     }
 
     // The xtask's own view of the replayed database: its history is the migrated one's.
     let history = replayed.root().join("history.sql");
-    std::fs::write(&history, on.pg_dump(&migrated, &["--no-sync", "--table=public._sqlx_migrations"])).unwrap();
+    let rows = on.pg_dump(&migrated, &["--no-sync", "--table=public._sqlx_migrations"]).await;
+    std::fs::write(&history, rows).unwrap();
     psql_file(&on.url(&replayed), &history).unwrap();
     replayed.migration(20260101000000, "corpus", sql);
     on.xtask(&replayed, &["db-migrate"]).success().says("up to date");
@@ -274,7 +276,7 @@ async fn schema_sql_replays_every_kind_of_object_it_covers() {
     }
 }
 
-/// The same on a server of another major (PostgreSQL 18 by default).
+/// The same on a server of another major (18, or 15 when the test server is 18).
 #[tokio::test]
 async fn schema_sql_replays_every_kind_of_object_on_another_major() {
     let Some(other) = OtherMajor::start("replay_other_major").await else { return };
@@ -296,7 +298,8 @@ async fn each_case_replays_on_its_own() {
 }
 
 /// A server of another major than the test server's, in a container of its own that goes away
-/// with it: the image `XTASK_TEST_OTHER_MAJOR_IMAGE` (default `fleet-test-postgres:18`).
+/// with it: the image `XTASK_TEST_OTHER_MAJOR_IMAGE`, by default `fleet-test-postgres:18`, or
+/// `:15` when the test server is 18 (as in CI, and on the README's default Docker path).
 struct OtherMajor {
     container: String,
     url: url::Url,
@@ -306,8 +309,17 @@ impl OtherMajor {
     /// `None`, after saying why, when Docker or the image is missing; a panic instead with
     /// XTASK_REQUIRE_DOCKER=1, as in CI.
     async fn start(test: &str) -> Option<OtherMajor> {
-        let image =
-            std::env::var("XTASK_TEST_OTHER_MAJOR_IMAGE").unwrap_or_else(|_| "fleet-test-postgres:18".to_owned());
+        let image = match std::env::var("XTASK_TEST_OTHER_MAJOR_IMAGE") {
+            Ok(image) => image,
+            Err(_) => {
+                let mut test_server = sqlx::PgConnection::connect(crate::support::server_url().as_str()).await.unwrap();
+                let major: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int / 10000")
+                    .fetch_one(&mut test_server)
+                    .await
+                    .unwrap();
+                format!("fleet-test-postgres:{}", if major == 18 { 15 } else { 18 })
+            }
+        };
         let inspect = Command::new("docker").args(["image", "inspect", &image]).output();
         if !inspect.as_ref().is_ok_and(|o| o.status.success()) {
             let why = format!("{test} needs Docker and the image {image} (a PostgreSQL of another major)");
