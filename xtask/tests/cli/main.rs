@@ -11,6 +11,7 @@ mod faults;
 mod migrate;
 mod native;
 mod project;
+mod readme;
 mod refusals;
 mod replay;
 mod reset;

@@ -215,7 +215,7 @@ pub struct Run {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
-    command: String,
+    pub command: String,
 }
 
 impl Run {

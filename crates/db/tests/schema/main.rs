@@ -1,6 +1,7 @@
-//! The schema against a real PostgreSQL: each test gets a fresh database migrated by
-//! `db::MIGRATOR` (`#[sqlx::test]`, with the server from DATABASE_URL, which `cargo xtask test`
-//! sets).
+//! The schema against a real PostgreSQL: each test gets a transaction on a shared database
+//! migrated by `db::MIGRATOR` (seeded or not), rolled back at its end, or a copy of its own where
+//! it must commit or alter tables (`crates/testdb`; the server from DATABASE_URL, which
+//! `cargo xtask test` sets).
 
 mod collation;
 mod constraints;
