@@ -14,9 +14,8 @@ use crate::elapsed::duration;
 use crate::migrations::{MigrationFile, folder};
 use crate::output::out;
 use crate::postgres::admin::{self, quote_ident};
-use crate::postgres::{Target, connect, install};
+use crate::postgres::{Target, beside, connect, install};
 use crate::project::Project;
-use crate::reset::{cache as template_cache, names as reset_copies};
 use crate::server::Server;
 use crate::{safety, seeds, timestamp};
 
@@ -214,9 +213,9 @@ impl Args {
 
         for workload in &workloads {
             admin::drop_force(admin_conn, &workload.database).await?;
-            admin::drop_force(admin_conn, &reset_copies::trace_base(&workload.database)).await?;
-            admin::drop_force(admin_conn, &reset_copies::previous(&workload.database)).await?;
-            template_cache::remove_all(admin_conn, &template_cache::prefix(&workload.database)).await?;
+            admin::drop_force(admin_conn, &beside::trace_base(&workload.database)).await?;
+            admin::drop_force(admin_conn, &beside::previous(&workload.database)).await?;
+            admin::drop_all_with_prefix(admin_conn, &beside::template_prefix(&workload.database)).await?;
         }
         std::fs::remove_dir_all(&root).ok();
         Ok(())
@@ -264,7 +263,7 @@ async fn time_trace(
         format!("-- no-transaction\nSET lock_timeout = '2s';\n{alter}"),
     )?;
     let alone = folder::load(&new_dir, "db/migrations")?;
-    let kept = reset_copies::trace_base(target.database());
+    let kept = beside::trace_base(target.database());
     let trace = async |admin: &mut PgConnection, new: &MigrationFile| -> Result<Duration> {
         admin::checkpoint(admin).await?;
         let start = Instant::now();
@@ -282,7 +281,7 @@ async fn time_trace(
     for _ in 0..runs {
         copied.push(trace(admin, &alone[0]).await?);
     }
-    template_cache::remove_all(admin, &template_cache::prefix(target.database())).await?;
+    admin::drop_all_with_prefix(admin, &beside::template_prefix(target.database())).await?;
     for _ in 0..runs {
         admin::drop_force(admin, &kept).await?;
         built.push(trace(admin, &new[0]).await?);

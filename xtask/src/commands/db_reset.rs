@@ -17,7 +17,7 @@ use crate::elapsed::since;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, apply, folder, history, lock};
 use crate::output::{note, out};
-use crate::postgres::{StatementTimeout, Target, admin, connect};
+use crate::postgres::{StatementTimeout, Target, admin, beside, connect, named_lock};
 use crate::project::Project;
 use crate::reset::{self, cache::Label, cache::TemplateCache};
 use crate::schema;
@@ -88,12 +88,12 @@ impl Args {
         // in the dev database, this one's included, whether it ran while this one waited or just
         // before this one asked: the dev session is then opened anew (and the history read
         // again), else checked to be alive, which proves no swap happened since it was read.
-        if !reset::lock::try_acquire(db.maintenance().await?, &database).await? {
+        if !named_lock::try_acquire(db.maintenance().await?, &database).await? {
             db.close_dev().await;
-            reset::lock::acquire(db.maintenance().await?, &database).await?;
+            named_lock::acquire(db.maintenance().await?, &database).await?;
         }
         if !db.dev_session_is_alive().await {
-            applied = if db.reopen_dev().await? { db.history().await? } else { None };
+            applied = if db.reopen_dev().await? { history::of(&mut db).await? } else { None };
         }
         // The files are checked before anything is created. The dev database is disposable:
         // where its history disagrees with them (a migration edited before it was shared, a
@@ -107,7 +107,7 @@ impl Args {
             "db-reset stopped before its swap, so {database} is exactly as it was{}; the next db-reset removes \
              the unfinished copy ({})",
             if applied.is_some() { "" } else { " (not created)" },
-            reset::names::scratch(&database)
+            beside::scratch(&database)
         ));
         let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));
         let Scratch { name: scratch, cache, copied } =
@@ -192,7 +192,7 @@ impl Args {
              database or the new one, whole either way (`cargo xtask db-status` shows which); run db-reset again \
              to be sure"
         ));
-        reset::swap::swap(db.maintenance().await?, &database, &scratch, &reset::names::previous(&database))
+        reset::swap::swap(db.maintenance().await?, &database, &scratch, &beside::previous(&database))
             .await
             .with_context(|| format!("the new database is complete as {scratch}; run db-reset again"))?;
         out!(
@@ -254,8 +254,8 @@ async fn make_scratch(
     files: &[MigrationFile],
     cache: Option<Option<&[SeedFile]>>,
 ) -> Result<Scratch> {
-    let name = reset::names::scratch(database);
-    admin::drop_force(admin, &reset::names::previous(database)).await?;
+    let name = beside::scratch(database);
+    admin::drop_force(admin, &beside::previous(database)).await?;
     if admin::exists(admin, &name).await? {
         admin::drop_force(admin, &name).await?;
         note!("Removed {name}, left behind by an interrupted reset");
@@ -267,7 +267,7 @@ async fn make_scratch(
             Some(TemplateCache::new(database, &version, files, seeds))
         }
         None => {
-            let dropped = reset::cache::remove_all(admin, &reset::cache::prefix(database)).await?;
+            let dropped = admin::drop_all_with_prefix(admin, &beside::template_prefix(database)).await?;
             if !dropped.is_empty() {
                 note!("Dropped the reset cache ({}): --no-cache builds from the files", dropped.join(", "));
             }

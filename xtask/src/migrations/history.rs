@@ -3,6 +3,8 @@
 use anyhow::{Context, Result};
 use sqlx::PgConnection;
 
+use crate::postgres::Database;
+
 pub const TABLE: &str = "_sqlx_migrations";
 
 pub struct AppliedMigration {
@@ -45,4 +47,13 @@ pub async fn read(conn: &mut PgConnection) -> Result<Vec<AppliedMigration>> {
             execution_nanos,
         })
         .collect())
+}
+
+/// What the dev database of `database` has applied, read on its open session; `None` when it does
+/// not exist.
+pub async fn of(database: &mut Database) -> Result<Option<Vec<AppliedMigration>>> {
+    match database.open_dev() {
+        Some(dev) => Ok(Some(read(dev).await?)),
+        None => Ok(None),
+    }
 }

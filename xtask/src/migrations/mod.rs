@@ -30,7 +30,7 @@ pub async fn read_sides(
 ) -> Result<(Database, Sides)> {
     let mut database = database;
     let applied = match &mut database {
-        Ok(database) => database.history().await,
+        Ok(database) => history::of(database).await,
         Err(_) => Ok(None),
     };
     let files = loading.join()?;

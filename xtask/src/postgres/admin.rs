@@ -122,6 +122,16 @@ pub async fn with_prefix(conn: &mut PgConnection, prefix: &str) -> Result<Vec<St
         .context("list databases")
 }
 
+/// Drops every database whose name starts with `prefix` (a dev database's reset cache, say);
+/// returns their names.
+pub async fn drop_all_with_prefix(conn: &mut PgConnection, prefix: &str) -> Result<Vec<String>> {
+    let databases = with_prefix(conn, prefix).await?;
+    for database in &databases {
+        drop_force(conn, database).await?;
+    }
+    Ok(databases)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -11,7 +11,6 @@ use sqlx::{Connection, PgConnection};
 
 use super::connect::{self, UNKNOWN_DATABASE};
 use super::{StatementTimeout, Target, admin};
-use crate::migrations::history::{self, AppliedMigration};
 
 pub struct Database {
     target: Target,
@@ -107,12 +106,10 @@ impl Database {
         Ok((self.maintenance.insert(maintenance), self.dev.as_mut()))
     }
 
-    /// What the dev database has applied, read on its session; `None` when it does not exist.
-    pub async fn history(&mut self) -> Result<Option<Vec<AppliedMigration>>> {
-        match self.dev.as_mut() {
-            Some(dev) => Ok(Some(history::read(dev).await?)),
-            None => Ok(None),
-        }
+    /// The dev session when it is open, without connecting; `None` when the dev database did not
+    /// exist when the handle was made (or was closed since).
+    pub fn open_dev(&mut self) -> Option<&mut PgConnection> {
+        self.dev.as_mut()
     }
 
     /// Creates the dev database when it does not exist. Returns true when it created it.

@@ -2,9 +2,11 @@
 //! whole databases.
 
 pub mod admin;
+pub mod beside;
 pub mod connect;
 pub mod database;
 pub mod install;
+pub mod named_lock;
 pub mod sql_error;
 pub mod target;
 pub mod waits;

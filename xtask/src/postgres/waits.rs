@@ -13,8 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use sqlx::PgConnection;
 
-use super::{Target, connect};
-use crate::reset;
+use super::{Target, connect, named_lock};
 
 /// How long a wait goes unmentioned.
 const PATIENCE: Duration = Duration::from_secs(3);
@@ -106,7 +105,7 @@ async fn probe(server: &Target) -> Result<Vec<Wait>> {
                     relation_name(server, &database, relation).await.unwrap_or_else(|| format!("oid {relation}"));
                 format!("a lock on {name} ({mode})")
             }
-            ("advisory", _, Some(class), Some(sub)) if reset::lock::is_reset_lock(class, sub) => {
+            ("advisory", _, Some(class), Some(sub)) if named_lock::is_named_lock(class, sub) => {
                 "the reset lock (another db-reset of this database, or a db-check or db-status building its schema)"
                     .to_owned()
             }

@@ -32,10 +32,10 @@ use dbfiles::template;
 use crate::migrations::MigrationFile;
 use crate::output::note;
 use crate::postgres::admin::{self, quote_ident};
+use crate::postgres::beside;
 use crate::seeds::SeedFile;
 use crate::timestamp;
 
-const MARKER: &str = "__xtask_tpl_";
 /// The test databases' templates (`testdb`) follow the same age rule.
 const MAX_AGE_SECS: i64 = template::MAX_AGE_SECS;
 const DAY_SECS: i64 = 86_400;
@@ -81,7 +81,7 @@ impl TemplateCache {
     ) -> TemplateCache {
         // The key the test databases' templates use too (`dbfiles::template`).
         let key = template::key(database, server_version, files.iter().map(|f| &f.migration), seeds);
-        let prefix = prefix(database);
+        let prefix = beside::template_prefix(database);
         TemplateCache { name: format!("{prefix}{key:016x}"), prefix }
     }
 
@@ -150,7 +150,7 @@ impl TemplateCache {
     /// `digest`, its schema's digest. Returns false, saving nothing, when the database carries
     /// what a copy would lose.
     pub async fn save_from(&self, admin: &mut PgConnection, database: &str, digest: &str) -> Result<bool> {
-        remove_all(admin, &self.prefix).await?;
+        admin::drop_all_with_prefix(admin, &self.prefix).await?;
         if !is_plain(admin, database).await? {
             return Ok(false);
         }
@@ -291,20 +291,6 @@ fn setting_value(name: &str, value: &str) -> String {
     }
     elements.push(current);
     elements.iter().map(|e| literal(e)).collect::<Vec<_>>().join(", ")
-}
-
-/// `<database>__xtask_tpl_`, shortened to leave room for the hash within 63 bytes.
-pub fn prefix(database: &str) -> String {
-    format!("{}{MARKER}", admin::fit_identifier(database, MARKER.len() + 16))
-}
-
-/// Drops every cached template of a dev database; returns their names.
-pub async fn remove_all(admin: &mut PgConnection, prefix: &str) -> Result<Vec<String>> {
-    let templates = admin::with_prefix(admin, prefix).await?;
-    for template in &templates {
-        admin::drop_force(admin, template).await?;
-    }
-    Ok(templates)
 }
 
 #[cfg(test)]

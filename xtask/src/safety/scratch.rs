@@ -19,7 +19,7 @@ use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use crate::elapsed::since;
 use crate::migrations::{MigrationFile, apply};
 use crate::postgres::admin::{self, quote_ident};
-use crate::postgres::{Target, connect};
+use crate::postgres::{Target, beside, connect, named_lock};
 use crate::reset::{self, cache::TemplateCache};
 use crate::seeds::{self, SeedFile};
 use dbfiles::fingerprint::Fingerprint;
@@ -62,9 +62,9 @@ pub async fn base(
     seeds: &[SeedFile],
 ) -> Result<Base> {
     let database = target.database();
-    let name = reset::names::trace_base(database);
-    reset::lock::acquire(admin, &reset::names::trace(database)).await?;
-    admin::drop_force(admin, &reset::names::trace(database)).await?;
+    let name = beside::trace_base(database);
+    named_lock::acquire(admin, &beside::trace(database)).await?;
+    admin::drop_force(admin, &beside::trace(database)).await?;
     let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut *admin).await?;
     let label = format!(
         "xtask: a trace's base, {} migration(s) and {} seed(s), {:016x}",
@@ -109,7 +109,7 @@ pub async fn base(
 
 /// `<db>__xtask_trace`, a copy of the kept base. The caller drops it (`drop`) when done.
 pub async fn copy_of(admin: &mut PgConnection, target: &Target, base: &Base) -> Result<String> {
-    let trace = reset::names::trace(target.database());
+    let trace = beside::trace(target.database());
     copy(admin, &base.name, &trace).await?;
     Ok(trace)
 }

@@ -16,7 +16,7 @@ use super::{catalog, uncovered};
 use crate::elapsed::since;
 use crate::migrations::{MigrationFile, apply};
 use crate::output::note;
-use crate::postgres::{Target, admin, connect};
+use crate::postgres::{Target, admin, beside, connect, named_lock};
 use crate::project::Project;
 use crate::reset::{self, cache::TemplateCache};
 use crate::seeds;
@@ -43,7 +43,7 @@ pub async fn expected(
     // The build's lock is released here, not when the session ends: the caller may go on to
     // replay a schema.sql in the same scratch database from another session (db-migrate's
     // refresh), which would otherwise wait for this one.
-    reset::lock::release(admin, &reset::names::schema(target.database())).await.ok();
+    named_lock::release(admin, &beside::schema(target.database())).await.ok();
     expected
 }
 
@@ -68,7 +68,7 @@ async fn from_reset_cache(
         seeds.as_deref().map(|seeds| TemplateCache::new(database, &version, files, Some(seeds))),
         Some(TemplateCache::new(database, &version, files, None)),
     ];
-    if !reset::lock::try_acquire(admin, database).await.ok()? {
+    if !named_lock::try_acquire(admin, database).await.ok()? {
         return None;
     }
     let mut found = None;
@@ -91,7 +91,7 @@ async fn from_reset_cache(
             break;
         }
     }
-    reset::lock::release(admin, database).await.ok();
+    named_lock::release(admin, database).await.ok();
     found
 }
 
@@ -101,10 +101,10 @@ async fn from_reset_cache(
 /// instead of building again; one whose build failed is dropped.
 async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<Expected> {
     let start = Instant::now();
-    let scratch = reset::names::schema(target.database());
+    let scratch = beside::schema(target.database());
     // One build at a time per dev database (a second db-check waits here), so the one that holds
     // the lock may drop what an interrupted run left behind.
-    reset::lock::acquire(admin, &scratch).await?;
+    named_lock::acquire(admin, &scratch).await?;
     let version: String = sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await?;
     // Labelled with the UTC day too: like the reset cache, a build stands for the files only on
     // the day it was made (a history may name partitions after the date).
@@ -185,8 +185,8 @@ async fn read(conn: &mut PgConnection) -> Result<Expected> {
 /// the one-run schema there again. Drift asks for it only to tell session state from a hand.
 pub async fn in_separate_runs(admin: &mut PgConnection, target: &Target, files: &[MigrationFile]) -> Result<Schema> {
     let start = Instant::now();
-    let scratch = reset::names::schema(target.database());
-    reset::lock::acquire(admin, &scratch).await?;
+    let scratch = beside::schema(target.database());
+    named_lock::acquire(admin, &scratch).await?;
     admin::drop_force(admin, &scratch).await?;
     admin::create(admin, &scratch).await?;
     let scratch_target = target.with_database(&scratch).with_unflushed_commits();
@@ -215,8 +215,8 @@ pub async fn in_separate_runs(admin: &mut PgConnection, target: &Target, files: 
 /// (under the same lock as `build_and_read`) and dropped after, so the next comparison builds
 /// the migrations there again. A file that fails to replay is an error.
 pub async fn replayed(admin: &mut PgConnection, target: &Target, sql: &str) -> Result<Expected> {
-    let scratch = reset::names::schema(target.database());
-    reset::lock::acquire(admin, &scratch).await?;
+    let scratch = beside::schema(target.database());
+    named_lock::acquire(admin, &scratch).await?;
     admin::drop_force(admin, &scratch).await?;
     admin::create(admin, &scratch).await?;
     let replay = async {

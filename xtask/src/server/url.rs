@@ -6,8 +6,7 @@
 use anyhow::Result;
 
 use crate::output::out;
-use crate::postgres::{Database, Target, admin, connect};
-use crate::reset::{cache as template_cache, names as reset_copies};
+use crate::postgres::{Database, Target, admin, beside, connect};
 
 pub struct UrlServer {
     target: Target,
@@ -45,29 +44,29 @@ impl UrlServer {
         } else {
             out!("Nothing to remove: database {database} does not exist on {}", self.target.maintenance());
         }
-        let previous = reset_copies::previous(database);
+        let previous = beside::previous(database);
         if admin::exists(&mut conn, &previous).await? {
             admin::drop_force(&mut conn, &previous).await?;
             out!("Removed {previous}, the database the last reset replaced");
         }
         // Dropped by the db-check or db-status that built it; one is left only by an interrupted run.
-        let schema_scratch = reset_copies::schema(database);
+        let schema_scratch = beside::schema(database);
         if admin::exists(&mut conn, &schema_scratch).await? {
             admin::drop_force(&mut conn, &schema_scratch).await?;
             out!("Removed {schema_scratch}, the schema db-check and db-status compare with");
         }
         // Dropped by the db-check that made it; one is left only by an interrupted run.
-        let trace = reset_copies::trace(database);
+        let trace = beside::trace(database);
         if admin::exists(&mut conn, &trace).await? {
             admin::drop_force(&mut conn, &trace).await?;
             out!("Removed {trace}, left by an interrupted db-check");
         }
-        let trace_base = reset_copies::trace_base(database);
+        let trace_base = beside::trace_base(database);
         if admin::exists(&mut conn, &trace_base).await? {
             admin::drop_force(&mut conn, &trace_base).await?;
             out!("Removed {trace_base}, the base db-check traces new migrations on");
         }
-        for template in template_cache::remove_all(&mut conn, &template_cache::prefix(database)).await? {
+        for template in admin::drop_all_with_prefix(&mut conn, &beside::template_prefix(database)).await? {
             out!("Removed the reset cache {template}");
         }
         Ok(())

@@ -132,7 +132,8 @@ fn the_readmes_first_change_works_as_written() {
     for block in blocks(&text) {
         match block.language.as_str() {
             "sh" => {
-                let commands = block.lines.iter().flat_map(|line| line.split(" && ").map(move |command| (line, command)));
+                let commands =
+                    block.lines.iter().flat_map(|line| line.split(" && ").map(move |command| (line, command)));
                 for (line, command) in commands.filter(|(_, command)| !command.trim().is_empty()) {
                     let words = words(command);
                     let args: Vec<&str> = words.iter().map(String::as_str).collect();

@@ -1,7 +1,8 @@
-//! The databases a reset keeps beside the dev database, named after it: the scratch copy it
-//! builds, and the previous dev database, which the next reset drops; the scratch database
-//! `db-check` and `db-status` build the schema in; and the two `db-check` traces new migrations
-//! with. (The reset cache's templates are named in `cache.rs`.)
+//! The databases the xtask keeps beside a dev database, named after it, in one place: a reset's
+//! scratch copy and the previous dev database; the reset cache's templates; the schema build
+//! `db-check` and `db-status` compare with; the two `db-check` traces new migrations with. The
+//! commands that make them, and `db-down --purge`, which removes them, all name them here. (The
+//! test databases' names are `dbfiles::names`'s: `testdb` makes them too.)
 
 use crate::postgres::admin;
 
@@ -10,6 +11,7 @@ const PREVIOUS_SUFFIX: &str = "__xtask_old";
 const SCHEMA_SUFFIX: &str = "__xtask_schema";
 const TRACE_SUFFIX: &str = "__xtask_trace";
 const TRACE_BASE_SUFFIX: &str = "__xtask_tracebase";
+const TEMPLATE_MARKER: &str = "__xtask_tpl_";
 
 /// `<database>__xtask_reset`: where a reset builds, unseen until the swap. One left behind by an
 /// interrupted reset is removed by the next.
@@ -42,6 +44,11 @@ pub fn trace(database: &str) -> String {
 /// labelled with what it was built from and closed to connections, until the base changes.
 pub fn trace_base(database: &str) -> String {
     format!("{}{TRACE_BASE_SUFFIX}", admin::fit_identifier(database, TRACE_BASE_SUFFIX.len()))
+}
+
+/// `<database>__xtask_tpl_`: every reset cache template of `database` starts so (the key follows).
+pub fn template_prefix(database: &str) -> String {
+    format!("{}{TEMPLATE_MARKER}", admin::fit_identifier(database, TEMPLATE_MARKER.len() + 16))
 }
 
 #[cfg(test)]

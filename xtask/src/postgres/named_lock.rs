@@ -1,7 +1,9 @@
-//! One reset at a time per dev database. Two resets at once would drop each other's scratch
-//! database and race at the swap; the second waits here instead (and, after a few seconds, the
-//! lock-wait reporter says who it waits for). `db-check` and `db-status` take the same kind of
-//! lock, keyed on the name of the scratch database they build the schema in.
+//! An advisory lock keyed by a database's name, held by a session in the maintenance database:
+//! one reset at a time per dev database (two at once would drop each other's scratch database
+//! and race at the swap; the second waits here instead, and after a few seconds the lock-wait
+//! reporter says who it waits for), and one build at a time of each database the xtask keeps
+//! beside it (`db-check` and `db-status` key it on their schema build, `db-check`'s trace on its
+//! copy).
 
 use anyhow::{Context, Result};
 use sqlx::PgConnection;
@@ -45,6 +47,6 @@ pub async fn release(admin: &mut PgConnection, database: &str) -> Result<()> {
 }
 
 /// True for the lock `acquire` takes, as `pg_locks` shows it.
-pub fn is_reset_lock(classid: i64, objsubid: i16) -> bool {
+pub fn is_named_lock(classid: i64, objsubid: i16) -> bool {
     classid == i64::from(RESET_LOCK_CLASS) && objsubid == 2
 }
