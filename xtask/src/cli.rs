@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::commands::{
     bench, db_check, db_migrate, db_new, db_prepare, db_psql, db_reset, db_server, db_status, db_url, test,
 };
+use crate::postgres::StatementTimeout;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -69,6 +70,15 @@ pub struct ServerArgs {
     /// Where the server comes from: auto, docker, native or url [env: XTASK_DB_BACKEND] [default: auto]
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub backend: Option<Backend>,
+}
+
+/// The option of the commands that run migrations and seeds (db-migrate, db-reset).
+#[derive(clap::Args)]
+pub struct TimeoutArgs {
+    /// Cancel any statement that runs longer than this (e.g. 30s, 5min); the migration or seed
+    /// then fails and is rolled back
+    #[arg(long, value_name = "DURATION")]
+    pub statement_timeout: Option<StatementTimeout>,
 }
 
 /// Where the command reference lives: generated from these types, so help and docs never differ.

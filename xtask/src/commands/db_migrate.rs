@@ -4,7 +4,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::background::Background;
-use crate::cli::ServerArgs;
+use crate::cli::{ServerArgs, TimeoutArgs};
 use crate::migrations::plan::Plan;
 use crate::migrations::{self, MigrationFile, Sides, apply, folder};
 use crate::output::out;
@@ -25,10 +25,8 @@ pub struct Args {
     /// List the migrations that would run, and change nothing
     #[arg(long)]
     dry_run: bool,
-    /// Cancel any statement that runs longer than this (e.g. 30s, 5min); the migration or seed
-    /// then fails and is rolled back
-    #[arg(long, value_name = "DURATION")]
-    statement_timeout: Option<StatementTimeout>,
+    #[command(flatten)]
+    timeout: TimeoutArgs,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -37,7 +35,7 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let loading = folder::load_in_background(project.migrations_dir());
         let database = async { Server::select(&self.server, sh, project, true)?.up(sh).await }.await;
-        migrate(project, loading, database, self.statement_timeout.as_ref(), self.dry_run).await.map(drop)
+        migrate(project, loading, database, self.timeout.statement_timeout.as_ref(), self.dry_run).await.map(drop)
     }
 }
 

@@ -12,12 +12,12 @@ use sqlx::PgConnection;
 use xshell::Shell;
 
 use crate::background::Background;
-use crate::cli::ServerArgs;
+use crate::cli::{ServerArgs, TimeoutArgs};
 use crate::elapsed::since;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, apply, folder, history, lock};
 use crate::output::{note, out};
-use crate::postgres::{StatementTimeout, Target, admin, beside, connect, named_lock};
+use crate::postgres::{Target, admin, beside, connect, named_lock};
 use crate::project::Project;
 use crate::reset::{self, cache::Label, cache::TemplateCache};
 use crate::schema;
@@ -50,10 +50,8 @@ pub struct Args {
     /// Allow resetting a database on a server that is not on this machine
     #[arg(long)]
     allow_remote: bool,
-    /// Cancel any statement that runs longer than this (e.g. 30s, 5min); the migration or seed
-    /// then fails and is rolled back
-    #[arg(long, value_name = "DURATION")]
-    statement_timeout: Option<StatementTimeout>,
+    #[command(flatten)]
+    timeout: TimeoutArgs,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -109,7 +107,10 @@ impl Args {
             if applied.is_some() { "" } else { " (not created)" },
             beside::scratch(&database)
         ));
-        let cache = (!self.no_cache).then(|| (!self.no_seed).then_some(&seeds[..]));
+        let cache = match self.no_cache {
+            true => Caching::Off,
+            false => Caching::On { seeds: (!self.no_seed).then_some(&seeds[..]) },
+        };
         let Scratch { name: scratch, cache, copied } =
             make_scratch(db.maintenance().await?, &database, &files, cache).await?;
         let cached = copied.is_some();
@@ -123,7 +124,7 @@ impl Args {
         let scratch_target = db
             .target()
             .with_database(&scratch)
-            .with_statement_timeout(self.statement_timeout.as_ref())
+            .with_statement_timeout(self.timeout.statement_timeout.as_ref())
             .with_unflushed_commits();
         let (admin_conn, dev_conn) = db.maintenance_and_dev().await?;
         let locked = async {
@@ -242,17 +243,24 @@ struct Scratch {
     copied: Option<Label>,
 }
 
+/// Whether a reset may use (and refresh) the template cache.
+enum Caching<'a> {
+    /// `--no-cache`: build from the files, and drop this dev database's templates, so nothing
+    /// compares with a build older than this one.
+    Off,
+    /// The template of the migrations and of these seeds (`None`: `--no-seed`).
+    On { seeds: Option<&'a [SeedFile]> },
+}
+
 /// Creates the scratch database: drops the previous reset's copy of the dev database and any
 /// scratch database an interrupted reset left behind (no other reset is running: this one holds
 /// the reset lock), then copies the cached template when it is fresh, else creates an empty
-/// database. `cache` is `None` with --no-cache, which also drops the templates of this dev
-/// database (so nothing compares with a build older than this one), else the seeds to key it
-/// with (`None` inside with --no-seed).
+/// database.
 async fn make_scratch(
     admin: &mut PgConnection,
     database: &str,
     files: &[MigrationFile],
-    cache: Option<Option<&[SeedFile]>>,
+    cache: Caching<'_>,
 ) -> Result<Scratch> {
     let name = beside::scratch(database);
     admin::drop_force(admin, &beside::previous(database)).await?;
@@ -261,12 +269,12 @@ async fn make_scratch(
         note!("Removed {name}, left behind by an interrupted reset");
     }
     let cache = match cache {
-        Some(seeds) => {
+        Caching::On { seeds } => {
             let version: String =
                 sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await?;
             Some(TemplateCache::new(database, &version, files, seeds))
         }
-        None => {
+        Caching::Off => {
             let dropped = admin::drop_all_with_prefix(admin, &beside::template_prefix(database)).await?;
             if !dropped.is_empty() {
                 note!("Dropped the reset cache ({}): --no-cache builds from the files", dropped.join(", "));

@@ -81,12 +81,20 @@ pub async fn rename(conn: &mut PgConnection, from: &str, to: &str) -> Result<()>
     Ok(())
 }
 
-/// Opens or closes a database to connections (PostgreSQL's ALLOW_CONNECTIONS). A scratch build a
-/// command keeps between runs stays closed, so nobody changes it by hand (a GUI lists every
-/// database) and the next run can trust it.
-pub async fn allow_connections(conn: &mut PgConnection, database: &str, allow: bool) -> Result<()> {
+/// Opens a kept database to connections (PostgreSQL's ALLOW_CONNECTIONS), for a read or a copy.
+pub async fn open_to_connections(conn: &mut PgConnection, database: &str) -> Result<()> {
+    set_allow_connections(conn, database, "true").await.with_context(|| format!("open {database} to connections"))
+}
+
+/// Closes a database to connections. A scratch build a command keeps between runs stays closed,
+/// so nobody changes it by hand (a GUI lists every database) and the next run can trust it.
+pub async fn close_to_connections(conn: &mut PgConnection, database: &str) -> Result<()> {
+    set_allow_connections(conn, database, "false").await.with_context(|| format!("close {database} to connections"))
+}
+
+async fn set_allow_connections(conn: &mut PgConnection, database: &str, allow: &str) -> Result<()> {
     let statement = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", quote_ident(database));
-    conn.execute(AssertSqlSafe(statement)).await.with_context(|| format!("open or close {database}"))?;
+    conn.execute(AssertSqlSafe(statement)).await?;
     Ok(())
 }
 

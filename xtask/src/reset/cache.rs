@@ -118,12 +118,14 @@ impl TemplateCache {
         Ok(self.built_today(admin).await?.filter(|label| is_recent(label.built, now)))
     }
 
-    /// Opens the template to connections, for a read of its schema (under the reset lock), or
-    /// closes it again.
-    pub async fn allow_connections(&self, admin: &mut PgConnection, allow: bool) -> Result<()> {
-        let sql = format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}", quote_ident(&self.name));
-        admin.execute(AssertSqlSafe(sql)).await.context("open or close the reset cache")?;
-        Ok(())
+    /// Opens the template to connections, for a read of its schema (under the reset lock).
+    pub async fn open_to_connections(&self, admin: &mut PgConnection) -> Result<()> {
+        admin::open_to_connections(admin, &self.name).await.context("open the reset cache")
+    }
+
+    /// Closes the template again: a template open to connections is never used.
+    pub async fn close_to_connections(&self, admin: &mut PgConnection) -> Result<()> {
+        admin::close_to_connections(admin, &self.name).await.context("close the reset cache")
     }
 
     /// Creates `database` as a copy of the template, settings included. On failure nothing is
@@ -159,7 +161,7 @@ impl TemplateCache {
         // Closed, then labelled: a template without the label, or open, is never used.
         let labelled = async {
             copy_settings(admin, database, &self.name).await?;
-            self.allow_connections(admin, false).await?;
+            self.close_to_connections(admin).await?;
             let comment = format!("{LABEL}{}, schema {digest}", timestamp::now());
             let sql = format!("COMMENT ON DATABASE {} IS '{}'", quote_ident(&self.name), comment.replace('\'', "''"));
             admin.execute(AssertSqlSafe(sql)).await.context("label the reset cache")?;

@@ -122,10 +122,10 @@ pub async fn trace_files(
         _ => false,
     };
     let (traced, place) = if in_place {
-        admin::allow_connections(admin, &base.name, true).await?;
+        admin::open_to_connections(admin, &base.name).await?;
         let traced = trace_in(target, &base.name, new, trace::Ending::RollBack).await;
         // Closed again whatever happened: a base found open is never trusted, but rebuilt.
-        let closed = admin::allow_connections(admin, &base.name, false).await;
+        let closed = admin::close_to_connections(admin, &base.name).await;
         (
             traced.and_then(|traced| closed.map(|()| traced)),
             format!("in a transaction on {}, rolled back", base.describe()),

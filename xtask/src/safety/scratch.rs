@@ -102,7 +102,7 @@ pub async fn base(
         }
     };
     // Closed, then labelled: a database without the label, or open, is never taken as built.
-    admin::allow_connections(admin, &name, false).await?;
+    admin::close_to_connections(admin, &name).await?;
     admin::label(admin, &name, &label).await?;
     Ok(Base { name, made })
 }

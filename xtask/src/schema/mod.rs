@@ -160,8 +160,8 @@ pub async fn refresh(
     }
     let read_error = "the database is migrated, but its schema could not be read to refresh db/schema.sql";
     let actual = catalog::read(dev).await.context(read_error)?;
-    let (schema, verified, clean) = match provenance {
-        Provenance::FromTheFiles => (actual, true, true),
+    let (schema, written_from) = match provenance {
+        Provenance::FromTheFiles => (actual, WrittenFrom::DevDatabaseKnownGood),
         Provenance::Unverified => {
             let expected = async { scratch::expected(db.maintenance().await?, &target, project, files).await };
             match expected.await {
@@ -181,8 +181,11 @@ pub async fn refresh(
                             DIAGRAM_FILE
                         );
                     }
-                    let clean = differences.is_empty();
-                    (expected.schema, true, clean)
+                    let written_from = match differences.is_empty() {
+                        true => WrittenFrom::DevDatabaseKnownGood,
+                        false => WrittenFrom::MigrationsNotDevDatabase,
+                    };
+                    (expected.schema, written_from)
                 }
                 Err(err) => {
                     note!(
@@ -191,7 +194,7 @@ pub async fn refresh(
                          in them; `cargo xtask db-check` compares them",
                         crate::output::describe_error(&err)
                     );
-                    (actual, false, false)
+                    (actual, WrittenFrom::DevDatabaseUnchecked)
                 }
             }
         }
@@ -207,13 +210,29 @@ pub async fn refresh(
             note!("Wrote {path}: the schema changed; commit it with the migration");
         }
     }
-    if verified {
+    if written_from != WrittenFrom::DevDatabaseUnchecked {
         stamp.save(project, &[SQL_FILE, DIAGRAM_FILE]);
     }
-    if clean && let Ok(digest) = digest::of(dev).await {
+    if written_from == WrittenFrom::DevDatabaseKnownGood
+        && let Ok(digest) = digest::of(dev).await
+    {
         remember_known_good(dev, project, files, &digest).await;
     }
     Ok(())
+}
+
+/// What `refresh` wrote the schema files from, which decides what it may remember.
+#[derive(PartialEq, Eq)]
+enum WrittenFrom {
+    /// The dev database, known to be exactly what the migrations produce: the files are stamped,
+    /// and its digest is remembered as known good (drift's fast path).
+    DevDatabaseKnownGood,
+    /// The migrations' schema, because the dev database differs from it: the files are stamped,
+    /// the dev database is not remembered.
+    MigrationsNotDevDatabase,
+    /// The dev database, which could not be compared with the migrations' schema: nothing is
+    /// remembered, so the next reset renders the files again.
+    DevDatabaseUnchecked,
 }
 
 /// True when db/schema.sql is not `content` but says the same in another major's spelling, and

@@ -73,8 +73,7 @@ async fn from_reset_cache(
     }
     let mut found = None;
     for cache in caches.into_iter().flatten() {
-        if !matches!(cache.built_today(admin).await, Ok(Some(_))) || cache.allow_connections(admin, true).await.is_err()
-        {
+        if !matches!(cache.built_today(admin).await, Ok(Some(_))) || cache.open_to_connections(admin).await.is_err() {
             continue;
         }
         let read = async {
@@ -84,7 +83,7 @@ async fn from_reset_cache(
             schema
         };
         let schema = read.await;
-        let closed = cache.allow_connections(admin, false).await;
+        let closed = cache.close_to_connections(admin).await;
         if let (Ok(schema), Ok(())) = (schema, closed) {
             note!("Compared with {}, the reset cache of these migrations", cache.name);
             found = Some(schema);
@@ -117,7 +116,7 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
     // Kept closed to connections between runs, so no one changes it by hand (a GUI lists every
     // database): one that was opened since is built anew.
     if admin::label_if_closed(admin, &scratch).await.as_deref() == Some(built_from.as_str())
-        && admin::allow_connections(admin, &scratch, true).await.is_ok()
+        && admin::open_to_connections(admin, &scratch).await.is_ok()
     {
         let read = async {
             let mut conn = connect::connect(&target.with_database(&scratch)).await?;
@@ -126,7 +125,7 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
             schema
         };
         let schema = read.await;
-        admin::allow_connections(admin, &scratch, false).await?;
+        admin::close_to_connections(admin, &scratch).await?;
         if let Ok(schema) = schema {
             note!("Compared with {scratch}, built from these migrations before");
             return Ok(schema);
@@ -158,7 +157,7 @@ async fn build_and_read(admin: &mut PgConnection, target: &Target, files: &[Migr
         return Ok(schema);
     }
     // Closed, then labelled: a database without the label, or open, is never read as built.
-    admin::allow_connections(admin, &scratch, false).await?;
+    admin::close_to_connections(admin, &scratch).await?;
     admin::label(admin, &scratch, &built_from).await?;
     note!("Built {} migration(s) in {scratch} to compare with ({})", files.len(), since(start));
     Ok(schema)
