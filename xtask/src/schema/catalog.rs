@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use sqlx::postgres::PgRow;
-use sqlx::{Connection, Executor, FromRow, PgConnection, Postgres, Transaction};
+use sqlx::{Connection, Executor, FromRow, PgConnection, Postgres, Row as _, Transaction};
 
 use super::model::{
     Attribute, Check, Collation, Column, Constraint, ConstraintKind, Extension, Fires, ForeignKey, Function, Index,
@@ -314,6 +314,29 @@ fn dependencies() -> String {
     )
 }
 
+/// A struct for the rows of one query, decoded by position: its fields are the query's columns
+/// in the SELECT's order, so each value has a name where a tuple would have an index.
+macro_rules! row {
+    ($(#[$doc:meta])* struct $row:ident { $($field:ident: $type:ty,)* }) => {
+        $(#[$doc])*
+        struct $row {
+            $($field: $type,)*
+        }
+
+        impl<'r> FromRow<'r, PgRow> for $row {
+            #[allow(unused_assignments)]
+            fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
+                let mut column = 0;
+                $(
+                    let $field = row.try_get(column)?;
+                    column += 1;
+                )*
+                Ok($row { $($field,)* })
+            }
+        }
+    };
+}
+
 async fn rows<T>(conn: &mut PgConnection, sql: &str) -> Result<Vec<T>>
 where
     T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
@@ -398,19 +421,31 @@ fn collation_name(schema: Option<String>, collation: Option<String>) -> Option<S
     Some(name(schema?, collation?).to_string())
 }
 
+row! {
+    struct CollationRow {
+        schema: String,
+        collation: String,
+        provider: String,
+        locale: Option<String>,
+        lc_collate: Option<String>,
+        lc_ctype: Option<String>,
+        deterministic: bool,
+        rules: Option<String>,
+    }
+}
+
 async fn read_collations(conn: &mut PgConnection, sql: &str) -> Result<Vec<Collation>> {
-    type Row = (String, String, String, Option<String>, Option<String>, Option<String>, bool, Option<String>);
-    Ok(rows::<Row>(conn, sql)
+    Ok(rows::<CollationRow>(conn, sql)
         .await?
         .into_iter()
-        .map(|(schema, collation, provider, locale, lc_collate, lc_ctype, deterministic, rules)| Collation {
-            name: name(schema, collation),
-            provider,
-            locale,
-            lc_collate,
-            lc_ctype,
-            deterministic,
-            rules,
+        .map(|row| Collation {
+            name: name(row.schema, row.collation),
+            provider: row.provider,
+            locale: row.locale,
+            lc_collate: row.lc_collate,
+            lc_ctype: row.lc_ctype,
+            deterministic: row.deterministic,
+            rules: row.rules,
         })
         .collect())
 }
@@ -427,54 +462,48 @@ async fn read_enums(conn: &mut PgConnection, sql: &str) -> Result<Vec<Type>> {
         .collect())
 }
 
-async fn read_domains(conn: &mut PgConnection, sql: &str) -> Result<Vec<Type>> {
-    type Row = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-        Option<String>,
-        Vec<String>,
-        Vec<String>,
-        Vec<bool>,
-        Option<String>,
-    );
-    let mut types = Vec::new();
-    for (
-        schema,
-        type_name,
-        base,
-        collation_schema,
-        collation,
-        not_null,
-        default,
-        names,
-        definitions,
-        validated,
-        comment,
-    ) in rows::<Row>(conn, sql).await?
-    {
-        let checks = names
-            .into_iter()
-            .zip(definitions)
-            .zip(validated)
-            .map(|((name, definition), validated)| Check { name, definition, validated })
-            .collect();
-        types.push(Type {
-            name: name(schema, type_name),
-            kind: TypeKind::Domain {
-                base,
-                collation: collation_name(collation_schema, collation),
-                not_null,
-                default,
-                checks,
-            },
-            comment,
-        });
+row! {
+    /// A domain, its CHECKs as three arrays of the same length, in name order.
+    struct DomainRow {
+        schema: String,
+        type_name: String,
+        base: String,
+        collation_schema: Option<String>,
+        collation: Option<String>,
+        not_null: bool,
+        default: Option<String>,
+        check_names: Vec<String>,
+        check_definitions: Vec<String>,
+        check_validated: Vec<bool>,
+        comment: Option<String>,
     }
-    Ok(types)
+}
+
+async fn read_domains(conn: &mut PgConnection, sql: &str) -> Result<Vec<Type>> {
+    Ok(rows::<DomainRow>(conn, sql)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let checks = row
+                .check_names
+                .into_iter()
+                .zip(row.check_definitions)
+                .zip(row.check_validated)
+                .map(|((name, definition), validated)| Check { name, definition, validated })
+                .collect();
+            Type {
+                name: name(row.schema, row.type_name),
+                kind: TypeKind::Domain {
+                    base: row.base,
+                    collation: collation_name(row.collation_schema, row.collation),
+                    not_null: row.not_null,
+                    default: row.default,
+                    checks,
+                },
+                comment: row.comment,
+            }
+        })
+        .collect())
 }
 
 async fn read_composites(conn: &mut PgConnection, sql: &str) -> Result<Vec<Type>> {
@@ -509,35 +538,102 @@ async fn read_functions(conn: &mut PgConnection, sql: &str) -> Result<Vec<Functi
         .collect())
 }
 
+row! {
+    /// A sequence, and the column that owns it (serial or OWNED BY), when one does.
+    struct SequenceRow {
+        schema: String,
+        sequence: String,
+        data_type: String,
+        start: i64,
+        increment: i64,
+        min: i64,
+        max: i64,
+        cache: i64,
+        cycle: bool,
+        owner_schema: Option<String>,
+        owner_table: Option<String>,
+        owner_column: Option<String>,
+    }
+}
+
 async fn read_sequences(conn: &mut PgConnection, sql: &str) -> Result<Vec<Sequence>> {
-    type Row = (String, String, String, i64, i64, i64, i64, i64, bool, Option<String>, Option<String>, Option<String>);
-    Ok(rows::<Row>(conn, sql)
+    Ok(rows::<SequenceRow>(conn, sql)
         .await?
         .into_iter()
-        .map(|(schema, sequence, data_type, start, increment, min, max, cache, cycle, owner_schema, table, column)| {
-            let owned_by = match (owner_schema, table, column) {
+        .map(|row| {
+            let owned_by = match (row.owner_schema, row.owner_table, row.owner_column) {
                 (Some(schema), Some(table), Some(column)) => Some((name(schema, table), column)),
                 _ => None,
             };
-            Sequence { name: name(schema, sequence), data_type, start, increment, min, max, cache, cycle, owned_by }
+            Sequence {
+                name: name(row.schema, row.sequence),
+                data_type: row.data_type,
+                start: row.start,
+                increment: row.increment,
+                min: row.min,
+                max: row.max,
+                cache: row.cache,
+                cycle: row.cycle,
+                owned_by,
+            }
         })
         .collect())
 }
 
+row! {
+    /// A table or partition; a partition names its parent and its bound.
+    struct TableRow {
+        schema: String,
+        table: String,
+        unlogged: bool,
+        comment: Option<String>,
+        partition_key: Option<String>,
+        parent_schema: Option<String>,
+        parent: Option<String>,
+        bound: Option<String>,
+        options: Vec<String>,
+    }
+}
+
+row! {
+    /// A column, with its position among its table's columns.
+    struct ColumnRow {
+        schema: String,
+        table: String,
+        position: i64,
+        column: String,
+        data_type: String,
+        collation_schema: Option<String>,
+        collation: Option<String>,
+        not_null: bool,
+        expression: Option<String>,
+        identity: String,
+        generated: String,
+        comment: Option<String>,
+    }
+}
+
+row! {
+    /// A table's constraint; a foreign key names the table and columns it references.
+    struct ConstraintRow {
+        schema: String,
+        table: String,
+        constraint: String,
+        kind: String,
+        definition: String,
+        validated: bool,
+        columns: Vec<String>,
+        foreign_schema: Option<String>,
+        foreign_table: Option<String>,
+        foreign_columns: Vec<String>,
+        on_delete: String,
+        on_update: String,
+    }
+}
+
 async fn read_tables(conn: &mut PgConnection, tables: &str, columns: &str, constraints: &str) -> Result<Vec<Table>> {
-    type TableRow = (
-        String,
-        String,
-        bool,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Vec<String>,
-    );
     let mut by_name = BTreeMap::new();
-    for (schema, table, unlogged, comment, partition_key, parent_schema, parent, bound, options) in
+    for TableRow { schema, table, unlogged, comment, partition_key, parent_schema, parent, bound, options } in
         rows::<TableRow>(conn, tables).await?
     {
         let partition_of = match (parent_schema, parent, bound) {
@@ -558,26 +654,12 @@ async fn read_tables(conn: &mut PgConnection, tables: &str, columns: &str, const
         by_name.insert(name, table);
     }
 
-    type ColumnRow = (
-        String,
-        String,
-        i64,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-    );
     let mut columns = rows::<ColumnRow>(conn, columns).await?;
-    columns.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
-    for (
+    columns.sort_by(|a, b| (&a.schema, &a.table, a.position).cmp(&(&b.schema, &b.table, b.position)));
+    for ColumnRow {
         schema,
         table,
-        _position,
+        position: _,
         column,
         data_type,
         collation_schema,
@@ -587,7 +669,7 @@ async fn read_tables(conn: &mut PgConnection, tables: &str, columns: &str, const
         identity,
         generated,
         comment,
-    ) in columns
+    } in columns
     {
         let Some(table) = by_name.get_mut(&name(schema, table)) else { continue };
         let identity = match identity.as_str() {
@@ -612,21 +694,7 @@ async fn read_tables(conn: &mut PgConnection, tables: &str, columns: &str, const
         });
     }
 
-    type ConstraintRow = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        bool,
-        Vec<String>,
-        Option<String>,
-        Option<String>,
-        Vec<String>,
-        String,
-        String,
-    );
-    for (
+    for ConstraintRow {
         schema,
         table,
         constraint,
@@ -639,7 +707,7 @@ async fn read_tables(conn: &mut PgConnection, tables: &str, columns: &str, const
         foreign_columns,
         on_delete,
         on_update,
-    ) in rows::<ConstraintRow>(conn, constraints).await?
+    } in rows::<ConstraintRow>(conn, constraints).await?
     {
         let Some(table) = by_name.get_mut(&name(schema, table)) else { continue };
         let kind = match kind.as_str() {
