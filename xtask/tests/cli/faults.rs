@@ -169,9 +169,36 @@ async fn a_statement_timeout_stops_a_migration_that_never_ends() {
         .says("--statement-timeout");
     assert_eq!(fx.applied_versions().await, [20260101000000]);
     assert!(!fx.table_exists("half").await);
+    fx.xtask(&["db-reset", "--statement-timeout", "1s"])
+        .failure()
+        .says("20260102000000_endless.sql:3:1: canceling statement due to statement timeout");
+    assert_eq!(fx.applied_versions().await, [20260101000000]);
+    assert!(!fx.table_exists("half").await);
     let bad = fx.xtask(&["db-migrate", "--statement-timeout", "5 parsecs"]);
     assert_eq!(bad.code, Some(2), "{}", bad.all());
     bad.says("is not a duration");
+}
+
+/// Every session bounds its lock waits (`lock_timeout`), and has the server check that its client
+/// is still there (`client_connection_check_interval`): a killed command's migration is rolled
+/// back within a second, not when its statement ends.
+#[tokio::test]
+async fn sessions_give_up_on_locks_and_notice_a_dead_client() {
+    let fx = Fixture::new("session_bounds");
+    fx.migration(
+        20260101000000,
+        "settings",
+        "CREATE TABLE seen AS SELECT current_setting('lock_timeout') AS lock_timeout, \
+         current_setting('client_connection_check_interval') AS check_interval;\n",
+    );
+    for command in ["db-migrate", "db-reset"] {
+        fx.xtask(&[command]).success();
+        let seen: (String, String) = sqlx::query_as("SELECT lock_timeout, check_interval FROM seen")
+            .fetch_one(&mut fx.connect().await)
+            .await
+            .unwrap();
+        assert_eq!(seen, ("5min".to_owned(), "1s".to_owned()), "the settings of {command}'s session");
+    }
 }
 
 #[tokio::test]

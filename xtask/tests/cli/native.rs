@@ -599,6 +599,47 @@ async fn a_reset_survives_the_server_killed_right_after_it() {
     fx.xtask_with(&["db-down", "--purge"], &env).success();
 }
 
+/// The server gone mid-run without a word (its postmaster killed, as by a crash or the OOM
+/// killer, takes the migration's session with it): a clean error that says the server closed the
+/// connection, never the driver's I/O error or PostgreSQL's own source line.
+#[tokio::test]
+async fn a_server_gone_mid_run_is_said_to_have_closed_the_connection() {
+    let fx = orgs_project("native_gone");
+    let env = settings();
+    fx.xtask_with(&["db-migrate"], &env).success();
+    let port = up_port(&fx.xtask_with(&["db-up"], &env).success().stdout);
+    fx.migration(20260102000000, "long", "SELECT pg_sleep(60);\n");
+    let mut child = fx.spawn_with(&["db-migrate"], &env);
+    let mut watcher = connect(port).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE state = 'active' AND position('pg_sleep(60)' in query) > 0 AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if running > 0 {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            kill_postmaster(&fx);
+            panic!("the migration never started");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    kill_postmaster(&fx);
+    let output = child.wait_with_output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(all.contains("error: ") && all.contains("the server closed the connection"), "{all}");
+    assert!(!all.contains(" at line ") && !all.contains("panicked"), "{all}");
+    fx.xtask_with(&["db-up"], &env).success();
+    fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
+
 /// A checkout whose path is not UTF-8 (a Latin-1 folder name) cannot be handed to initdb and
 /// pg_ctl unchanged: refused with what to do, before any cluster is made.
 #[test]

@@ -87,6 +87,16 @@ async fn a_file_that_runs_into_the_next_one_fails_as_it_would_alone() {
         .says("db/migrations/20260102000000_opens_a_quote.sql")
         .says("unterminated dollar-quoted string");
     assert_old_database_intact(&fx).await;
+
+    // The same with a comment left open.
+    let fx = with_hand_made_row().await;
+    fx.migration(20260102000000, "opens_a_comment", "CREATE TABLE a (id int);\n/* unfinished\n");
+    fx.migration(20260103000000, "closes_it", "*/\nCREATE TABLE b (id int);\n");
+    fx.xtask(&["db-reset", "--no-cache"])
+        .failure()
+        .says("db/migrations/20260102000000_opens_a_comment.sql")
+        .says("unterminated /* comment");
+    assert_old_database_intact(&fx).await;
 }
 
 /// The old database, with rows the reset would have thrown away, survives any failure.
