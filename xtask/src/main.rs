@@ -19,6 +19,8 @@ mod migrations;
 mod output;
 mod postgres;
 mod project;
+#[cfg(test)]
+mod reliability_doc;
 mod reset;
 mod safety;
 mod schema;
