@@ -1,7 +1,9 @@
 //! Splits a SQL file into its statements the way psql reads it: knowing enough of PostgreSQL's
 //! lexical rules (quotes, dollar quotes, comments) not to split inside them, taking the data
 //! that follows a `COPY … FROM stdin` (what `pg_dump --data-only` writes) up to its `\.` line,
-//! and finding psql's own backslash commands, which are not SQL.
+//! and finding psql's own backslash commands, which are not SQL. A `;` inside parentheses (a
+//! rule's `DO ALSO (…; …)`) or inside the `BEGIN ATOMIC … END` body of a function or procedure
+//! ends nothing: psql's own heuristic (`psqlscan.l`), followed word for word.
 //!
 //! Hand-written on purpose: a real SQL parser (`pg_query`) would triple the xtask's build, and
 //! only the lexical layer is needed. Files without a backslash or the word `stdin` never come
@@ -30,6 +32,7 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, MetaCommand<'_>> {
     let bytes = sql.as_bytes();
     let mut statements = Vec::new();
     let mut start: Option<usize> = None;
+    let mut nesting = Nesting::default();
     let mut i = 0;
     while i < bytes.len() {
         let rest = &sql[i..];
@@ -55,7 +58,8 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, MetaCommand<'_>> {
         }
         let begin = *start.get_or_insert(i);
         i += match c {
-            b';' => {
+            b';' if nesting.ends_statement() => {
+                nesting = Nesting::default();
                 let text = &sql[begin..=i];
                 start = None;
                 if is_copy_from_stdin(text) {
@@ -76,6 +80,19 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, MetaCommand<'_>> {
             b'"' => quoted_len(rest, b'"', false),
             // `$` inside a word (`price$usd`) is part of an identifier, not a dollar quote.
             b'$' if !continues_word(bytes, i) => dollar_quoted_len(rest),
+            b'(' => {
+                nesting.parens += 1;
+                1
+            }
+            b')' => {
+                nesting.parens = nesting.parens.saturating_sub(1);
+                1
+            }
+            c if (c.is_ascii_alphabetic() || c == b'_' || c >= 0x80) && !continues_word(bytes, i) => {
+                let len = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(rest.len());
+                nesting.word(&rest[..len.max(1)]);
+                len.max(1)
+            }
             _ => rest.chars().next().map_or(1, char::len_utf8),
         };
     }
@@ -83,6 +100,48 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, MetaCommand<'_>> {
         statements.push(Statement { offset: begin, text: &sql[begin..], copy_data: None });
     }
     Ok(statements)
+}
+
+/// What psql tracks to tell a `;` that ends a statement from one inside it: the depth of
+/// parentheses, and of `BEGIN … END` (and `CASE … END` within it) in a statement that starts
+/// `CREATE [OR REPLACE] FUNCTION|PROCEDURE`, the SQL-standard body (`BEGIN ATOMIC`).
+#[derive(Default)]
+struct Nesting {
+    parens: usize,
+    begins: usize,
+    /// The statement's words so far, and its first four as psql keeps them: the first letter
+    /// of `create`, `or`, `replace`, `function` or `procedure`, else nothing.
+    words: usize,
+    first: [u8; 4],
+}
+
+impl Nesting {
+    fn ends_statement(&self) -> bool {
+        self.parens == 0 && self.begins == 0
+    }
+
+    fn word(&mut self, word: &str) {
+        let lower = word.to_ascii_lowercase();
+        if self.words < self.first.len()
+            && matches!(lower.as_str(), "create" | "or" | "replace" | "function" | "procedure")
+        {
+            self.first[self.words] = lower.as_bytes()[0];
+        }
+        self.words += 1;
+        let routine = self.first[0] == b'c'
+            && (matches!(self.first[1], b'f' | b'p')
+                || (self.first[1] == b'o' && self.first[2] == b'r' && matches!(self.first[3], b'f' | b'p')));
+        if !routine || self.parens > 0 {
+            return;
+        }
+        match lower.as_str() {
+            "begin" => self.begins += 1,
+            // CASE ends with END too; it counts only inside a body.
+            "case" if self.begins > 0 => self.begins += 1,
+            "end" => self.begins = self.begins.saturating_sub(1),
+            _ => {}
+        }
+    }
 }
 
 /// The offset of the first statement that ends the transaction it runs in (`COMMIT`, `END`,
@@ -229,6 +288,30 @@ mod tests {
         assert_eq!(split(sql).unwrap()[1].copy_data, Some("1\n"));
         let sql = "SELECT CASE WHEN false THEN 'x' ELSE'C:\\' END;\nCOPY t FROM stdin;\nrow1\n\\.\n";
         assert_eq!(split(sql).unwrap()[1].copy_data, Some("row1\n"));
+    }
+
+    #[test]
+    fn a_semicolon_inside_a_body_or_parentheses_ends_nothing() {
+        let sql = "CREATE FUNCTION one() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN true THEN 1 END;\n  \
+                   SELECT 1;\nEND;\n\
+                   create or replace procedure p() begin atomic insert into t values (1); end;\n\
+                   CREATE RULE r AS ON INSERT TO a DO ALSO (INSERT INTO b VALUES (1); INSERT INTO c VALUES (2));\n\
+                   BEGIN; SELECT 1; END;\n\
+                   CREATE TABLE begin_end (x int);";
+        assert_eq!(
+            texts(sql),
+            [
+                "CREATE FUNCTION one() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN true THEN 1 END;\n  \
+                 SELECT 1;\nEND;",
+                "create or replace procedure p() begin atomic insert into t values (1); end;",
+                "CREATE RULE r AS ON INSERT TO a DO ALSO (INSERT INTO b VALUES (1); INSERT INTO c VALUES (2));",
+                "BEGIN;",
+                "SELECT 1;",
+                "END;",
+                "CREATE TABLE begin_end (x int);",
+            ]
+        );
+        assert_eq!(transaction_end("CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END;"), None);
     }
 
     #[test]
