@@ -21,6 +21,10 @@ pub struct Target {
     /// `synchronous_commit = off` for the session: for a database nobody sees until a later,
     /// durable commit publishes it (a reset's scratch copy, which the swap makes durable).
     unflushed_commits: bool,
+    /// Whose `lock_timeout` a session starts with: the xtask's (every session gives up in the
+    /// end), or the server's, as an application's migrator would have it (db-check's trace, which
+    /// reads the lock_timeout a migration sets, `RESET` included).
+    lock_timeout: LockTimeout,
     /// The folder of the server's private Unix socket, when the xtask started the server itself
     /// (the local cluster): connections go there instead of over TCP and skip the password
     /// handshake. Messages and child processes still get the TCP address.
@@ -41,6 +45,7 @@ impl Target {
             password: Some(password.to_owned()),
             statement_timeout: None,
             unflushed_commits: false,
+            lock_timeout: LockTimeout::Xtasks,
             socket: None,
         }
     }
@@ -82,7 +87,14 @@ impl Target {
         options = options.database(&database);
         secrets::register_public(options.get_username());
         secrets::register_public(&database);
-        Ok(Target { options, password, statement_timeout: None, unflushed_commits: false, socket: None })
+        Ok(Target {
+            options,
+            password,
+            statement_timeout: None,
+            unflushed_commits: false,
+            lock_timeout: LockTimeout::Xtasks,
+            socket: None,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -106,6 +118,11 @@ impl Target {
     /// The same target, whose sessions do not wait for their commits to reach the disk.
     pub fn with_unflushed_commits(&self) -> Target {
         Target { unflushed_commits: true, ..self.clone() }
+    }
+
+    /// The same target, whose sessions start with the server's own lock_timeout.
+    pub fn with_servers_lock_timeout(&self) -> Target {
+        Target { lock_timeout: LockTimeout::Servers, ..self.clone() }
     }
 
     pub fn maintenance(&self) -> Target {
@@ -135,7 +152,11 @@ impl Target {
             .options
             .clone()
             .application_name(&super::waits::application_name())
-            .options([("client_connection_check_interval", "1s"), ("lock_timeout", super::waits::LOCK_TIMEOUT)]);
+            .options([("client_connection_check_interval", "1s")]);
+        let options = match self.lock_timeout {
+            LockTimeout::Xtasks => options.options([("lock_timeout", super::waits::LOCK_TIMEOUT)]),
+            LockTimeout::Servers => options,
+        };
         let options = match &self.statement_timeout {
             Some(timeout) => options.options([("statement_timeout", timeout.as_str())]),
             None => options,
@@ -240,6 +261,12 @@ impl std::fmt::Display for Target {
 /// checked here so a typo is a clear error instead of a failed connection.
 #[derive(Clone, Debug)]
 pub struct StatementTimeout(String);
+
+#[derive(Clone, Copy, Debug)]
+enum LockTimeout {
+    Xtasks,
+    Servers,
+}
 
 impl FromStr for StatementTimeout {
     type Err = String;

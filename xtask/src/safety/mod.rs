@@ -145,7 +145,8 @@ async fn trace_in<'a>(
     new: &[&'a MigrationFile],
     ending: trace::Ending,
 ) -> Result<trace::Trace<'a>> {
-    let mut conn = connect::connect(&target.with_database(database).with_unflushed_commits()).await?;
+    let mut conn =
+        connect::connect(&target.with_database(database).with_unflushed_commits().with_servers_lock_timeout()).await?;
     let traced = trace::run(&mut conn, new, ending).await;
     conn.close().await.ok();
     traced

@@ -44,7 +44,7 @@ fn check(fx: &Fixture) -> Run {
 #[test]
 fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
     let fx = fleet("safety_danger");
-    let forms: [(&str, String, &str); 14] = [
+    let forms: [(&str, String, &str); 16] = [
         (
             "retype",
             format!(
@@ -100,6 +100,23 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
             "1:1: error[lock-timeout]: takes ACCESS EXCLUSIVE on factories with no lock_timeout",
         ),
         (
+            // RESET goes back to what the session started with: the server's, as for an
+            // application's migrator, never the xtask's own.
+            "reset_timeout",
+            format!("{TIMEOUT}RESET lock_timeout;\nALTER TABLE factories ADD COLUMN note2 text;\n"),
+            "3:1: error[lock-timeout]: takes ACCESS EXCLUSIVE on factories with no lock_timeout",
+        ),
+        (
+            // A `;` inside a SQL-standard body or a rule's parentheses ends no statement.
+            "bodies",
+            format!(
+                "{TIMEOUT}CREATE FUNCTION two() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN true THEN 2 END;\nEND;\n\
+                 CREATE TABLE rule_log (x int);\nCREATE TABLE rule_a (x int);\n\
+                 CREATE RULE rule_a_log AS ON INSERT TO rule_a DO ALSO (INSERT INTO rule_log VALUES (1); INSERT INTO rule_log VALUES (2));\n"
+            ),
+            "",
+        ),
+        (
             "events",
             format!(
                 "{TIMEOUT}CREATE TABLE gateway_events (\n    id bigint PRIMARY KEY,\n    gateway_id uuid NOT NULL REFERENCES gateways\n);\n"
@@ -146,7 +163,7 @@ fn each_dangerous_form_on_the_projects_tables_is_flagged_at_its_line() {
         }
     }
     let run = run
-        .says(&format!("Traced 14 new migration(s) against main: {expected} error(s), 1 warning(s), 0 allowed"))
+        .says(&format!("Traced 16 new migration(s) against main: {expected} error(s), 1 warning(s), 0 allowed"))
         .says(
             "warning[column-type]: changes gateways.firmware_version from text COLLATE \"C\" to character varying(64)",
         )
