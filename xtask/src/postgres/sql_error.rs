@@ -8,6 +8,9 @@ use sqlx::{Connection, PgConnection};
 
 use dbfiles::script::{self, Failure, Pace};
 
+/// SQLSTATE of `CREATE` of an object that exists (a role another build made, say).
+const DUPLICATE_OBJECT: &str = "42710";
+
 /// SQLSTATE of a statement cancelled by `statement_timeout`.
 const QUERY_CANCELED: &str = "57014";
 
@@ -198,6 +201,13 @@ impl fmt::Display for SqlFileError {
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
+        } else if self.code == DUPLICATE_OBJECT && self.message.starts_with("role ") {
+            write!(
+                f,
+                "\n  hint: a role belongs to the whole server, not to one database: the dev database and the builds \
+                 db-reset, db-status and db-check make beside it share it, so a migration that creates one must accept \
+                 that it exists: `DO $$ BEGIN CREATE ROLE …; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`"
+            )?;
         } else if self.code == QUERY_CANCELED {
             write!(
                 f,

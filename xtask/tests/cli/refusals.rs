@@ -153,3 +153,19 @@ async fn the_servers_own_databases_are_never_reset() {
         assert!(!fx.database_exists(&format!("{database}__xtask_reset")).await);
     }
 }
+
+#[tokio::test]
+async fn a_role_a_migration_creates_is_explained_as_the_servers() {
+    use sqlx::Executor;
+    let fx = Fixture::new("role");
+    let role = format!("{}_reader", fx.database);
+    fx.migration(20260101000000, "create_role", &format!("CREATE ROLE {role} NOLOGIN;\n"));
+    fx.xtask(&["db-migrate"]).success();
+    // The reset's build runs the migration again on the same server, where the role exists.
+    let run = fx.xtask(&["db-reset"]);
+    fx.admin().await.execute(sqlx::AssertSqlSafe(format!("DROP ROLE {role}"))).await.expect("drop the test's role");
+    run.failure()
+        .says(&format!("role \"{role}\" already exists"))
+        .says("a role belongs to the whole server")
+        .says("EXCEPTION WHEN duplicate_object");
+}
