@@ -146,11 +146,15 @@ pub(super) fn queries() -> [String; QUERIES] {
              {user_types} AND t.typtype = 'c' AND (SELECT k.relkind FROM pg_class k WHERE k.oid = t.typrelid) = 'c'"
         ),
         // Functions and procedures; aggregates and window functions have no pg_get_functiondef.
+        // Not those the server made for another object (deptype 'i': a range type's
+        // constructors), which come back with it.
         format!(
             "SELECT n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
                     pg_get_functiondef(p.oid) \
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-             WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {}",
+             WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass \
+                   AND i.objid = p.oid AND i.deptype = 'i')",
             not_from_extension("pg_proc", "p.oid")
         ),
         // Sequences. An identity column's sequence belongs to the column (deptype 'i') and is
