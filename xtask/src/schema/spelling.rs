@@ -10,7 +10,9 @@
 //! exactly the schema the migrations build (`scratch::replayed`, compared by `drift::compare`)
 //! with nothing the model does not cover beside it (`uncovered.rs`): what takes a definition's
 //! place in the file can only be checked by what it builds, so a statement slipped in after a
-//! view's query (a `DROP`, a `GRANT`, a `COMMENT`) fails there. An SQL comment slipped in passes.
+//! view's query (a `DROP`, a `GRANT`, a `COMMENT`) fails there; and what takes a definition's
+//! place is at most one statement, so nothing else rides along (an `INSERT`, a `set_config`),
+//! even what builds no schema. An SQL comment slipped in passes.
 //! `db-check` accepts such a file, and `db-migrate` keeps it rather than respelling it, so a
 //! team on 15 and 18 does not rewrite the file back and forth.
 
@@ -60,20 +62,26 @@ fn masked(schema: &Schema) -> Schema {
     schema
 }
 
-/// True when `text` is `segments` with anything between each two: each segment is taken where
-/// it first appears after the one before (which, with wildcards only, finds a match whenever
-/// there is one), and the last must end the text.
+/// True when `text` is `segments` with a definition between each two: each segment is taken
+/// where it first appears after the one before (so each definition is as short as it can be),
+/// the last must end the text, and no definition holds more than one statement.
 fn matches(text: &str, segments: &[&str]) -> bool {
     let Some((first, rest)) = segments.split_first() else { return text.is_empty() };
     let Some(mut rest_of_text) = text.strip_prefix(first) else { return false };
     let Some((last, middle)) = rest.split_last() else { return rest_of_text.is_empty() };
     for segment in middle {
         match rest_of_text.find(segment) {
-            Some(at) => rest_of_text = &rest_of_text[at + segment.len()..],
-            None => return false,
+            Some(at) if is_one_definition(&rest_of_text[..at]) => rest_of_text = &rest_of_text[at + segment.len()..],
+            _ => return false,
         }
     }
-    rest_of_text.ends_with(last)
+    rest_of_text.strip_suffix(last).is_some_and(is_one_definition)
+}
+
+/// True when `text`, in a definition's place, is at most one statement (or part of one), and
+/// no psql command.
+fn is_one_definition(text: &str) -> bool {
+    dbfiles::statements::split(text).is_ok_and(|statements| statements.len() <= 1)
 }
 
 #[cfg(test)]
@@ -89,6 +97,9 @@ mod tests {
         assert!(!matches("a-x-b-y-d", &["a-", "-b-", "-c"]));
         assert!(!matches("z-x-b-y-c", &["a-", "-b-", "-c"]));
         assert!(matches("exact", &["exact"]));
+        assert!(matches("a-SELECT 1;\n-- a comment\n-c", &["a-", "-c"]));
+        assert!(!matches("a-SELECT 1;\nINSERT INTO t VALUES (1);\n-c", &["a-", "-c"]));
+        assert!(!matches("a-SELECT 1;\n\\! rm -rf x\n-c", &["a-", "-c"]));
         assert!(!matches("exact!", &["exact"]));
     }
 
@@ -114,6 +125,7 @@ mod tests {
             file.replace("-- Views", "-- Views that matter"),
             file.replace("CREATE VIEW public.cheap", "CREATE VIEW public.dear"),
             format!("DROP TABLE public.parts;\n{file}"),
+            file.replace("FROM public.parts;", "FROM public.parts;\nINSERT INTO public.parts VALUES (1);"),
         ] {
             assert!(!differs_only_in_spelling(&edited, &schema), "{edited}");
         }
