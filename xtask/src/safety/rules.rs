@@ -387,7 +387,9 @@ fn unique_constraint(s: &Judged) -> Vec<Finding> {
 
 fn after_access_exclusive(s: &Judged) -> Option<Finding> {
     let e = s.effects;
-    let exclusive: Vec<&Held> = e.held_before.iter().filter(|held| held.mode == LockMode::AccessExclusive).collect();
+    // ACCESS EXCLUSIVE from an ALTER, or any mode that blocks writes (a LOCK TABLE … IN SHARE
+    // MODE): either way the application waits for whatever runs after it.
+    let exclusive: Vec<&Held> = e.held_before.iter().filter(|held| held.mode.blocks() != Blocks::Nothing).collect();
     let first = exclusive.first()?;
     let locked = |oid: Oid| exclusive.iter().any(|held| held.table.oid == oid);
     let mut work = Vec::new();
@@ -413,12 +415,17 @@ fn after_access_exclusive(s: &Judged) -> Option<Finding> {
     }
     let tables: Vec<&str> = exclusive.iter().map(|held| held.table.name.as_str()).collect();
     let since = first.taken_at.map_or_else(String::new, |line| format!(" (taken at line {line})"));
+    let strongest = exclusive.iter().map(|held| held.mode).max()?;
     Some(s.finding(
         Rule::AfterAccessExclusive,
         format!(
-            "runs while the migration holds ACCESS EXCLUSIVE on {}{since}, so every read and write of {} also waits \
-             for this statement, which {}",
+            "runs while the migration holds {} on {}{since}, so every {} of {} also waits for this statement, which {}",
+            strongest.name(),
             tables.join(", "),
+            match strongest.blocks() {
+                Blocks::ReadsAndWrites => "read and write",
+                _ => "write",
+            },
             tables.join(", "),
             work.join(", ")
         ),
@@ -724,6 +731,23 @@ mod tests {
         e.held_before = vec![held(LockMode::AccessExclusive, Some(2))];
         e.taken = vec![Held { table: table(2, "factories"), mode: LockMode::AccessExclusive, taken_at: None }];
         assert!(judge_one(&e)[0].message.contains("waits for ACCESS EXCLUSIVE on factories"));
+    }
+
+    #[test]
+    fn work_after_a_lock_that_blocks_writes_fails_too() {
+        // LOCK TABLE gateways IN SHARE MODE; UPDATE gateways …: no row of gateways can be
+        // written until the update ends.
+        let mut e = with_timeout();
+        e.held_before = vec![held(LockMode::Share, Some(2))];
+        e.held_after = e.held_before.clone();
+        e.touched_rows = true;
+        e.scanned = vec![(gateways(), 492)];
+        let findings = judge_one(&e);
+        assert_eq!(findings[0].rule, Rule::AfterAccessExclusive);
+        assert!(findings[0].message.contains("holds SHARE on gateways (taken at line 2), so every write of"));
+        // A lock that blocks no application statement (an UPDATE's ROW EXCLUSIVE) does not count.
+        e.held_before = vec![held(LockMode::RowExclusive, Some(2))];
+        assert!(judge_one(&e).iter().all(|f| f.rule != Rule::AfterAccessExclusive));
     }
 
     #[test]
