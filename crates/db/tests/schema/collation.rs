@@ -82,10 +82,12 @@ pub async fn default_collation(pool: &PgPool) -> String {
 async fn every_text_column_has_an_explicit_collation() {
     let mut tx = SEEDED.transaction().await;
     let columns: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT c.relname || '.' || a.attname, CASE WHEN a.attcollation <> 100 THEN co.collname::text END \
+        "SELECT n.nspname || '.' || c.relname || '.' || a.attname, \
+                CASE WHEN a.attcollation <> 100 THEN co.collname::text END \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_collation co ON co.oid = a.attcollation \
-         WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> '_sqlx_migrations' \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' \
+         AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> '_sqlx_migrations' \
          AND a.attnum > 0 AND NOT a.attisdropped AND a.attcollation <> 0 \
          ORDER BY 1",
     )

@@ -62,11 +62,21 @@ async fn the_crate_lists_every_constraint_and_index_of_the_catalog() {
         .iter()
         .map(|c| (c.name().to_owned(), c.table().to_owned(), contype(c.kind()).to_owned()))
         .collect();
-    assert_eq!(catalog_constraints(pool).await, crate_constraints, "the catalog (left) and db::Constraint (right)");
+    assert_same(catalog_constraints(pool).await, crate_constraints, "db::Constraint");
 
     let crate_indexes: BTreeSet<(String, String)> =
         Index::ALL.iter().map(|i| (i.name().to_owned(), i.table().to_owned())).collect();
-    assert_eq!(catalog_indexes(pool).await, crate_indexes, "the catalog (left) and db::Index (right)");
+    assert_same(catalog_indexes(pool).await, crate_indexes, "db::Index");
+}
+
+/// Fails naming only what one side has and the other lacks.
+fn assert_same<T: Ord + std::fmt::Debug>(catalog: BTreeSet<T>, listed: BTreeSet<T>, list: &str) {
+    let missing: Vec<&T> = catalog.difference(&listed).collect();
+    let stale: Vec<&T> = listed.difference(&catalog).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "in the catalog but not in {list} (add them): {missing:?}\nin {list} but not in the catalog (remove them): {stale:?}"
+    );
 }
 
 /// A name PostgreSQL generated (`gateways_factory_id_fkey`) appears in no migration: it is
