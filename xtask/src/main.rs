@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod config;
 mod elapsed;
+mod github;
 mod lock_file;
 mod migrations;
 mod output;

@@ -14,6 +14,7 @@ use xshell::{Shell, cmd};
 
 use crate::append_only::{self, Base};
 use crate::cli::ServerArgs;
+use crate::github;
 use crate::migrations::MigrationFile;
 use crate::migrations::folder::{self, Problems};
 use crate::output::{self, note, out};
@@ -209,6 +210,9 @@ fn report_migrations(
     let head_on_base = if name == "HEAD" { "the base is HEAD itself".to_owned() } else { format!("HEAD is on {name}") };
     if !problems.is_empty() {
         out!("{DIR} has {} problem(s) against {name}:{}", problems.count(), problems.render());
+        if github::is_actions() {
+            report_to_github(sh, &problems, name);
+        }
         return false;
     }
     if base.head_is_on_it() && outcome.unchanged_since_fork {
@@ -247,4 +251,23 @@ fn schema_files_kept(sh: &Shell, project: &Project, base: &str) -> bool {
             .read()
             .is_ok_and(|listed| !listed.trim().is_empty())
     })
+}
+
+/// In GitHub Actions: an annotation on each file the folder check or the append-only rules
+/// refuse (a rename on its new name), and the problems in the job summary. Best effort: the
+/// verdict is already printed and decides the exit status.
+fn report_to_github(sh: &Shell, problems: &Problems, base: &str) {
+    let prefix = github::path_prefix(sh);
+    let mut summary = format!("## db-check: {DIR} fails against `{base}`\n\n");
+    for (explanation, file) in problems.each() {
+        // `db/migrations/x.sql`, `old → new`, or `version: a.sql, b.sql`: the last file named.
+        let path = file.split([' ', ',']).rfind(|word| word.ends_with(".sql")).unwrap_or(file);
+        let at = github::At { file: &format!("{prefix}{path}"), line_and_column: None };
+        out!("{}", github::annotation("error", &at, "db-check append-only", explanation));
+        summary += &format!("- `{file}`: {}\n", explanation.replace('|', "\\|"));
+    }
+    summary += "\nThe schema files and the trace of new migrations were not checked: fix db/migrations first.\n";
+    if let Err(err) = github::append_summary(&summary) {
+        note!("warning: {err:#}");
+    }
 }

@@ -121,6 +121,13 @@ impl Problems {
         text
     }
 
+    /// Each problem: its explanation and the file (or `old → new` for a rename).
+    pub fn each(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .flat_map(|(explanation, files)| files.iter().map(move |file| (explanation.as_str(), file.as_str())))
+    }
+
     pub fn merge(&mut self, other: Problems) {
         for (explanation, files) in other.0 {
             self.0.entry(explanation).or_default().extend(files);

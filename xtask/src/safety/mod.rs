@@ -29,6 +29,7 @@ use xshell::{Shell, cmd};
 
 use crate::cli::ServerArgs;
 use crate::elapsed::since;
+use crate::github;
 use crate::migrations::MigrationFile;
 use crate::output::{note, out};
 use dbfiles::statements;
@@ -99,7 +100,7 @@ pub async fn check(
             exceptions::MARKER
         );
     }
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+    if github::is_actions() {
         report_to_github(sh, &reports, base.name, &place)?;
     }
     Ok(errors == 0)
@@ -240,20 +241,9 @@ fn seeds_at(sh: &Shell, commit: &str) -> Result<Vec<SeedFile>> {
 /// In GitHub Actions: an annotation on each finding's file and line, and the summary on the
 /// job's page.
 fn report_to_github(sh: &Shell, reports: &[FileReport], base: &str, place: &str) -> Result<()> {
-    let prefix = cmd!(sh, "git rev-parse --show-prefix").quiet().read().unwrap_or_default();
-    let annotations = report::github_annotations(reports, &prefix);
+    let annotations = report::github_annotations(reports, &github::path_prefix(sh));
     if !annotations.is_empty() {
         out!("{}", annotations.trim_end());
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty()) {
-        use std::io::Write as _;
-        let summary = report::markdown(reports, base, place);
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(summary.as_bytes()))
-            .with_context(|| format!("write the job summary to {} (GITHUB_STEP_SUMMARY)", path.to_string_lossy()))?;
-    }
-    Ok(())
+    github::append_summary(&report::markdown(reports, base, place))
 }

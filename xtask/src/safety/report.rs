@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::exceptions::Allowed;
 use super::rules::{Finding, Severity};
 use crate::elapsed::duration;
+use crate::github;
 
 /// One traced migration and what was found in it.
 pub struct FileReport {
@@ -58,38 +59,24 @@ pub fn plain_allowed(file: &str, allowed: &Allowed) -> String {
 }
 
 /// GitHub's `::error file=…,line=…::message` for each finding. `path_prefix` is the project's
-/// folder in the repository (`git rev-parse --show-prefix`), since annotations name files from
-/// the repository's root.
+/// folder in the repository (`github::path_prefix`).
 pub fn github_annotations(reports: &[FileReport], path_prefix: &str) -> String {
     let mut commands = String::new();
     for report in reports {
+        let file = format!("{path_prefix}{}", report.shown);
         for finding in &report.findings {
-            let command = match finding.severity {
+            let level = match finding.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            let _ = writeln!(
-                commands,
-                "::{command} file={},line={},col={},title={}::{}",
-                property(&format!("{path_prefix}{}", report.shown)),
-                finding.location.line,
-                finding.location.column,
-                property(&format!("db-check {}", finding.rule.id())),
-                data(&format!("{}\nSafer: {}", finding.message, finding.safer))
-            );
+            let at =
+                github::At { file: &file, line_and_column: Some((finding.location.line, finding.location.column)) };
+            let title = format!("db-check {}", finding.rule.id());
+            let message = format!("{}\nSafer: {}", finding.message, finding.safer);
+            let _ = writeln!(commands, "{}", github::annotation(level, &at, &title, &message));
         }
     }
     commands
-}
-
-/// Escapes a workflow command's message (GitHub's `escapeData`).
-fn data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
-
-/// Escapes a workflow command's property (GitHub's `escapeProperty`).
-fn property(text: &str) -> String {
-    data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// The job summary: what was traced and found, and what the trace does not cover.
@@ -212,7 +199,6 @@ mod tests {
              index-build::builds index a on gateways: 100%25 of writes | blocked%0ASafer: CREATE INDEX \
              CONCURRENTLY, then more\n"
         );
-        assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
     }
 
     #[test]

@@ -60,7 +60,16 @@ fn a_shared_migration_modified_deleted_or_renamed_fails_named() {
         .found()
         .says("modified though main already has it")
         .says("db/migrations/20260101000000_create_orgs.sql")
-        .says("cargo xtask db-new");
+        .says("cargo xtask db-new")
+        .never_says("::error");
+    // In GitHub Actions the pull request shows it on the file, and the job's summary says it.
+    let summary = fx.root().join("summary.md");
+    let summary_path = summary.to_str().unwrap();
+    fx.xtask_with(&["db-check"], &[("GITHUB_ACTIONS", "true"), ("GITHUB_STEP_SUMMARY", summary_path)])
+        .found()
+        .says("::error file=db/migrations/20260101000000_create_orgs.sql,title=db-check append-only::modified though");
+    let summary = std::fs::read_to_string(&summary).expect("the job summary is written");
+    assert!(summary.contains("- `db/migrations/20260101000000_create_orgs.sql`: modified though"), "{summary}");
     git(&fx, &["checkout", "-q", "--", "."]);
 
     std::fs::remove_file(fx.migrations().join("20260102000000_create_sites.sql")).unwrap();
