@@ -596,7 +596,12 @@ impl Effects {
             match after.relations.get(oid) {
                 None => tables_dropped.push(Table { oid: *oid, name: old.name.clone() }),
                 Some(new) if new.identity != old.identity => {
-                    tables_renamed.push(Rename { table: table(*oid), from: old.name.clone(), to: new.name.clone() })
+                    // Moved to another schema, the name may print the same: then say both schemas.
+                    let (from, to) = match old.name == new.name {
+                        true => (old.identity.clone(), new.identity.clone()),
+                        false => (old.name.clone(), new.name.clone()),
+                    };
+                    tables_renamed.push(Rename { table: table(*oid), from, to })
                 }
                 Some(_) => {}
             }
