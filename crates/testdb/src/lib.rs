@@ -1,9 +1,10 @@
 //! Cheap, seeded, isolated test databases, in two modes a test chooses:
 //!
 //! - [`Setup::copy`]: the test's own database, a copy of a template that was migrated and seeded
-//!   once (per change of the migrations or seeds: the reset cache's key). Dropped when the test
-//!   passes, kept when it fails (its name is printed). For tests that commit, run DDL, or need
-//!   several connections.
+//!   once (per change of the migrations or seeds: the reset cache's key). Put aside as trash when
+//!   the test passes, and dropped after the run (by `cargo xtask test`, else by the next run that
+//!   rebuilds the template); kept when it fails (its name is printed). For tests that commit, run
+//!   DDL, or need several connections.
 //! - [`Setup::transaction`]: one connection to a database shared by the tests, itself a copy of
 //!   the template, inside a transaction that is never committed: it is rolled back when the test
 //!   ends, as Rails' transactional tests are. One login, nothing created: the common case.
@@ -107,8 +108,9 @@ pub async fn seed(conn: &mut PgConnection, seeds_dir: &str) {
     }
 }
 
-/// A test's own database: dropped when the test passes, kept (and named on stderr) when it
-/// panics, for a look with `cargo xtask db-psql -- -d <name>`.
+/// A test's own database: renamed to trash when the test passes (`<dev>__test_trash_…`, dropped
+/// after the run, see [`crate`]), kept (and named on stderr) when it panics, for a look with
+/// `cargo xtask db-psql -- -d <name>`.
 pub struct TestDatabase {
     name: String,
     template: String,
@@ -153,7 +155,7 @@ impl Drop for TestDatabase {
             );
             return;
         }
-        if let Err(err) = admin::drop_database(&self.name) {
+        if let Err(err) = admin::trash(&self.name) {
             eprintln!("{err}");
         }
     }

@@ -139,6 +139,7 @@ async fn build_if_stale(
     if ages.fresh() {
         return Ok(());
     }
+    drop_trash(conn, server).await?;
     let stale = |age: Option<i64>| age.is_none_or(|age| age >= MAX_AGE_SECS);
     if stale(ages.template) {
         build_template(conn, server, migrator, seeds, &prepared.template).await?;
@@ -255,6 +256,37 @@ async fn remove_older(conn: &mut PgConnection, server: &Server, prepared: &Prepa
         }
     }
     Ok(())
+}
+
+/// Drops the copies of passed tests (`names::test_trash`) that processes no longer running put
+/// aside: what a run outside `cargo xtask test` (which drops them after its run) left, so it does
+/// not pile up. Done only when a template is built (under the lock, at most every three minutes),
+/// not at every test binary's start: the binaries that ran before this one in the same run have
+/// ended too, and their trash is better dropped after the run, when no test waits for a copy.
+/// One in use (a user's session) stays for the next time.
+async fn drop_trash(conn: &mut PgConnection, server: &Server) -> Result<()> {
+    let prefix = names::test_prefix(&server.database);
+    let all: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE left(datname, length($1)) = $1")
+            .bind(&prefix)
+            .fetch_all(&mut *conn)
+            .await
+            .context("list the test databases")?;
+    for name in all {
+        let trash = names::test_database_kind(&server.database, &name) == Some(names::TestDatabase::Trash);
+        let process = names::test_database_process(&server.database, &name);
+        if trash && !process.is_some_and(is_running) {
+            let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(&name));
+            conn.execute(AssertSqlSafe(sql)).await.ok();
+        }
+    }
+    Ok(())
+}
+
+/// Whether the process `id` runs on this machine (this one included). Where `/proc` is missing,
+/// only this process is known to run.
+fn is_running(id: u32) -> bool {
+    id == std::process::id() || Path::new("/proc").join(id.to_string()).exists()
 }
 
 async fn create_from(conn: &mut PgConnection, name: &str, template: &str) -> Result<()> {

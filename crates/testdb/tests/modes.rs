@@ -1,7 +1,8 @@
 //! The two modes against the real server (`DATABASE_URL`, which `cargo xtask test` sets), on a
-//! fixture schema of their own: a copy is dropped when its test passes and kept when it fails,
-//! a transaction leaves nothing behind, the seeds load as db-reset loads them, and a process
-//! without DATABASE_URL stops with one line.
+//! fixture schema of their own: a copy is put aside as trash when its test passes (dropped by the
+//! next template build once its process has ended) and kept when it fails, a transaction leaves
+//! nothing behind, the seeds load as db-reset loads them, and a process without DATABASE_URL
+//! stops with one line.
 
 use std::process::Command;
 
@@ -23,6 +24,27 @@ async fn outside() -> PgConnection {
     PgConnection::connect_with(&options.database("postgres")).await.unwrap()
 }
 
+/// The name the database with `oid` has now, if it still exists.
+async fn name_of(oid: i64) -> Option<String> {
+    sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE oid = $1::bigint::oid")
+        .bind(oid)
+        .fetch_optional(&mut outside().await)
+        .await
+        .unwrap()
+}
+
+async fn oid_of(database: &str) -> i64 {
+    sqlx::query_scalar("SELECT oid::bigint FROM pg_database WHERE datname = $1")
+        .bind(database)
+        .fetch_one(&mut outside().await)
+        .await
+        .unwrap()
+}
+
+/// Held by the tests that build a template (which drops the trash of ended processes), so one
+/// does not drop what another is still looking at.
+static BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn exists(database: &str) -> bool {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(database)
@@ -32,9 +54,10 @@ async fn exists(database: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_copy_holds_the_seeds_loaded_in_name_order_and_is_dropped_when_the_test_passes() {
+async fn a_copy_holds_the_seeds_loaded_in_name_order_and_is_put_aside_when_the_test_passes() {
     let db = SEEDED.copy().await;
     let name = db.name().to_owned();
+    let oid = oid_of(&name).await;
     let bodies: Vec<String> =
         sqlx::query_scalar("SELECT body FROM notes ORDER BY id").fetch_all(db.pool()).await.unwrap();
     assert_eq!(bodies, ["seeded first", "seeded by COPY"]);
@@ -43,7 +66,11 @@ async fn a_copy_holds_the_seeds_loaded_in_name_order_and_is_dropped_when_the_tes
     assert_eq!(count(&mut db.pool().acquire().await.unwrap()).await, 3);
     assert!(exists(&name).await);
     drop(db);
-    assert!(!exists(&name).await, "{name} should be dropped once its test passed");
+    assert!(!exists(&name).await, "{name} should be put aside once its test passed");
+    // Renamed, not dropped: deleting its files would slow the copies of the tests still running.
+    // It carries this process's id, so nothing drops it while this process runs.
+    let trash = name_of(oid).await.unwrap_or_else(|| panic!("{name} was dropped at once, not put aside"));
+    assert!(trash.ends_with(&format!("__test_trash_{}_{oid}", std::process::id())), "{trash}");
 }
 
 #[tokio::test]
@@ -76,12 +103,22 @@ async fn a_transaction_serves_tokio_postgres_too() {
     assert_eq!(row.get::<_, String>(0), "seeded first");
 }
 
-/// Run by `a_failed_test_keeps_its_copy_and_names_it`, in a process of its own.
+/// Run by `the_next_template_build_drops_the_trash_of_ended_processes_and_keeps_failed_copies`,
+/// in a process of its own.
 #[tokio::test]
-#[ignore = "fails on purpose; run by a_failed_test_keeps_its_copy_and_names_it"]
+#[ignore = "fails on purpose; run by the_next_template_build_drops_the_trash_of_ended_processes_and_keeps_failed_copies"]
 async fn fails_holding_a_copy() {
     let _db = SEEDED.copy().await;
     panic!("this test fails on purpose");
+}
+
+/// Run by `the_next_template_build_drops_the_trash_of_ended_processes_and_keeps_failed_copies`,
+/// in a process of its own: passes holding a copy, and prints the copy's oid.
+#[tokio::test]
+#[ignore = "a helper; run by the_next_template_build_drops_the_trash_of_ended_processes_and_keeps_failed_copies"]
+async fn passes_holding_a_copy() {
+    let db = SEEDED.copy().await;
+    println!("copy oid {}", oid_of(db.name()).await);
 }
 
 fn run_this_binary(test: &str, env: &[(&str, Option<&str>)], dir: &std::path::Path) -> std::process::Output {
@@ -96,18 +133,55 @@ fn run_this_binary(test: &str, env: &[(&str, Option<&str>)], dir: &std::path::Pa
     command.output().unwrap()
 }
 
+/// A template built for seeds of the test's own, which no other test uses: its build drops the
+/// trash of processes that have ended. Its template and shared database are dropped after.
+async fn build_a_template() {
+    let seeds = std::env::temp_dir().join(format!("testdb-seeds-{}-{}", std::process::id(), line!()));
+    std::fs::create_dir_all(&seeds).unwrap();
+    let unique = format!("INSERT INTO notes (id, body) VALUES (1, 'unique to {}');\n", seeds.display());
+    std::fs::write(seeds.join("001_notes.sql"), unique).unwrap();
+    let run = Command::new(std::env::current_exe().unwrap())
+        .args(["prints_the_template_it_copied", "--exact", "--ignored", "--nocapture"])
+        .env("TESTDB_SEEDS", &seeds)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&seeds).ok();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    let template = stdout.lines().find_map(|l| l.strip_prefix("template ")).unwrap().split_whitespace().next().unwrap();
+    for database in [template.to_owned(), template.replace("__test_tpl_", "__test_tx_")] {
+        outside().await.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{database}\""))).await.unwrap();
+    }
+}
+
 #[tokio::test]
-async fn a_failed_test_keeps_its_copy_and_names_it() {
-    let run = run_this_binary("fails_holding_a_copy", &[], std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
+async fn the_next_template_build_drops_the_trash_of_ended_processes_and_keeps_failed_copies() {
+    let _one_build_at_a_time = BUILDS.lock().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let passed = run_this_binary("passes_holding_a_copy", &[], dir);
+    let stdout = String::from_utf8_lossy(&passed.stdout);
+    assert!(passed.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&passed.stderr));
+    let passed_oid: i64 = stdout.lines().find_map(|l| l.strip_prefix("copy oid ")).unwrap().parse().unwrap();
+    let failed = run_this_binary("fails_holding_a_copy", &[], dir);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
     let kept = stderr
         .lines()
         .find_map(|line| line.strip_prefix("testdb: kept the failed test's database "))
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no database named as kept:\n{stderr}"))
         .to_owned();
-    assert!(exists(&kept).await, "{kept} should be kept for a look");
+    // This process's own trash, while it runs.
+    let mine = SEEDED.copy().await;
+    let mine_oid = oid_of(mine.name()).await;
+    drop(mine);
+
+    let trash = name_of(passed_oid).await.expect("a passed test's copy stays as trash until the next build");
+    assert!(trash.contains("__test_trash_"), "{trash}");
+    build_a_template().await;
+    assert_eq!(name_of(passed_oid).await, None, "{trash}: its process has ended, the build should drop it");
+    assert!(exists(&kept).await, "{kept}: a failed test's copy is kept for a look");
+    let own = name_of(mine_oid).await;
+    assert!(own.is_some(), "the trash of a process still running is its own, not dropped by another's build");
     outside().await.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE \"{kept}\""))).await.unwrap();
 }
 
@@ -125,11 +199,11 @@ async fn without_database_url_the_tests_stop_with_one_line_that_says_what_to_run
     assert!(lines[0].contains("DATABASE_URL is not set") && lines[0].contains("cargo xtask test"), "{stderr}");
 }
 
-/// Run by `test_binaries_in_parallel_build_one_template`: prepares a copy from the seeds in
-/// `TESTDB_SEEDS`, a folder no other test uses (so its template does not exist yet), and prints
-/// the template's oid.
+/// Run by `test_binaries_in_parallel_build_one_template` and `build_a_template`: prepares a copy
+/// from the seeds in `TESTDB_SEEDS`, a folder no other test uses (so its template does not exist
+/// yet), and prints the template's oid.
 #[tokio::test]
-#[ignore = "a helper; run by test_binaries_in_parallel_build_one_template"]
+#[ignore = "a helper; run by test_binaries_in_parallel_build_one_template and build_a_template"]
 async fn prints_the_template_it_copied() {
     let seeds: &'static str = Box::leak(std::env::var("TESTDB_SEEDS").unwrap().into_boxed_str());
     let setup: &'static testdb::Setup = Box::leak(Box::new(testdb::Setup::seeded(&MIGRATOR, seeds)));
@@ -144,6 +218,7 @@ async fn prints_the_template_it_copied() {
 
 #[tokio::test]
 async fn test_binaries_in_parallel_build_one_template() {
+    let _one_build_at_a_time = BUILDS.lock().await;
     let seeds = std::env::temp_dir().join(format!("testdb-seeds-{}-{}", std::process::id(), line!()));
     std::fs::create_dir_all(&seeds).unwrap();
     let unique = format!("INSERT INTO notes (id, body) VALUES (1, 'unique to {}');\n", seeds.display());
