@@ -28,7 +28,8 @@ use crate::server::Server;
   cargo xtask test --leftovers              # databases failed tests left behind")]
 pub struct Args {
     /// List the databases tests left on the dev server (a failed test's copy, a #[sqlx::test]
-    /// database, a CLI test's fixture) and the test templates, then stop
+    /// database, a CLI test's fixture, a passed test's copy a run outside this command put aside)
+    /// and the test templates, then stop
     #[arg(long, conflicts_with = "drop_leftovers")]
     leftovers: bool,
     /// Drop those databases (the templates are rebuilt when a test needs them), then stop
@@ -70,7 +71,8 @@ impl Args {
             };
         }
         let outcome = test.run().context("the tests failed (see above)");
-        let left = leftovers::find(&mut database).await?;
+        let found = leftovers::find(&mut database).await?;
+        let left = leftovers::drop_trash(&mut database, found).await?;
         leftovers::note_failed_tests(&left);
         outcome?;
         Ok(())

@@ -1,7 +1,8 @@
 //! The databases tests leave on the dev server: a failed test's copy (`testdb` keeps it for a
-//! look), a `#[sqlx::test]` database of a failed test, a CLI test's fixture, and the test
-//! templates (caches, rebuilt when needed). Listed and dropped by name, never by a pattern in
-//! SQL, and never one in use.
+//! look), a passed test's copy put aside as trash (dropped after every run), a `#[sqlx::test]`
+//! database of a failed test, a CLI test's fixture, and the test templates (caches, rebuilt when
+//! needed). Listed and dropped by name, never by a pattern in SQL, and never one in use or made
+//! by a process still running.
 
 use anyhow::{Context, Result};
 use dbfiles::names::{self, TestDatabase};
@@ -15,6 +16,8 @@ use crate::postgres::admin::{self, quote_ident};
 pub enum Kind {
     /// A `testdb` copy: its test failed (or the run was killed).
     FailedTestCopy,
+    /// A `testdb` copy its test put aside when it passed, for dropping after the run.
+    PassedTestTrash,
     /// A `testdb` template or shared database: rebuilt when a test needs it.
     TestTemplate,
     /// A `#[sqlx::test]` database: its test failed.
@@ -27,6 +30,7 @@ impl Kind {
     fn describe(self) -> &'static str {
         match self {
             Kind::FailedTestCopy => "a failed test's database (testdb)",
+            Kind::PassedTestTrash => "a passed test's database, put aside (the next test run drops it)",
             Kind::TestTemplate => "a test template (rebuilt when needed)",
             Kind::SqlxTest => "a failed #[sqlx::test]'s database",
             Kind::CliFixture => "a CLI test's fixture",
@@ -44,6 +48,7 @@ pub fn classify(dev: &str, name: &str) -> Option<Kind> {
     if let Some(kind) = names::test_database_kind(dev, name) {
         return Some(match kind {
             TestDatabase::Copy => Kind::FailedTestCopy,
+            TestDatabase::Trash => Kind::PassedTestTrash,
             TestDatabase::Cache => Kind::TestTemplate,
         });
     }
@@ -80,13 +85,18 @@ pub async fn find(database: &mut Database) -> Result<Vec<Leftover>> {
 }
 
 /// True for a test's database whose name carries the id of a process still running on this
-/// machine (`xt_<test>_<process>_<n>`, `<dev>__test_<process>_<n>`): a test binary in another
-/// terminal between two of its commands, not a leftover. Where `/proc` is missing, nothing is
-/// known to be running, and only a database in use is kept.
+/// machine (`xt_<test>_<process>_<n>`, `<dev>__test_<process>_<n>`, `<dev>__test_trash_<process>_<oid>`):
+/// a test binary in another terminal between two of its commands, or one whose tests still run,
+/// not a leftover. Where `/proc` is missing, nothing is known to be running, and only a database
+/// in use is kept.
 fn made_by_a_running_process(dev: &str, name: &str) -> bool {
     let process = match classify(dev, name) {
-        Some(Kind::CliFixture) => name.split("__xtask_").next().and_then(|base| base.rsplit('_').nth(1)),
-        Some(Kind::FailedTestCopy) => name.rsplit('_').nth(1),
+        Some(Kind::CliFixture) => {
+            name.split("__xtask_").next().and_then(|base| base.rsplit('_').nth(1)).map(str::to_owned)
+        }
+        Some(Kind::FailedTestCopy | Kind::PassedTestTrash) => {
+            names::test_database_process(dev, name).map(|id| id.to_string())
+        }
         _ => None,
     };
     process.is_some_and(|pid| std::path::Path::new("/proc").join(pid).exists())
@@ -103,9 +113,13 @@ pub fn list(found: &[Leftover]) {
 }
 
 /// After a test run: the databases failed tests kept, said in one line (with the templates not
-/// counted: they are meant to stay).
+/// counted: they are meant to stay, nor the passed tests' trash: [`drop_trash`] drops it).
 pub fn note_failed_tests(found: &[Leftover]) {
-    let kept: Vec<&str> = found.iter().filter(|l| l.kind != Kind::TestTemplate).map(|l| l.name.as_str()).collect();
+    let kept: Vec<&str> = found
+        .iter()
+        .filter(|l| !matches!(l.kind, Kind::TestTemplate | Kind::PassedTestTrash))
+        .map(|l| l.name.as_str())
+        .collect();
     if !kept.is_empty() {
         note!(
             "{} database(s) left by failed tests on the dev server ({}); `cargo xtask test --drop-leftovers` drops them",
@@ -113,6 +127,31 @@ pub fn note_failed_tests(found: &[Leftover]) {
             kept.join(", ")
         );
     }
+}
+
+/// After a test run: drops the copies passed tests put aside (`testdb` renames them rather than
+/// drop them at once: deleting a copy's files slowed the copies of the tests still running).
+/// Their processes have ended, so nothing is in them; one that is (a user's session) stays for
+/// the next run. Returns what stays a leftover.
+pub async fn drop_trash(database: &mut Database, found: Vec<Leftover>) -> Result<Vec<Leftover>> {
+    let (trash, rest): (Vec<Leftover>, Vec<Leftover>) =
+        found.into_iter().partition(|leftover| leftover.kind == Kind::PassedTestTrash);
+    if trash.is_empty() {
+        return Ok(rest);
+    }
+    note!("Dropping the databases of {} passed test(s)", trash.len());
+    let conn = database.maintenance().await?;
+    for leftover in &trash {
+        let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(&leftover.name));
+        match conn.execute(AssertSqlSafe(sql)).await {
+            Ok(_) => {}
+            Err(err) if admin::sql_state(&err).as_deref() == Some("55006") => {
+                note!("Kept {}: in use (the next run drops it)", leftover.name)
+            }
+            Err(err) => return Err(err).with_context(|| format!("drop {}", leftover.name)),
+        }
+    }
+    Ok(rest)
 }
 
 pub async fn drop_all(database: &mut Database, found: &[Leftover]) -> Result<()> {
@@ -153,6 +192,7 @@ mod tests {
     #[test]
     fn test_databases_are_told_from_everything_else() {
         assert_eq!(classify("fleet_dev", "fleet_dev__test_4242_0"), Some(Kind::FailedTestCopy));
+        assert_eq!(classify("fleet_dev", "fleet_dev__test_trash_4242_16384"), Some(Kind::PassedTestTrash));
         assert_eq!(classify("fleet_dev", "fleet_dev__test_tpl_00000000000000ab"), Some(Kind::TestTemplate));
         assert_eq!(classify("fleet_dev", "fleet_dev__test_tx_00000000000000ab"), Some(Kind::TestTemplate));
         assert_eq!(classify("fleet_dev", "_sqlx_test_abc"), Some(Kind::SqlxTest));
