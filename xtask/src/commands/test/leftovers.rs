@@ -187,7 +187,20 @@ pub async fn drop_all(database: &mut Database, found: &[Leftover]) -> Result<()>
 
 #[cfg(test)]
 mod tests {
-    use super::{Kind, classify};
+    use super::{Kind, classify, made_by_a_running_process};
+
+    /// A running process's copy or trash is its own (its tests still run); an ended one's is a
+    /// leftover. Process ids beyond Linux's limit (2^22) belong to no running process.
+    #[test]
+    fn a_running_processs_test_databases_are_no_leftovers() {
+        let me = std::process::id();
+        for name in [format!("fleet_dev__test_{me}_0"), format!("fleet_dev__test_trash_{me}_16384")] {
+            assert!(made_by_a_running_process("fleet_dev", &name), "{name}");
+        }
+        for name in ["fleet_dev__test_4999999_0", "fleet_dev__test_trash_4999999_16384"] {
+            assert!(!made_by_a_running_process("fleet_dev", name), "{name}");
+        }
+    }
 
     #[test]
     fn test_databases_are_told_from_everything_else() {
