@@ -94,9 +94,55 @@ async fn prepare_session(conn: &mut PgConnection) -> Result<()> {
 /// lock_timeout.
 async fn begin(conn: &mut PgConnection, running: &mut Snapshot, file: &MigrationFile) -> Result<()> {
     conn.execute("BEGIN").await.with_context(|| format!("begin a transaction for {}", file.shown))?;
+    let timeout = Timeout::set_aside(conn, Within::Transaction).await?;
     read_session(conn, running).await?;
     running.activity.clear();
-    read_catalog(conn, Scope::All, Catalog::Activity, running).await
+    read_catalog(conn, Scope::All, Catalog::Activity, running).await?;
+    timeout.put_back(conn).await
+}
+
+/// A statement_timeout a migration set is the migration's: the trace's own reads between its
+/// statements run without it (a migration's `SET statement_timeout = 1` would cancel them), and
+/// it is put back before the next statement, as it was.
+struct Timeout {
+    /// What the session had (`1ms`), when it was not 0.
+    had: Option<String>,
+    within: Within,
+}
+
+#[derive(Clone, Copy)]
+enum Within {
+    /// Set aside for the transaction (`set_config(…, true)`): at its end the session has what
+    /// the migration left it, as in the real run.
+    Transaction,
+    /// Outside a transaction (after a statement that refuses one), for the session.
+    Session,
+}
+
+impl Timeout {
+    async fn set_aside(conn: &mut PgConnection, within: Within) -> Result<Timeout> {
+        let local = matches!(within, Within::Transaction);
+        // One statement, the only one of the trace's that runs under the migration's timeout:
+        // the target list is evaluated in order, so it reads the value before setting it.
+        let (had, _): (String, String) =
+            sqlx::query_as("SELECT current_setting('statement_timeout'), set_config('statement_timeout', '0', $1)")
+                .bind(local)
+                .fetch_one(&mut *conn)
+                .await
+                .context("set the migration's statement_timeout aside while the trace reads the catalog")?;
+        Ok(Timeout { had: (had != "0").then_some(had), within })
+    }
+
+    async fn put_back(self, conn: &mut PgConnection) -> Result<()> {
+        let Some(had) = self.had else { return Ok(()) };
+        sqlx::query("SELECT set_config('statement_timeout', $1, $2)")
+            .bind(&had)
+            .bind(matches!(self.within, Within::Transaction))
+            .execute(conn)
+            .await
+            .context("put the migration's statement_timeout back")?;
+        Ok(())
+    }
 }
 
 /// The database after a statement, from `running` (before it): a statement inside a
@@ -105,14 +151,19 @@ async fn begin(conn: &mut PgConnection, running: &mut Snapshot, file: &Migration
 /// Everything is read when the statement's locks could not be seen.
 async fn after(conn: &mut PgConnection, running: &Snapshot, run: Run) -> Result<Snapshot> {
     if run == Run::Unobservable {
-        return read(conn, Scope::All).await;
+        let timeout = Timeout::set_aside(conn, Within::Session).await?;
+        let after = read(conn, Scope::All).await?;
+        timeout.put_back(conn).await?;
+        return Ok(after);
     }
+    let timeout = Timeout::set_aside(conn, Within::Transaction).await?;
     let mut after = running.clone();
     read_session(conn, &mut after).await?;
     let scope: BTreeSet<Oid> = after.locks.keys().copied().collect();
     after.forget(&scope);
     let scope: Vec<Oid> = scope.into_iter().collect();
     read_catalog(conn, Scope::Only(&scope), Catalog::Everything, &mut after).await?;
+    timeout.put_back(conn).await?;
     Ok(after)
 }
 
