@@ -1,13 +1,15 @@
 //! The developer's own PostgreSQL container, run by Docker Compose from `docker-compose.yml`.
 //!
-//! Each checkout gets its own Compose project (the folder's name plus a hash of its path) and its
-//! own host port, so two clones on one machine never share a container or a volume. Compose v2
-//! (`docker compose`) is used when present, else the legacy `docker-compose` v1; the differences
-//! that matter (v1 has no `--wait`, names containers `project_db_1` instead of `project-db-1`)
-//! are avoided by waiting ourselves and finding the container by service. The named volume is
-//! mounted where the image keeps its data (`layout.rs`), which moved at PostgreSQL 18.
+//! Each checkout gets its own Compose project (the folder's name plus a hash of its path, kept by
+//! a moved checkout: `project_name.rs`) and its own host port, so two clones on one machine never
+//! share a container or a volume. Compose v2 (`docker compose`) is used when present, else the
+//! legacy `docker-compose` v1; the differences that matter (v1 has no `--wait`, names containers
+//! `project_db_1` instead of `project-db-1`) are avoided by waiting ourselves and finding the
+//! container by service. The named volume is mounted where the image keeps its data
+//! (`layout.rs`), which moved at PostgreSQL 18.
 
 mod layout;
+mod project_name;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,6 +24,7 @@ use crate::lock_file;
 use crate::output::{note, out};
 use crate::postgres::{Database, Target, connect};
 use crate::project::Project;
+use project_name::ComposeProject;
 
 const SERVICE: &str = "db";
 const COMPOSE_FILE: &str = "docker-compose.yml";
@@ -32,9 +35,7 @@ pub struct ComposeServer {
     /// Whether this command may pull a missing image (see `new`).
     may_pull: bool,
     root: PathBuf,
-    project_name: String,
-    /// `COMPOSE_PROJECT_NAME`, when set.
-    compose_project_from_settings: Option<String>,
+    project: ComposeProject,
     image: String,
     port_file: PathBuf,
     /// `<port> <system identifier> <project>` of the server this checkout's container runs,
@@ -75,17 +76,11 @@ impl ComposeServer {
         Ok(ComposeServer {
             may_pull,
             root: project.root.clone(),
-            // Compose lower-cases a project name and allows only [a-z0-9_-]: the same name here,
-            // or volumes and containers would be looked for under a name they do not have.
-            project_name: match &settings.compose_project {
-                Some(name) => compose_name(name)?,
-                None => moved_project_name(project).unwrap_or_else(|| default_project_name(project)),
-            },
+            project: ComposeProject::of(project, settings)?,
             image: match &settings.image {
                 Some(image) => image.clone(),
                 None => default_image(project)?,
             },
-            compose_project_from_settings: settings.compose_project.clone(),
             port_file: project.state_dir().join("docker-port"),
             server_file: project.state_dir().join("docker-server"),
             fingerprint: project.fingerprint(),
@@ -100,7 +95,7 @@ impl ComposeServer {
     }
 
     pub fn describe(&self) -> String {
-        format!("Docker Compose project {} ({})", self.project_name, self.image)
+        format!("Docker Compose project {} ({})", self.project.name, self.image)
     }
 
     /// Why Docker can't serve this checkout right now, or `None` when it can: the engine answers
@@ -120,6 +115,7 @@ impl ComposeServer {
         // The common case: the server this checkout's container ran last time answers at the
         // same address and is the same cluster (its system identifier): one connection, no
         // docker or compose process.
+        self.project.follow_move(&self.root);
         if let Some(database) = self.remembered().await {
             return Ok(database);
         }
@@ -172,7 +168,7 @@ impl ComposeServer {
         let mut fields = text.split_whitespace();
         let port: u16 = fields.next()?.parse().ok()?;
         let (identifier, project) = (fields.next()?, fields.next()?);
-        if project != self.project_name || self.settings.pinned_port.is_some_and(|pinned| pinned != port) {
+        if project != self.project.name || self.settings.pinned_port.is_some_and(|pinned| pinned != port) {
             return None;
         }
         let target = self.target(port);
@@ -186,14 +182,8 @@ impl ComposeServer {
         if let Some(dir) = self.server_file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         }
-        // COMPOSE_PROJECT_NAME's project belongs to the setting, not to the folder.
-        if self.compose_project_from_settings.is_none() {
-            let owner = self.root.join(OWNER_FILE);
-            std::fs::write(&owner, format!("{}\n{}\n", self.project_name, self.root.display()))
-                .with_context(|| format!("write {}", owner.display()))?;
-            claim(&self.project_name, &self.root);
-        }
-        std::fs::write(&self.server_file, format!("{port} {identifier} {}\n", self.project_name))
+        self.project.record(&self.root)?;
+        std::fs::write(&self.server_file, format!("{port} {identifier} {}\n", self.project.name))
             .with_context(|| format!("write {}", self.server_file.display()))?;
         Ok(database)
     }
@@ -221,7 +211,7 @@ impl ComposeServer {
         }
         let (port, volume) = match &reused {
             Some((id, port)) => {
-                note!("Reusing container {} of {} on 127.0.0.1:{port}", short(id), self.project_name);
+                note!("Reusing container {} of {} on 127.0.0.1:{port}", short(id), self.project.name);
                 (*port, Volume::Existing)
             }
             None => {
@@ -231,7 +221,7 @@ impl ComposeServer {
                     note!(
                         "POSTGRES_PORT is now {port}, and the container of {} listens on {published}: recreating it \
                          on {port} (its data stays in the volume)",
-                        self.project_name
+                        self.project.name
                     );
                 }
                 let layout = layout::of_image(sh, &self.image)?;
@@ -243,7 +233,7 @@ impl ComposeServer {
                         layout.elsewhere.join(", ")
                     );
                 }
-                let volume = format!("{}_db-data", self.project_name);
+                let volume = format!("{}_db-data", self.project.name);
                 let had_volume =
                     cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
                 // Only `up` makes a container, so only `up` needs the mount point; the other
@@ -255,7 +245,7 @@ impl ComposeServer {
                 let what = format!(
                     "start the {SERVICE} container of {} (a port or container name in use by something else is the \
                      usual cause)",
-                    self.project_name
+                    self.project.name
                 );
                 if let Err(err) = run_captured(up, &what) {
                     // A failed start leaves nothing behind: the container and network it made,
@@ -290,14 +280,14 @@ impl ComposeServer {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         std::fs::remove_file(&self.server_file).ok();
         let compose = compose_tool(sh)?;
-        let volume = format!("{}_db-data", self.project_name);
+        let volume = format!("{}_db-data", self.project.name);
         let stranded = match self.container(sh, compose)? {
             Some(id) => layout::stranded_data(sh, &id, &volume)?,
             None => None,
         };
         run_captured(self.compose(sh, compose, self.remembered_port()).arg("down"), "stop the container")?;
         let Some(stranded) = stranded else {
-            out!("Stopped the {} container; its data stays in the volume {volume}", self.project_name);
+            out!("Stopped the {} container; its data stays in the volume {volume}", self.project.name);
             return Ok(());
         };
         // Made by an earlier xtask for an image of 17 or older: the next container mounts the
@@ -306,7 +296,7 @@ impl ComposeServer {
         out!(
             "Stopped the {} container; its data was not in the volume {volume} but in the anonymous volume \
              {anonymous} (an earlier xtask put it there for this image's layout), which Docker keeps",
-            self.project_name
+            self.project.name
         );
         match stranded.belongs_at {
             Some(path) => note!(
@@ -325,21 +315,16 @@ impl ComposeServer {
         engine_answers(sh).map_err(anyhow::Error::msg)?;
         std::fs::remove_file(&self.server_file).ok();
         let compose = compose_tool(sh)?;
-        let volume = format!("{}_db-data", self.project_name);
+        let volume = format!("{}_db-data", self.project.name);
         let had_volume =
             cmd!(sh, "docker volume inspect {volume}").quiet().ignore_stdout().ignore_stderr().run().is_ok();
         run_captured(
             self.compose(sh, compose, self.remembered_port()).args(["down", "--volumes"]),
             "remove the container and its volume",
         )?;
-        std::fs::remove_file(self.root.join(OWNER_FILE)).ok();
-        if claimant_of(&self.project_name).is_some_and(|claimant| claimant == self.root)
-            && let Some(file) = claim_file(&self.project_name)
-        {
-            std::fs::remove_file(file).ok();
-        }
+        self.project.forget(&self.root);
         if had_volume {
-            out!("Removed the {} container and its volume {volume} (every database in it)", self.project_name);
+            out!("Removed the {} container and its volume {volume} (every database in it)", self.project.name);
         } else {
             out!("Nothing to remove: there is no volume {volume}");
         }
@@ -362,7 +347,7 @@ impl ComposeServer {
     /// environment (never on its command line, which xshell echoes and `ps` shows).
     fn compose<'a>(&self, sh: &'a Shell, compose: Compose, port: u16) -> Cmd<'a> {
         let file = self.root.join(COMPOSE_FILE);
-        let project = &self.project_name;
+        let project = &self.project.name;
         let base = match compose {
             Compose::V2 => cmd!(sh, "docker compose"),
             Compose::V1 => cmd!(sh, "docker-compose"),
@@ -397,14 +382,14 @@ impl ComposeServer {
             ps = ps.arg("--all");
         }
         let ps = ps.arg(SERVICE);
-        let ids = read_captured(ps, &format!("ask Compose for the {SERVICE} container of {}", self.project_name))?;
+        let ids = read_captured(ps, &format!("ask Compose for the {SERVICE} container of {}", self.project.name))?;
         Ok(ids.lines().map(str::trim).find(|id| !id.is_empty()).map(str::to_owned))
     }
 
     fn published_port(&self, sh: &Shell, compose: Compose) -> Result<u16> {
         let address = read_captured(
             self.compose(sh, compose, self.remembered_port()).args(["port", SERVICE, "5432"]),
-            &format!("ask Compose for the port of {}", self.project_name),
+            &format!("ask Compose for the port of {}", self.project.name),
         )?;
         address
             .trim()
@@ -428,7 +413,7 @@ impl ComposeServer {
                              they are not POSTGRES_USER and the password now (.env, or .xtask/password): put the \
                              old ones back, or `cargo xtask db-down --purge` to make the volume anew (its data \
                              is lost)",
-                        self.project_name
+                        self.project.name
                     )));
                 }
                 Err(err) => err,
@@ -454,8 +439,8 @@ impl ComposeServer {
                     None => String::new(),
                 };
                 let more = match compose {
-                    Compose::V2 => format!("docker compose --project-name {} logs {SERVICE}", self.project_name),
-                    Compose::V1 => format!("docker-compose --project-name {} logs {SERVICE}", self.project_name),
+                    Compose::V2 => format!("docker compose --project-name {} logs {SERVICE}", self.project.name),
+                    Compose::V1 => format!("docker-compose --project-name {} logs {SERVICE}", self.project.name),
                 };
                 // The image refuses a volume made for another major or layout (initdb finds the
                 // folder not empty, 18 finds older data, a server finds files of another major):
@@ -465,7 +450,7 @@ impl ComposeServer {
                         "\n  the volume {}_db-data was made before: if POSTGRES_IMAGE changed since (another major, \
                          or 17-and-older's layout against 18's), its data is not for this image; put the image back, \
                          or `cargo xtask db-down --purge` to make the volume anew (its data is lost)",
-                        self.project_name
+                        self.project.name
                     ),
                     _ => String::new(),
                 };
@@ -516,100 +501,6 @@ fn compose_tool(sh: &Shell) -> Result<Compose> {
         return Ok(Compose::V1);
     }
     bail!("Docker Compose is not installed: install the compose plugin (`docker compose`) or docker-compose")
-}
-
-/// `COMPOSE_PROJECT_NAME` as Compose uses it: lower case; refused when Compose would refuse it.
-fn compose_name(name: &str) -> Result<String> {
-    let lower = name.to_lowercase();
-    let valid = lower.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && lower.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if !valid {
-        bail!(
-            "COMPOSE_PROJECT_NAME is {name:?}; Compose accepts letters, digits, `_` and `-`, starting with a letter or digit"
-        );
-    }
-    Ok(lower)
-}
-
-/// `fleet-3f2a9c1b`: the folder's name, made valid for Compose (`^[a-z0-9][a-z0-9_-]*$`), plus
-/// eight hex digits of the checkout's path.
-/// Which Compose project holds this checkout's container and volume, and where the checkout
-/// was when it made them: `<project name>\n<folder>\n`. It moves with the checkout (it is in
-/// `.xtask/`), while the default project name comes from the folder's path.
-const OWNER_FILE: &str = ".xtask/compose-project";
-
-/// The project a moved or renamed checkout made before its move, so it keeps its container and
-/// data instead of starting an empty one (while the old container holds the port). A copy is
-/// not a move: while the folder it was copied from still holds the same record, the copy gets
-/// a project of its own.
-fn moved_project_name(project: &Project) -> Option<String> {
-    let record = std::fs::read_to_string(project.root.join(OWNER_FILE)).ok()?;
-    let (name, folder) = record.trim_end_matches('\n').split_once('\n')?;
-    let folder = std::path::Path::new(folder);
-    if folder == project.root {
-        return compose_name(name).ok();
-    }
-    // Back where it made its container: the default name is that container's already.
-    let back_home = name == default_project_name(project);
-    if !back_home && std::fs::read_to_string(folder.join(OWNER_FILE)).is_ok_and(|theirs| theirs == record) {
-        return None;
-    }
-    // Copied, and then the original moved too: both records name a folder that is gone. The
-    // first to come back claims the project; the other is a copy with a project of its own.
-    if !back_home
-        && let Some(claimant) = claimant_of(name)
-        && claimant != project.root
-        && std::fs::read_to_string(claimant.join(OWNER_FILE))
-            .is_ok_and(|theirs| theirs.starts_with(&format!("{name}\n")))
-    {
-        return None;
-    }
-    if !back_home {
-        claim(name, &project.root);
-        note!(
-            "This checkout moved (from {}); it keeps its container and data (Compose project {name})",
-            folder.display()
-        );
-    }
-    let updated = format!("{name}\n{}\n", project.root.display());
-    std::fs::write(project.root.join(OWNER_FILE), updated).ok();
-    if back_home { None } else { compose_name(name).ok() }
-}
-
-/// Where this account records which checkout holds each Compose project it made:
-/// `$XDG_STATE_HOME/xtask/compose-projects/<project>` (or `~/.local/state/…`), holding the
-/// checkout's folder. `None` without a home folder: then moves are followed by the record alone.
-fn claim_file(name: &str) -> Option<PathBuf> {
-    let state = match std::env::var_os("XDG_STATE_HOME") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME")?).join(".local/state"),
-    };
-    Some(state.join("xtask/compose-projects").join(name))
-}
-
-/// The checkout that last claimed project `name`, if one did.
-fn claimant_of(name: &str) -> Option<PathBuf> {
-    std::fs::read_to_string(claim_file(name)?).ok().map(|folder| PathBuf::from(folder.trim_end_matches('\n')))
-}
-
-/// Records that the checkout in `root` holds project `name`. Only a guard for the rare copy that
-/// moves: failing to write it changes nothing else.
-fn claim(name: &str, root: &std::path::Path) {
-    if let Some(file) = claim_file(name) {
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).ok();
-        }
-        std::fs::write(file, format!("{}\n", root.display())).ok();
-    }
-}
-
-fn default_project_name(project: &Project) -> String {
-    let folder = project.root.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let cleaned: String =
-        folder.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect();
-    let cleaned = cleaned.trim_start_matches(['-', '_']);
-    let cleaned = if cleaned.is_empty() { "db" } else { cleaned };
-    format!("{}-{:08x}", &cleaned[..cleaned.len().min(40)], project.fingerprint() as u32)
 }
 
 /// The image `docker-compose.yml` names by default (`${POSTGRES_IMAGE:-postgres:18}`), read from
