@@ -76,7 +76,7 @@ impl ComposeServer {
         Ok(ComposeServer {
             may_pull,
             root: project.root.clone(),
-            project: ComposeProject::of(project, settings)?,
+            project: ComposeProject::of(project, settings.compose_project.as_deref())?,
             image: match &settings.image {
                 Some(image) => image.clone(),
                 None => default_image(project)?,

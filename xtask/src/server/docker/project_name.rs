@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::config::Settings;
 use crate::output::note;
 use crate::project::Project;
 
@@ -41,11 +40,11 @@ enum Origin {
 }
 
 impl ComposeProject {
-    /// Decides the project from the settings and the record, writing nothing.
-    pub fn of(project: &Project, settings: &Settings) -> Result<ComposeProject> {
+    /// Decides the project from `COMPOSE_PROJECT_NAME` and the record, writing nothing.
+    pub fn of(project: &Project, compose_project_name: Option<&str>) -> Result<ComposeProject> {
         // Compose lower-cases a project name and allows only [a-z0-9_-]: the same name here,
         // or volumes and containers would be looked for under a name they do not have.
-        if let Some(name) = &settings.compose_project {
+        if let Some(name) = compose_project_name {
             return Ok(ComposeProject { name: compose_name(name)?, origin: Origin::Setting });
         }
         Ok(recorded(project)
@@ -181,4 +180,29 @@ fn default_project_name(project: &Project) -> String {
     let cleaned = cleaned.trim_start_matches(['-', '_']);
     let cleaned = if cleaned.is_empty() { "db" } else { cleaned };
     format!("{}-{:08x}", &cleaned[..cleaned.len().min(40)], project.fingerprint() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciding_a_moved_checkouts_project_writes_nothing() {
+        let root = std::env::temp_dir().join(format!("xtask-compose-moved-{}", std::process::id()));
+        std::fs::create_dir_all(root.join(".xtask")).unwrap();
+        let name = format!("moved-test-{}", std::process::id());
+        let gone = root.with_file_name(format!("xtask-compose-gone-{}", std::process::id()));
+        let record = record_text(&name, &gone);
+        std::fs::write(root.join(OWNER_FILE), &record).unwrap();
+
+        let decided = ComposeProject::of(&Project { root: root.clone() }, None).unwrap();
+        assert_eq!(decided.name, name, "a moved checkout keeps the project it recorded");
+        assert!(matches!(&decided.origin, Origin::MovedFrom(from) if *from == gone));
+        // Only `follow_move` and `record`, where the server is brought up, write.
+        assert_eq!(std::fs::read_to_string(root.join(OWNER_FILE)).unwrap(), record);
+        assert_eq!(claimant_of(&name), None);
+        let files: Vec<_> = std::fs::read_dir(root.join(".xtask")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(files, ["compose-project"]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
