@@ -17,10 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::port;
+use super::{fast_path, port};
 use crate::child_process::{read_captured, run_captured};
 use crate::config::Settings;
-use crate::lock_file;
 use crate::output::{note, out};
 use crate::postgres::{Database, Target, connect};
 use crate::project::Project;
@@ -112,19 +111,16 @@ impl ComposeServer {
     }
 
     pub async fn up(&self, sh: &Shell) -> Result<Database> {
+        self.project.follow_move(&self.root);
         // The common case: the server this checkout's container ran last time answers at the
         // same address and is the same cluster (its system identifier): one connection, no
         // docker or compose process.
-        self.project.follow_move(&self.root);
-        if let Some(database) = self.remembered().await {
-            return Ok(database);
-        }
-        let _starting = lock_file::take(&self.server_file.with_extension("lock"), "the container").await?;
-        if let Some(database) = self.remembered().await {
-            return Ok(database);
-        }
-        let database = self.start(sh).await?;
-        self.remember(database).await
+        let lock = self.server_file.with_extension("lock");
+        fast_path::reach_or_start(&lock, "the container", async || self.remembered().await, async || {
+            let database = self.start(sh).await?;
+            self.remember(database).await
+        })
+        .await
     }
 
     /// The image is here, or (with `may_pull`) is pulled now; else why not, in a few words.

@@ -6,6 +6,7 @@
 
 mod choice;
 mod docker;
+mod fast_path;
 mod native;
 mod port;
 mod url;

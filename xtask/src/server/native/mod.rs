@@ -26,9 +26,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use super::port;
+use super::{fast_path, port};
 use crate::config::Settings;
-use crate::lock_file;
 use crate::output::{note, out};
 use crate::postgres::{Database, Target, connect};
 use crate::project::Project;
@@ -72,18 +71,19 @@ impl NativeCluster {
     }
 
     pub async fn up(&self, sh: &Shell) -> Result<Database> {
-        // The common case costs one connection and no child process: the server this checkout
-        // started is still running.
-        if let Some(database) = self.already_running().await {
-            return Ok(database);
-        }
-        // Creating and starting the cluster is one command's job at a time: several commands
-        // started together in a fresh checkout would race in initdb and pg_ctl. The others wait,
-        // then find the server the first one started.
-        let _starting = lock_file::take(&self.folders.home.with_extension("lock"), "the local cluster").await?;
-        if let Some(database) = self.already_running().await {
-            return Ok(database);
-        }
+        let lock = self.folders.home.with_extension("lock");
+        fast_path::reach_or_start(
+            &lock,
+            "the local cluster",
+            async || self.already_running().await,
+            async || self.start(sh).await,
+        )
+        .await
+    }
+
+    /// Starts the server this checkout's cluster has, making the cluster first if there is none,
+    /// and waits until it answers.
+    async fn start(&self, sh: &Shell) -> Result<Database> {
         let layout = self.folders.locate(sh, Intent::Start)?;
         // Moved or renamed while its server ran: that server still writes to the old path (its
         // socket, its lock files) and would fail on the next of them. It is stopped through the
