@@ -16,7 +16,7 @@ use crate::output::out;
 use crate::postgres::admin::{self, quote_ident};
 use crate::postgres::{Target, beside, connect, install};
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 use crate::{safety, seeds, timestamp};
 
 /// Time resets, migrations and status against a psql floor, and print the figures
@@ -49,7 +49,7 @@ struct Workload {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project, true)?;
+        let server = Server::select(&self.server, sh, project, Pull::IfMissing)?;
         let mut database = server.up(sh).await?;
         let target = database.target().clone();
         let admin_conn = database.maintenance().await?;

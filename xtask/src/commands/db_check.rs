@@ -21,7 +21,7 @@ use crate::output::{self, note, out};
 use crate::project::Project;
 use crate::safety;
 use crate::schema;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 
 const DIR: &str = "db/migrations";
 
@@ -117,7 +117,7 @@ impl Args {
                 schema::DIAGRAM_FILE
             )
         };
-        let server = Server::select(&self.server, sh, project, true).with_context(context)?;
+        let server = Server::select(&self.server, sh, project, Pull::IfMissing).with_context(context)?;
         let mut database = server.up(sh).await.with_context(context)?;
         database.close_dev().await;
         let target = database.target().clone();

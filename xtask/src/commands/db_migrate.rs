@@ -11,7 +11,7 @@ use crate::output::out;
 use crate::postgres::{Database, StatementTimeout};
 use crate::project::Project;
 use crate::schema;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 
 /// Apply pending migrations to the dev database, creating it if missing
 ///
@@ -34,7 +34,7 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         let loading = folder::load_in_background(project.migrations_dir());
-        let database = async { Server::select(&self.server, sh, project, true)?.up(sh).await }.await;
+        let database = async { Server::select(&self.server, sh, project, Pull::IfMissing)?.up(sh).await }.await;
         migrate(project, loading, database, self.timeout.statement_timeout.as_ref(), self.dry_run).await.map(drop)
     }
 }

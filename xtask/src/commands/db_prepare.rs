@@ -14,7 +14,7 @@ use crate::cli::ServerArgs;
 use crate::commands::{db_migrate, test};
 use crate::output::{self, note, out};
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 
 /// Refresh .sqlx, the offline data of sqlx's checked queries (query!, query_as!)
 ///
@@ -36,7 +36,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
-        let server = Server::select(&self.server, sh, project, true)?;
+        let server = Server::select(&self.server, sh, project, Pull::IfMissing)?;
         let database = db_migrate::up_to_date(sh, project, &server).await?;
         database.check_password_login().await?;
         let target = database.target().clone();

@@ -7,7 +7,7 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 
 /// Open psql on the dev database
 ///
@@ -29,7 +29,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
-        let server = Server::select(&self.server, sh, project, true)?;
+        let server = Server::select(&self.server, sh, project, Pull::IfMissing)?;
         let database = server.up(sh).await?;
         let psql = server.psql(sh, database.target(), &self.psql_args)?;
         // psql opens its own session; ours only proved the server is up.

@@ -22,7 +22,7 @@ use crate::project::Project;
 use crate::reset::{self, cache::Label, cache::TemplateCache};
 use crate::schema;
 use crate::seeds::{self, SeedFile};
-use crate::server::{Server, refuse_remote};
+use crate::server::{Pull, Remote, Server, refuse_remote};
 
 /// Drop the dev database and rebuild it: create, migrate, seed
 ///
@@ -66,17 +66,18 @@ impl Args {
             let seeds = if no_seed { Vec::new() } else { seeds::load(&seeds_dir, "db/seeds")? };
             Ok((files, seeds))
         });
+        let remote = if self.allow_remote { Remote::Allowed } else { Remote::Refused };
         let database = async {
-            let server = Server::select(&self.server, sh, project, true)?;
+            let server = Server::select(&self.server, sh, project, Pull::IfMissing)?;
             if let Some(target) = server.target_if_known() {
-                refuse_remote(target, "db-reset", self.allow_remote)?;
+                refuse_remote(target, "db-reset", remote)?;
             }
             server.up(sh).await
         }
         .await;
         let (files, seeds) = loading.join()?;
         let mut db = database?;
-        refuse_remote(db.target(), "db-reset", self.allow_remote)?;
+        refuse_remote(db.target(), "db-reset", remote)?;
         let database = db.name().to_owned();
         admin::refuse_system_database(&database, "db-reset")?;
         // The maintenance session connects while the dev database's history is read.

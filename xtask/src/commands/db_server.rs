@@ -6,7 +6,7 @@ use xshell::Shell;
 use crate::cli::ServerArgs;
 use crate::output::out;
 use crate::project::Project;
-use crate::server::{Server, refuse_remote};
+use crate::server::{Pull, Remote, Server, refuse_remote};
 
 /// Start the dev server (if needed) and print its address
 ///
@@ -21,7 +21,7 @@ pub struct UpArgs {
 
 impl UpArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project, true)?;
+        let server = Server::select(&self.server, sh, project, Pull::IfMissing)?;
         let database = server.up(sh).await?;
         // The address printed here is for everything else: its password must work.
         database.check_password_login().await?;
@@ -50,12 +50,13 @@ pub struct DownArgs {
 
 impl DownArgs {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project, false)?;
+        let server = Server::select(&self.server, sh, project, Pull::Never)?;
         if !self.purge {
             return server.down(sh);
         }
         if let Some(target) = server.target_if_known() {
-            refuse_remote(target, "db-down --purge", self.allow_remote)?;
+            let remote = if self.allow_remote { Remote::Allowed } else { Remote::Refused };
+            refuse_remote(target, "db-down --purge", remote)?;
         }
         server.purge(sh, project).await
     }

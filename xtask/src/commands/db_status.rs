@@ -15,7 +15,7 @@ use crate::output::{self, note, out};
 use crate::postgres::Database;
 use crate::project::Project;
 use crate::schema;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 
 /// Show every migration and its state: applied, pending or wrong
 ///
@@ -44,7 +44,7 @@ pub struct Args {
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let loading = folder::load_in_background(project.migrations_dir());
-        let database = async { Server::select(&self.server, sh, project, false)?.up(sh).await }.await;
+        let database = async { Server::select(&self.server, sh, project, Pull::Never)?.up(sh).await }.await;
         let (mut db, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
         let database = db.name().to_owned();
         let database = database.as_str();

@@ -6,7 +6,7 @@ use xshell::Shell;
 use crate::cli::ServerArgs;
 use crate::output::{note, out};
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 
 /// Print the dev database's URL, for IDEs, sqlx-cli and plain `cargo test`
 ///
@@ -29,7 +29,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project, true)?;
+        let server = Server::select(&self.server, sh, project, Pull::IfMissing)?;
         let database = server.up(sh).await?;
         // What is printed here is for everything else: its password must work.
         database.check_password_login().await?;

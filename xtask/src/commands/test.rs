@@ -9,7 +9,7 @@ use crate::cli::ServerArgs;
 use crate::commands::db_migrate;
 use crate::output::note;
 use crate::project::Project;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 
 /// Run the workspace's tests against the dev server
 ///
@@ -44,7 +44,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        let server = Server::select(&self.server, sh, project, true)?;
+        let server = Server::select(&self.server, sh, project, Pull::IfMissing)?;
         if self.leftovers || self.drop_leftovers {
             let mut database = server.up(sh).await?;
             let found = leftovers::find(&mut database).await?;

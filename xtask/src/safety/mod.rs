@@ -37,7 +37,7 @@ use dbfiles::statements;
 use crate::postgres::{Target, admin, connect};
 use crate::project::Project;
 use crate::seeds::SeedFile;
-use crate::server::Server;
+use crate::server::{Pull, Server};
 use report::FileReport;
 use rules::{Judged, Severity};
 
@@ -67,7 +67,7 @@ pub async fn check(
     let start = Instant::now();
     let context = || format!("trace the {} new migration(s) on the base with its seeds", new.len());
     let seeds = seeds_at(sh, base.fork).with_context(context)?;
-    let server = Server::select(server, sh, project, true).with_context(context)?;
+    let server = Server::select(server, sh, project, Pull::IfMissing).with_context(context)?;
     let mut database = server.up(sh).await.with_context(context)?;
     database.close_dev().await;
     let target = database.target().clone();

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use super::{fast_path, port};
+use super::{Pull, fast_path, port};
 use crate::child_process::{read_captured, run_captured};
 use crate::config::Settings;
 use crate::output::{note, out};
@@ -31,8 +31,8 @@ const COMPOSE_FILE: &str = "docker-compose.yml";
 const DATA_MOUNT_VARIABLE: &str = "POSTGRES_DATA_MOUNT";
 
 pub struct ComposeServer {
-    /// Whether this command may pull a missing image (see `new`).
-    may_pull: bool,
+    /// Whether this command may pull a missing image.
+    pull: Pull,
     root: PathBuf,
     project: ComposeProject,
     image: String,
@@ -69,11 +69,9 @@ enum Compose {
 }
 
 impl ComposeServer {
-    /// `may_pull`: whether this command may pull the image when it is missing (only commands
-    /// that build do; `db-status` and `db-down` never pull).
-    pub fn new(project: &Project, settings: &Settings, may_pull: bool) -> Result<ComposeServer> {
+    pub fn new(project: &Project, settings: &Settings, pull: Pull) -> Result<ComposeServer> {
         Ok(ComposeServer {
-            may_pull,
+            pull,
             root: project.root.clone(),
             project: ComposeProject::of(project, settings.compose_project.as_deref())?,
             image: match &settings.image {
@@ -99,11 +97,11 @@ impl ComposeServer {
 
     /// Why Docker can't serve this checkout right now, or `None` when it can: the engine answers
     /// and the image is here or can be pulled. `auto` falls back to the local cluster otherwise.
-    pub fn unavailable_because(&self, sh: &Shell, may_pull: bool) -> Option<String> {
+    pub fn unavailable_because(&self, sh: &Shell) -> Option<String> {
         if let Err(why) = engine_answers(sh) {
             return Some(why);
         }
-        if let Err(why) = self.find_image(sh, may_pull) {
+        if let Err(why) = self.find_image(sh) {
             return Some(why);
         }
         // Last, as the legacy docker-compose takes half a second just to print its version.
@@ -116,20 +114,26 @@ impl ComposeServer {
         // same address and is the same cluster (its system identifier): one connection, no
         // docker or compose process.
         let lock = self.server_file.with_extension("lock");
-        fast_path::reach_or_start(&lock, "the container", async || self.remembered().await, async || {
-            let database = self.start(sh).await?;
-            self.remember(database).await
-        })
+        fast_path::reach_or_start(
+            &lock,
+            "the container",
+            async || self.remembered().await,
+            async || {
+                let database = self.start(sh).await?;
+                self.remember(database).await
+            },
+        )
         .await
     }
 
-    /// The image is here, or (with `may_pull`) is pulled now; else why not, in a few words.
-    fn find_image(&self, sh: &Shell, may_pull: bool) -> Result<(), String> {
+    /// The image is here, or (when this command may pull) is pulled now; else why not, in a few
+    /// words.
+    fn find_image(&self, sh: &Shell) -> Result<(), String> {
         let image = &self.image;
         if cmd!(sh, "docker image inspect {image}").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
             return Ok(());
         }
-        if !may_pull {
+        if self.pull == Pull::Never {
             return Err(format!("the image {image} is not here"));
         }
         // Shown, not quiet: a first pull can take a while, and the user should see why.
@@ -142,20 +146,16 @@ impl ComposeServer {
     /// The image is here, or is pulled now (when this command may pull); else an error that says
     /// what to do.
     fn have_image(&self, sh: &Shell) -> Result<()> {
-        if !self.may_pull {
-            return self.find_image(sh, false).map_err(|why| {
-                anyhow::anyhow!(
-                    "{why}, and this command never pulls one: `cargo xtask db-up` pulls it and starts the \
-                     container, or set POSTGRES_IMAGE in .env to an image you have"
-                )
-            });
-        }
-        self.find_image(sh, true).map_err(|why| {
-            anyhow::anyhow!(
+        self.find_image(sh).map_err(|why| match self.pull {
+            Pull::Never => anyhow::anyhow!(
+                "{why}, and this command never pulls one: `cargo xtask db-up` pulls it and starts the \
+                 container, or set POSTGRES_IMAGE in .env to an image you have"
+            ),
+            Pull::IfMissing => anyhow::anyhow!(
                 "{why}: pull or build it (`docker pull {}`), set POSTGRES_IMAGE in .env to an image you have, or \
                  use the local cluster (`--backend native`, with PostgreSQL's server binaries installed)",
                 self.image
-            )
+            ),
         })
     }
 

@@ -21,6 +21,21 @@ use crate::output::note;
 use crate::postgres::{Database, Target};
 use crate::project::Project;
 
+/// Whether a command may pull the Docker image when it is missing. Only commands that build may
+/// (and only their `auto` choice is remembered): `db-status` and `db-down` never pull.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Pull {
+    IfMissing,
+    Never,
+}
+
+/// Whether a destructive command may run against a server on another machine (`--allow-remote`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Remote {
+    Refused,
+    Allowed,
+}
+
 pub enum Server {
     // Boxed: a parsed URL is several times the size of the other backends.
     Url(Box<url::UrlServer>),
@@ -32,9 +47,9 @@ impl Server {
     /// The backend the flags, `XTASK_DB_BACKEND` and `DATABASE_URL` ask for. `auto` takes
     /// `DATABASE_URL` when set, else the backend this checkout chose before (remembered in
     /// `.xtask/backend`), else decides once: Docker when it can run the image, else the local
-    /// cluster, saying in one line why it fell back. Only a command that builds (`may_pull`) may
-    /// pull the image, and only its choice is remembered: `db-status` or `db-down` never pull.
-    pub fn select(args: &ServerArgs, sh: &Shell, project: &Project, may_pull: bool) -> Result<Server> {
+    /// cluster, saying in one line why it fell back. Only a command that builds (`Pull::IfMissing`)
+    /// may pull the image, and only its choice is remembered: `db-status` or `db-down` never pull.
+    pub fn select(args: &ServerArgs, sh: &Shell, project: &Project, pull: Pull) -> Result<Server> {
         let settings = Settings::load(&project.root, &project.state_dir())?;
         let choice = match (args.backend, &settings.backend) {
             (Some(choice), _) => choice,
@@ -59,18 +74,18 @@ impl Server {
             }
             (Backend::Docker, _) => {
                 choice::switch(project, remembered, Backend::Docker)?;
-                Server::Docker(docker::ComposeServer::new(project, &settings, may_pull)?)
+                Server::Docker(docker::ComposeServer::new(project, &settings, pull)?)
             }
             (Backend::Native, _) => {
                 choice::switch(project, remembered, Backend::Native)?;
                 Server::Native(native::NativeCluster::new(project, &settings)?)
             }
             (Backend::Auto, None) => match remembered {
-                Some(Backend::Docker) => Server::Docker(docker::ComposeServer::new(project, &settings, may_pull)?),
+                Some(Backend::Docker) => Server::Docker(docker::ComposeServer::new(project, &settings, pull)?),
                 Some(_) => Server::Native(native::NativeCluster::new(project, &settings)?),
                 None => {
-                    let server = Self::decide(sh, project, &settings, may_pull)?;
-                    if may_pull {
+                    let server = Self::decide(sh, project, &settings, pull)?;
+                    if pull == Pull::IfMissing {
                         choice::remember(
                             project,
                             if matches!(server, Server::Docker(_)) { Backend::Docker } else { Backend::Native },
@@ -83,9 +98,9 @@ impl Server {
     }
 
     /// `auto`'s first decision for a checkout.
-    fn decide(sh: &Shell, project: &Project, settings: &Settings, may_pull: bool) -> Result<Server> {
-        let no_docker = match docker::ComposeServer::new(project, settings, may_pull) {
-            Ok(docker) => match docker.unavailable_because(sh, may_pull) {
+    fn decide(sh: &Shell, project: &Project, settings: &Settings, pull: Pull) -> Result<Server> {
+        let no_docker = match docker::ComposeServer::new(project, settings, pull) {
+            Ok(docker) => match docker.unavailable_because(sh) {
                 None => return Ok(Server::Docker(docker)),
                 Some(why) => why,
             },
@@ -186,8 +201,8 @@ fn names_own_server(project: &Project, backend: Backend, url: &str) -> bool {
 
 /// Destructive commands refuse servers on other machines: a `DATABASE_URL` left pointing at a
 /// shared or production server must not be wiped by a habit-typed `db-reset`.
-pub fn refuse_remote(target: &Target, command: &str, allow_remote: bool) -> Result<()> {
-    if !allow_remote && !target.is_on_this_machine() {
+pub fn refuse_remote(target: &Target, command: &str, remote: Remote) -> Result<()> {
+    if remote == Remote::Refused && !target.is_on_this_machine() {
         bail!(
             "{target} is not on this machine, and `{command}` deletes data: it only runs against \
              loopback or local-socket servers unless you pass --allow-remote"
