@@ -70,6 +70,8 @@ impl NativeCluster {
         binaries::find(sh).and_then(|_| account::RunAs::for_this_process(sh)).err().map(|err| format!("{err:#}"))
     }
 
+    /// The dev database on the server this checkout started, else on the one started now (the
+    /// cluster made first when there is none).
     pub async fn up(&self, sh: &Shell) -> Result<Database> {
         let lock = self.folders.home.with_extension("lock");
         fast_path::reach_or_start(
@@ -81,8 +83,8 @@ impl NativeCluster {
         .await
     }
 
-    /// Starts the server this checkout's cluster has, making the cluster first if there is none,
-    /// and waits until it answers.
+    /// Starts this checkout's cluster, making it first if there is none, and waits until it
+    /// answers.
     async fn start(&self, sh: &Shell) -> Result<Database> {
         let layout = self.folders.locate(sh, Intent::Start)?;
         // Moved or renamed while its server ran: that server still writes to the old path (its
