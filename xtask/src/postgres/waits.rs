@@ -15,8 +15,27 @@ use sqlx::PgConnection;
 
 use super::{Target, connect, named_lock};
 
-/// How long a wait goes unmentioned.
+/// How long a wait goes unmentioned, unless `XTASK_LOCK_WAIT_PATIENCE_MS` says otherwise: long
+/// enough that a lock held for a moment is not worth a line.
 const PATIENCE: Duration = Duration::from_secs(3);
+
+/// `XTASK_LOCK_WAIT_PATIENCE_MS`, read from the environment only: the CLI tests of waits set it
+/// low, so that they see the line in a fraction of a second instead of sleeping past 3 s.
+const PATIENCE_VARIABLE: &str = "XTASK_LOCK_WAIT_PATIENCE_MS";
+
+/// The patience `value` (the variable's text, if set) asks for, or why it is not a number.
+fn patience_from(value: Option<&str>) -> Result<Duration, String> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(PATIENCE),
+        Some(text) => match text.parse::<u64>() {
+            Ok(millis) if millis > 0 => Ok(Duration::from_millis(millis)),
+            _ => Err(format!(
+                "{PATIENCE_VARIABLE} is {text:?}; set it to a number of milliseconds above 0 (using {} ms)",
+                PATIENCE.as_millis()
+            )),
+        },
+    }
+}
 
 /// How long any session waits for a lock before its statement fails (PostgreSQL's
 /// `lock_timeout`).
@@ -50,9 +69,15 @@ pub fn application_name() -> String {
 
 /// Runs for as long as the command does, reporting each new wait on stderr; never returns.
 pub async fn watch() -> Infallible {
+    let value = std::env::var(PATIENCE_VARIABLE).ok();
+    // The watcher cannot fail the command it watches: a bad value is said and the default kept.
+    let patience = patience_from(value.as_deref()).unwrap_or_else(|problem| {
+        eprintln!("warning: {problem}");
+        PATIENCE
+    });
     let mut reported = HashSet::new();
     loop {
-        tokio::time::sleep(PATIENCE).await;
+        tokio::time::sleep(patience).await;
         let server = SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let Some(server) = server else { continue };
         // A probe that fails says nothing: the command's own error will.
@@ -122,4 +147,22 @@ async fn probe(server: &Target) -> Result<Vec<Wait>> {
 async fn relation_name(server: &Target, database: &str, oid: i64) -> Option<String> {
     let mut conn: PgConnection = connect::connect(&server.with_database(database)).await.ok()?;
     sqlx::query_scalar("SELECT $1::oid::regclass::text").bind(oid).fetch_one(&mut conn).await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PATIENCE, patience_from};
+    use std::time::Duration;
+
+    #[test]
+    fn the_patience_is_three_seconds_unless_the_variable_says_otherwise() {
+        assert_eq!(patience_from(None), Ok(PATIENCE));
+        assert_eq!(PATIENCE, Duration::from_secs(3));
+        assert_eq!(patience_from(Some("")), Ok(PATIENCE));
+        assert_eq!(patience_from(Some("150")), Ok(Duration::from_millis(150)));
+        for bad in ["0", "-5", "3s", "soon"] {
+            let problem = patience_from(Some(bad)).unwrap_err();
+            assert!(problem.contains("XTASK_LOCK_WAIT_PATIENCE_MS") && problem.contains("milliseconds"), "{problem}");
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::support::Fixture;
+use crate::support::{Fixture, SHORT_PATIENCE, StderrLines};
 
 const ORGS: &str = "CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL UNIQUE);\n";
 
@@ -34,6 +34,26 @@ async fn wait_for_statement(fx: &Fixture, application: &str, needle: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no session of {application} ran {needle:?} within 30s");
+}
+
+/// Waits (at most 30 s) until no session of the xtask process `pid` is left on the server.
+async fn sessions_end(fx: &Fixture, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut admin = fx.admin().await;
+    loop {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '% (process ' || $1 || ')'",
+        )
+        .bind(pid.to_string())
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if left == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{left} session(s) of process {pid} still there after 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn signal(child: &Child, name: &str) {
@@ -77,16 +97,24 @@ async fn a_reset_waits_for_a_running_migrate_and_says_who_holds_the_lock() {
     fx.migration(20260101000000, "create_orgs", ORGS);
     fx.seed("001_orgs.sql", "INSERT INTO orgs VALUES (1, 'Acme');\n");
     fx.xtask(&["db-reset"]).success();
-    // Slow on the dev database only: the reset's own scratch copy runs it at once.
-    let sleep = "SELECT pg_sleep(CASE WHEN current_database() LIKE '%xtask_reset' THEN 0 ELSE 6 END);";
-    fx.migration(20260102000000, "long", &format!("{sleep}\nCREATE TABLE long_done (id int);\n"));
+    // On the dev database, the migration waits for an advisory lock the test holds, so the
+    // migrate holds the migration lock until the test has seen the reset wait for it (the
+    // reset's own scratch copy runs the migration at once).
+    let mut gate = fx.connect().await;
+    sqlx::query("SELECT pg_advisory_lock(4242)").execute(&mut gate).await.unwrap();
+    let wait = "SELECT CASE WHEN current_database() LIKE '%xtask_reset' THEN NULL ELSE pg_advisory_xact_lock_shared(4242) END;";
+    fx.migration(20260102000000, "long", &format!("{wait}\nCREATE TABLE long_done (id int);\n"));
     let migrate = fx.spawn(&["db-migrate"]);
-    wait_for_statement(&fx, "cargo xtask db-migrate", "pg_sleep(CASE").await;
+    wait_for_statement(&fx, "cargo xtask db-migrate", "pg_advisory_xact_lock_shared(4242)").await;
 
-    let reset = fx.xtask(&["db-reset"]).success();
-    reset
-        .says("Waiting for the migration lock (sqlx's advisory lock) in database")
-        .says("(cargo xtask db-migrate (process");
+    let mut reset = fx.spawn_with(&["db-reset"], &[("DATABASE_URL", &fx.url()), SHORT_PATIENCE]);
+    let mut stderr = StderrLines::of(&mut reset);
+    stderr.wait_for("Waiting for the migration lock (sqlx's advisory lock) in database");
+    sqlx::query("SELECT pg_advisory_unlock(4242)").execute(&mut gate).await.unwrap();
+    let reset_output = reset.wait_with_output().unwrap();
+    let said = format!("{}{}", text(&reset_output), stderr.all());
+    assert!(reset_output.status.success(), "the reset failed:\n{said}");
+    assert!(said.contains("(cargo xtask db-migrate (process"), "{said}");
     let migrate = migrate.wait_with_output().unwrap();
     assert!(migrate.status.success(), "the migrate the reset waited for failed:\n{}", text(&migrate));
     assert_eq!(fx.applied_versions().await, [20260101000000, 20260102000000]);
@@ -129,12 +157,14 @@ async fn a_reset_killed_midway_keeps_the_old_database_and_the_next_one_cleans_up
 #[tokio::test]
 async fn ctrl_c_stops_cleanly_with_a_message() {
     let (fx, child, _) = migrate_stuck_in_a_long_migration("ctrl_c").await;
+    let child_pid = child.id();
     signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", text(&output));
     assert!(text(&output).contains("interrupted: stopped before finishing"), "{}", text(&output));
     assert!(!text(&output).contains("panicked"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the interrupted command's sessions are gone, nothing of the migration can commit.
+    sessions_end(&fx, child_pid).await;
     assert_eq!(fx.applied_versions().await, [20260101000000]);
     assert!(!fx.table_exists("half").await);
 }

@@ -326,3 +326,49 @@ pub fn interrupt_while(mut command: Command, parts: &[&str], settle: std::time::
         assert!(!all.contains(noise), "{noise:?} reached the terminal:\n{all}");
     }
 }
+
+/// The lock-wait watcher's patience for a test of a wait (`XTASK_LOCK_WAIT_PATIENCE_MS`): the
+/// line comes after 200 ms instead of 3 s, so the test waits for it rather than sleeping.
+pub const SHORT_PATIENCE: (&str, &str) = ("XTASK_LOCK_WAIT_PATIENCE_MS", "200");
+
+/// What a spawned command writes to stderr, read while it runs.
+pub struct StderrLines {
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl StderrLines {
+    /// Takes `child`'s stderr (spawned with it piped) and reads it on a thread of its own.
+    pub fn of(child: &mut Child) -> StderrLines {
+        use std::io::BufRead;
+        let stderr = child.stderr.take().expect("the child's stderr is piped");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        StderrLines { lines, seen: Vec::new() }
+    }
+
+    /// Waits (at most a minute) until a line holding `needle` has been written.
+    #[track_caller]
+    pub fn wait_for(&mut self, needle: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.seen.iter().any(|line| line.contains(needle)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("no line with {needle:?} within a minute; stderr so far:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Everything written, once the command has ended (its stderr closed).
+    pub fn all(mut self) -> String {
+        self.seen.extend(self.lines.iter());
+        self.seen.join("\n")
+    }
+}

@@ -3,11 +3,10 @@
 //! serialize, and waits that say what they wait for.
 
 use std::process::{Child, Output};
-use std::time::Duration;
 
 use sqlx::Connection;
 
-use crate::support::Fixture;
+use crate::support::{Fixture, SHORT_PATIENCE, StderrLines};
 
 fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
@@ -122,11 +121,12 @@ async fn a_command_waiting_for_a_lock_says_who_holds_it() {
     sqlx::query("SET application_name = 'a forgotten psql'").execute(&mut holder).await.unwrap();
     let mut tx = holder.begin().await.unwrap();
     sqlx::query("LOCK TABLE _sqlx_migrations IN ACCESS EXCLUSIVE MODE").execute(&mut *tx).await.unwrap();
-    let status = fx.spawn(&["db-status"]);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut status = fx.spawn_with(&["db-status"], &[("DATABASE_URL", &fx.url()), SHORT_PATIENCE]);
+    let mut stderr = StderrLines::of(&mut status);
+    stderr.wait_for("Waiting for a lock on _sqlx_migrations");
     tx.rollback().await.unwrap();
     let output = status.wait_with_output().unwrap();
-    let all = text(&output);
+    let all = format!("{}{}", text(&output), stderr.all());
     assert!(output.status.success(), "{all}");
     assert!(all.contains("Waiting for a lock on _sqlx_migrations"), "{all}");
     assert!(all.contains("(a forgotten psql) since"), "{all}");
