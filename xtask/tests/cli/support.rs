@@ -161,6 +161,13 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
+        // A local cluster the test made (the native backend's tests) is stopped and removed even
+        // when the test failed before its own `db-down --purge`: a server left running would
+        // outlive the test run, and its folder under the temp directory with it.
+        let state = self.root().join(".xtask");
+        if state.join("postgres").exists() || state.join("native-home").exists() {
+            let _ = self.command(&["db-down", "--purge", "--backend", "native"], &[]).output();
+        }
         // Each database dropped on its own, so one that fails does not keep the rest, and the
         // connection retried: on a loaded machine a first attempt can time out, and a database
         // left here stays in the dev server (`cargo xtask test` names what it finds after a run).
