@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, PgConnection};
 
-use crate::support::{Fixture, interrupt_while, up_port};
+use crate::support::{Fixture, a_process_runs, interrupt_while, up_port};
 
 const PASSWORD: &str = "native-test-pw";
 
@@ -682,4 +682,22 @@ fn db_url_prints_the_address_and_a_database_url_naming_it_keeps_the_local_cluste
     with_url.push(("DATABASE_URL", &other));
     fx.xtask_with(&["db-up"], &with_url).failure().says("DATABASE_URL");
     fx.xtask_with(&["db-down", "--purge"], &env).success();
+}
+
+/// A test that fails with its cluster running leaves no server behind: the fixture's `Drop`
+/// stops and purges it (the test's panic is caught here, as the harness would catch it).
+#[test]
+fn a_failed_tests_cluster_is_stopped_by_its_fixture() {
+    let data = std::sync::Mutex::new(String::new());
+    let failed = std::panic::catch_unwind(|| {
+        let fx = Fixture::new("native_guard");
+        fx.xtask_with(&["db-up"], &settings()).success();
+        *data.lock().unwrap() = data_dir(&fx).to_string_lossy().into_owned();
+        assert!(a_process_runs(&["postgres", &data.lock().unwrap()]), "the cluster should run before the failure");
+        panic!("a test failing with its cluster running");
+    });
+    assert!(failed.is_err());
+    let data = data.into_inner().unwrap();
+    assert!(!data.is_empty());
+    assert!(!a_process_runs(&["postgres", &data]), "the failed test's server still runs ({data})");
 }

@@ -166,7 +166,12 @@ impl Drop for Fixture {
         // outlive the test run, and its folder under the temp directory with it.
         let state = self.root().join(".xtask");
         if state.join("postgres").exists() || state.join("native-home").exists() {
-            let _ = self.command(&["db-down", "--purge", "--backend", "native"], &[]).output();
+            // Any password will do (a purge logs in nowhere), but one must be known: without it
+            // a checkout made with POSTGRES_PASSWORD has no .xtask/password, and db-down stops
+            // at that.
+            let _ = self
+                .command(&["db-down", "--purge", "--backend", "native"], &[("POSTGRES_PASSWORD", "fixture-teardown")])
+                .output();
         }
         // Each database dropped on its own, so one that fails does not keep the rest, and the
         // connection retried: on a loaded machine a first attempt can time out, and a database
@@ -303,7 +308,7 @@ fn interrupt_group(group: u32) {
 }
 
 /// True when some process's command line holds every one of `parts`.
-fn a_process_runs(parts: &[&str]) -> bool {
+pub fn a_process_runs(parts: &[&str]) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
