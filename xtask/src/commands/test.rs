@@ -90,7 +90,7 @@ fn cargo_test_args(user: &[String]) -> Vec<String> {
 
 /// Threads per test binary when the user chose none: the tests mostly wait (for the xtask's
 /// child processes, servers, containers, the database), so libtest's default of one per core (two
-/// on CI's machines) left the cores idle most of the time; the CLI suite ran ~N× faster with more.
+/// on CI's machines) left the cores idle much of the time (the CLI suite's figures: docs/testing.md).
 const TEST_THREADS: &str = "8";
 
 /// `RUST_TEST_THREADS` for the inner `cargo test`, unless the user set it or passed
