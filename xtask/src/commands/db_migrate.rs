@@ -6,8 +6,11 @@ use xshell::Shell;
 use crate::background::Background;
 use crate::cli::{ServerArgs, TimeoutArgs};
 use crate::migrations::plan::Plan;
-use crate::migrations::{self, MigrationFile, Sides, apply, folder};
-use crate::output::out;
+use crate::elapsed::duration;
+use crate::migrations::apply::{self, Applied, Mode, Outcome};
+use crate::migrations::history::Detail;
+use crate::migrations::{self, MigrationFile, Sides, folder};
+use crate::output::{note, out};
 use crate::postgres::{Database, StatementTimeout};
 use crate::project::Project;
 use crate::schema;
@@ -55,8 +58,16 @@ async fn migrate(
     statement_timeout: Option<&StatementTimeout>,
     dry_run: bool,
 ) -> Result<Database> {
-    let (mut database, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
+    let (mut database, Sides { files, applied, all_applied }) =
+        migrations::read_sides(loading, database, Detail::Decision).await?;
     let name = database.name().to_owned();
+    // The everyday no-op: the history's summary is the files', and the schema files were
+    // rendered from these migrations. What `apply::migrate` and `schema::refresh` would find
+    // (nothing to do), without comparing a thousand rows twice in the unoptimised build.
+    if all_applied && (dry_run || schema::is_current(project, &files)) {
+        report(&name, Outcome::UpToDate { applied: files.len() });
+        return Ok(database);
+    }
     // What the dev database held before this run decides what the schema files may be written
     // from: a database created here, or one whose schema is the one remembered for what it had
     // applied, is what the migrations produce; any other may hold changes made by hand.
@@ -66,9 +77,7 @@ async fn migrate(
         Plan::new(&files, &[]).refuse_problems(&name)?;
         if dry_run {
             out!("Database {name} does not exist yet; db-migrate would create it");
-            for file in &files {
-                out!("Can apply {}/migrate {}", file.version(), file.migration.description);
-            }
+            report(&name, Outcome::WouldApply(files.iter().collect()));
             return Ok(database);
         }
         if database.create_if_missing().await? {
@@ -81,9 +90,37 @@ async fn migrate(
         provenance = schema::provenance(database.dev().await?, project, &files, applied).await;
     }
     database.set_statement_timeout(statement_timeout).await;
-    apply::migrate(database.dev().await?, &name, &files, applied, dry_run).await?;
+    let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
+    let outcome = apply::migrate(database.dev().await?, &name, &files, applied, mode, report_applied).await?;
+    report(&name, outcome);
     if !dry_run {
         schema::refresh(&mut database, project, &files, provenance).await?;
     }
     Ok(database)
+}
+
+/// sqlx-cli's line for a migration just applied: `Applied 20261125150000/migrate create
+/// gateways (12.3ms)`. `db-reset` prints its build's the same way.
+pub fn report_applied(applied: Applied) {
+    let Applied { file, elapsed } = applied;
+    out!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
+}
+
+/// What a run of the migrations came to, beyond the lines `report_applied` printed.
+pub fn report(database: &str, outcome: Outcome) {
+    match outcome {
+        Outcome::UpToDate { applied } => out!("Database {database} is up to date ({applied} migration(s) applied)"),
+        Outcome::WouldApply(files) => {
+            for file in files {
+                out!("Can apply {}/migrate {}", file.version(), file.migration.description);
+            }
+        }
+        Outcome::Applied { session_left } if session_left.is_empty() => {}
+        Outcome::Applied { session_left } => note!(
+            "Note: the migrations left session settings changed ({}): sqlx keeps them for the migrations that \
+             follow, and so did this run; the xtask's own queries after it (the history, the schema, the seeds) \
+             run without them. `SET LOCAL` keeps a setting to its own migration.",
+            session_left.join(", ")
+        ),
+    }
 }

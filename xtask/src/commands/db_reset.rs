@@ -15,7 +15,8 @@ use crate::background::Background;
 use crate::cli::{ServerArgs, TimeoutArgs};
 use crate::elapsed::since;
 use crate::migrations::plan::{Plan, State};
-use crate::migrations::{MigrationFile, apply, folder, history, lock};
+use crate::migrations::apply::{self, Mode};
+use crate::migrations::{MigrationFile, folder, history, lock};
 use crate::output::{note, out};
 use crate::postgres::{Target, admin, beside, connect, named_lock};
 use crate::project::Project;
@@ -308,7 +309,9 @@ struct Built {
 /// to be cached, also takes its schema's digest and looks for the date in it.
 async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile], caching: bool) -> Result<Built> {
     let mut conn = connect::connect(scratch).await?;
-    apply::migrate(&mut conn, scratch.database(), files, None, false).await?;
+    let outcome =
+        apply::migrate(&mut conn, scratch.database(), files, None, Mode::Apply, super::db_migrate::report_applied).await?;
+    super::db_migrate::report(scratch.database(), outcome);
     let mut digest = None;
     if !seeds.is_empty() {
         digest = Some(seeds::apply(&mut conn, scratch.database(), seeds).await?);

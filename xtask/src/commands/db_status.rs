@@ -9,6 +9,7 @@ use xshell::Shell;
 
 use crate::cli::ServerArgs;
 use crate::elapsed::duration;
+use crate::migrations::history::Detail;
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{self, MigrationFile, Sides, folder};
 use crate::output::{self, note, out};
@@ -45,7 +46,7 @@ impl Args {
     pub async fn run(self, sh: &Shell, project: &Project) -> Result<ExitCode> {
         let loading = folder::load_in_background(project.migrations_dir());
         let database = async { Server::select(&self.server, sh, project, Pull::Never)?.up(sh).await }.await;
-        let (mut db, Sides { files, applied }) = migrations::read_sides(loading, database).await?;
+        let (mut db, Sides { files, applied, .. }) = migrations::read_sides(loading, database, Detail::Listing).await?;
         let database = db.name().to_owned();
         let database = database.as_str();
         let applied = applied.unwrap_or_else(|| {
@@ -67,7 +68,9 @@ impl Args {
                 entry.state.label()
             );
             if let (State::Applied, Some(row)) = (entry.state, entry.applied) {
-                let _ = write!(listing, " {}", row.installed_on);
+                if let Some(installed_on) = &row.installed_on {
+                    let _ = write!(listing, " {installed_on}");
+                }
                 if let Ok(nanos) = u64::try_from(row.execution_nanos) {
                     let _ = write!(listing, " ({})", duration(Duration::from_nanos(nanos)));
                 }

@@ -2,9 +2,13 @@
 //!
 //! This is what `Migrator::run` does (take sqlx's advisory lock, create `_sqlx_migrations`, apply
 //! each pending migration in its own transaction unless it opts out with `-- no-transaction`),
-//! spelled out step by step so that each migration prints a line with its duration and a failure
-//! names its file, line and column. `db-migrate` and `db-reset` both build through `migrate`, so a
-//! reset means exactly what a migration run means: same transactions, same session, same errors.
+//! spelled out step by step so that each migration's duration is known and a failure names its
+//! file, line and column. `db-migrate` and `db-reset` both build through `migrate`, so a reset
+//! means exactly what a migration run means: same transactions, same session, same errors.
+//!
+//! Nothing here prints: `migrate` hands each applied migration to the caller as it is committed
+//! (a long history shows its progress, and what a failure leaves applied was already said) and
+//! returns what the run came to; the commands word it.
 
 use std::time::{Duration, Instant};
 
@@ -16,38 +20,47 @@ use super::MigrationFile;
 use super::history::{self, AppliedMigration, TABLE};
 use super::lock;
 use super::plan::Plan;
-use crate::elapsed::duration;
-use crate::output::{note, out};
 use crate::postgres::sql_error::{self, Rerun};
 use dbfiles::script::{self, Failure, Pace};
 use dbfiles::statements;
 
-/// Applies what is pending. With `dry_run`, only says what would run. `applied` is the
-/// database's history when the caller has already read it.
-pub async fn migrate(
-    conn: &mut PgConnection,
-    database: &str,
-    files: &[MigrationFile],
-    applied: Option<Vec<AppliedMigration>>,
-    dry_run: bool,
-) -> Result<()> {
-    run(conn, database, files, applied, dry_run, true).await
+/// Whether a run changes the database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    /// Only find what would run.
+    DryRun,
 }
 
-/// Builds a scratch database exactly as `migrate` does, without a line per migration: the
-/// schema `db-check` and `db-status` compare with is what `db-migrate` would build.
-pub async fn build_silently(conn: &mut PgConnection, database: &str, files: &[MigrationFile]) -> Result<()> {
-    run(conn, database, files, None, false, false).await
+/// What a run came to.
+pub enum Outcome<'a> {
+    /// Nothing was pending: `applied` migrations are in the history.
+    UpToDate { applied: usize },
+    /// A dry run: these would run, in this order (none when nothing is pending).
+    WouldApply(Vec<&'a MigrationFile>),
+    /// Migrations were applied (each handed to the caller as it was committed). `session_left`
+    /// names the session settings they left changed (`name = value`), which sqlx keeps for the
+    /// migrations after them and this run did too; the session was reset after the run.
+    Applied { session_left: Vec<String> },
 }
 
-async fn run(
+/// One migration applied and committed, and how long its SQL took.
+pub struct Applied<'a> {
+    pub file: &'a MigrationFile,
+    pub elapsed: Duration,
+}
+
+/// Applies what is pending (or, as a `Mode::DryRun`, finds it), calling `on_applied` after each
+/// migration is committed. `applied` is the database's history when the caller has already read
+/// it.
+pub async fn migrate<'a>(
     conn: &mut PgConnection,
     database: &str,
-    files: &[MigrationFile],
+    files: &'a [MigrationFile],
     applied: Option<Vec<AppliedMigration>>,
-    dry_run: bool,
-    report: bool,
-) -> Result<()> {
+    mode: Mode,
+    mut on_applied: impl FnMut(Applied<'a>),
+) -> Result<Outcome<'a>> {
     // A dry run, and the common case of nothing to do, are answered from one read without the
     // lock: another migrator can only add rows, so what is applied now stays applied.
     let applied = match applied {
@@ -55,22 +68,13 @@ async fn run(
         None => history::read(conn).await?,
     };
     let plan = Plan::new(files, &applied);
-    if dry_run {
+    if mode == Mode::DryRun {
         plan.refuse_problems(database)?;
-        let mut pending = plan.pending().peekable();
-        if pending.peek().is_none() {
-            report_up_to_date(database, applied.len());
-        }
-        for file in pending {
-            out!("Can apply {}/migrate {}", file.version(), file.migration.description);
-        }
-        return Ok(());
+        let pending = pending_files(files, &plan);
+        return Ok(if pending.is_empty() { Outcome::UpToDate { applied: applied.len() } } else { Outcome::WouldApply(pending) });
     }
     if !applied.is_empty() && plan.pending().next().is_none() && plan.problems().next().is_none() {
-        if report {
-            report_up_to_date(database, applied.len());
-        }
-        return Ok(());
+        return Ok(Outcome::UpToDate { applied: applied.len() });
     }
 
     // The lock is sqlx's (keyed on the database name), so sqlx-cli, `Migrator::run` in the
@@ -82,30 +86,31 @@ async fn run(
     let plan = Plan::new(files, &applied);
     plan.refuse_problems(database)?;
 
-    if plan.pending().next().is_none() && report {
-        report_up_to_date(database, applied.len());
-    }
-    let mut ran = false;
-    for file in plan.pending() {
-        let elapsed = apply(conn, file, database).await?;
-        ran = true;
-        if report {
-            report_applied(file, elapsed);
+    let mut outcome = Outcome::UpToDate { applied: applied.len() };
+    let pending = pending_files(files, &plan);
+    if !pending.is_empty() {
+        for file in pending {
+            let elapsed = apply(conn, file, database).await?;
+            on_applied(Applied { file, elapsed });
         }
-    }
-    if ran {
-        let left = restore_session(conn).await.with_context(|| format!("reset the session on {database}"))?;
-        if report && !left.is_empty() {
-            note!(
-                "Note: the migrations left session settings changed ({}): sqlx keeps them for the migrations that \
-                 follow, and so did this run; the xtask's own queries after it (the history, the schema, the seeds) \
-                 run without them. `SET LOCAL` keeps a setting to its own migration.",
-                left.join(", ")
-            );
-        }
+        let session_left =
+            restore_session(conn).await.with_context(|| format!("reset the session on {database}"))?;
+        outcome = Outcome::Applied { session_left };
     }
     conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))?;
-    Ok(())
+    Ok(outcome)
+}
+
+/// The files `plan` finds pending, borrowed from `files` (the plan borrows the history too).
+fn pending_files<'a>(files: &'a [MigrationFile], plan: &Plan) -> Vec<&'a MigrationFile> {
+    let pending: std::collections::BTreeSet<i64> = plan.pending().map(MigrationFile::version).collect();
+    files.iter().filter(|file| pending.contains(&file.version())).collect()
+}
+
+/// Builds a scratch database exactly as `migrate` does, saying nothing: the schema `db-check`
+/// and `db-status` compare with is what `db-migrate` would build.
+pub async fn build_silently(conn: &mut PgConnection, database: &str, files: &[MigrationFile]) -> Result<()> {
+    migrate(conn, database, files, None, Mode::Apply, |_| {}).await.map(drop)
 }
 
 /// Puts the session back as it was opened, after the migrations ran on it: sqlx applies a whole
@@ -243,13 +248,4 @@ fn what_stayed(failure: &Failure, sql: &str) -> String {
 /// The 1-based line of byte `offset`.
 fn line_of(sql: &str, offset: usize) -> usize {
     sql[..offset].matches('\n').count() + 1
-}
-
-/// sqlx-cli's line: `Applied 20261125150000/migrate create gateways (12.3ms)`.
-fn report_applied(file: &MigrationFile, elapsed: Duration) {
-    out!("Applied {}/migrate {} ({})", file.version(), file.migration.description, duration(elapsed));
-}
-
-fn report_up_to_date(database: &str, applied: usize) {
-    out!("Database {database} is up to date ({applied} migration(s) applied)");
 }

@@ -20,19 +20,40 @@ use history::AppliedMigration;
 pub struct Sides {
     pub files: Vec<MigrationFile>,
     pub applied: Option<Vec<AppliedMigration>>,
+    /// The history is exactly the files, every one applied successfully (a no-op), as the
+    /// history's summary proved without reading its rows.
+    pub all_applied: bool,
 }
 
 /// Reads the dev database's history while the files finish loading on their own thread. A
 /// problem in the files is reported before a problem with the server.
+///
+/// The history is first asked for in one short row (`history::summary`): when it is exactly the
+/// files, every one applied (a no-op), nothing more is read. Anything else, the rows are read.
 pub async fn read_sides(
     loading: Background<Result<Vec<MigrationFile>>>,
     database: Result<Database>,
+    detail: history::Detail,
 ) -> Result<(Database, Sides)> {
     let mut database = database;
-    let applied = match &mut database {
-        Ok(database) => history::of(database).await,
+    let summary = match &mut database {
+        Ok(database) => match database.open_dev() {
+            Some(dev) => history::summary(dev, detail).await.map(Some),
+            None => Ok(None),
+        },
         Err(_) => Ok(None),
     };
     let files = loading.join()?;
-    Ok((database?, Sides { files, applied: applied? }))
+    let mut database = database?;
+    let (applied, all_applied) = match summary? {
+        // The dev database does not exist.
+        None => (None, false),
+        // No `_sqlx_migrations` yet.
+        Some(None) => (Some(Vec::new()), false),
+        Some(Some(summary)) => match summary.agrees_with(&files) {
+            Some(applied) => (Some(applied), true),
+            None => (history::of(&mut database).await?, false),
+        },
+    };
+    Ok((database, Sides { files, applied, all_applied }))
 }

@@ -169,3 +169,65 @@ async fn a_role_a_migration_creates_is_explained_as_the_servers() {
         .says("a role belongs to the whole server")
         .says("EXCEPTION WHEN duplicate_object");
 }
+
+/// A no-op is answered from a digest of `_sqlx_migrations` (`history::summary`), not from its
+/// rows: every change made to the table by hand must still be seen, as the rows would show it.
+#[tokio::test]
+async fn a_history_changed_by_hand_is_never_taken_for_up_to_date() {
+    let fx = Fixture::new("refuse_by_hand");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.migration(20260201000000, "create_sites", SITES);
+    fx.xtask(&["db-migrate"]).success();
+    // The shortcut itself: a no-op lists every migration with when it was applied.
+    let run = fx.xtask(&["db-status", "--no-drift"]).success().says("2 applied, 0 pending, 0 problem(s)");
+    for version in ["20260101000000", "20260201000000"] {
+        let line = run.stdout.lines().find(|l| l.starts_with(version)).unwrap();
+        assert!(line.contains("applied 20") && line.contains(" UTC (") && line.ends_with(')'), "{line}");
+    }
+    fx.xtask(&["db-migrate"]).success().says("is up to date (2 migration(s) applied)");
+
+    let orgs = "db/migrations/20260101000000_create_orgs.sql";
+    let cases = [
+        (
+            "UPDATE _sqlx_migrations SET checksum = sha384('by hand') WHERE version = 20260101000000",
+            "UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 20260101000000",
+            format!("{orgs}: changed since applied"),
+            "20260101000000 create orgs   changed since applied",
+        ),
+        (
+            "UPDATE _sqlx_migrations SET success = false WHERE version = 20260101000000",
+            "UPDATE _sqlx_migrations SET success = true WHERE version = 20260101000000 AND $1::bytea IS NOT NULL",
+            format!("{orgs}: failed"),
+            "20260101000000 create orgs   failed",
+        ),
+        (
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (20260301000000, 'by hand', true, sha384('x'), 0)",
+            "DELETE FROM _sqlx_migrations WHERE version = 20260301000000 AND $1::bytea IS NOT NULL",
+            "20260301000000 (by hand): applied, file missing".to_owned(),
+            "20260301000000 by hand       applied, file missing",
+        ),
+        (
+            "DELETE FROM _sqlx_migrations WHERE version = 20260101000000",
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (20260101000000, 'create orgs', true, $1, 0)",
+            format!("{orgs}: pending, out of order"),
+            "20260101000000 create orgs   pending, out of order",
+        ),
+    ];
+    for (change, undo, refusal, status) in cases {
+        let mut conn = fx.connect().await;
+        let checksum: Vec<u8> =
+            sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 20260101000000")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        sqlx::query(change).execute(&mut conn).await.unwrap();
+        fx.xtask(&["db-migrate"]).failure().says(&refusal).never_says("up to date");
+        let run = fx.xtask(&["db-status", "--no-drift"]);
+        assert_eq!(run.code, Some(1), "{change}: {}", run.all());
+        run.says(status);
+        sqlx::query(undo).bind(checksum).execute(&mut conn).await.unwrap();
+        fx.xtask(&["db-migrate"]).success().says("is up to date (2 migration(s) applied)");
+    }
+}
