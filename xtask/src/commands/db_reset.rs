@@ -5,7 +5,7 @@
 //! the next reset drops it. Until then the old database is untouched, so a broken migration costs
 //! nothing but the error message, and no one ever finds the dev database missing.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use sqlx::PgConnection;
@@ -14,8 +14,8 @@ use xshell::Shell;
 use crate::background::Background;
 use crate::cli::{ServerArgs, TimeoutArgs};
 use crate::elapsed::since;
-use crate::migrations::plan::{Plan, State};
 use crate::migrations::apply::{self, Mode};
+use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, folder, history, lock};
 use crate::output::{note, out};
 use crate::postgres::{Target, admin, beside, connect, named_lock};
@@ -48,6 +48,10 @@ pub struct Args {
     /// drop that copy
     #[arg(long)]
     no_cache: bool,
+    /// When a cached copy of the same migrations and seeds exists, whether to copy it: for a small
+    /// schema, building from the files is faster than a copy of the whole database
+    #[arg(long, value_enum, default_value_t = CopyWhen::Faster, value_name = "WHEN")]
+    cache: CopyWhen,
     /// Allow resetting a database on a server that is not on this machine
     #[arg(long)]
     allow_remote: bool,
@@ -111,7 +115,7 @@ impl Args {
         ));
         let cache = match self.no_cache {
             true => Caching::Off,
-            false => Caching::On { seeds: (!self.no_seed).then_some(&seeds[..]) },
+            false => Caching::On { seeds: (!self.no_seed).then_some(&seeds[..]), copy: self.cache },
         };
         let Scratch { name: scratch, cache, copied } =
             make_scratch(db.maintenance().await?, &database, &files, cache).await?;
@@ -140,14 +144,14 @@ impl Args {
         let caching = cache.is_some();
         let built = async {
             if let Some(label) = &copied {
-                return Ok(Built { digest: label.digest.clone(), dated: None });
+                return Ok(Built { digest: label.digest.clone(), dated: None, took: Duration::ZERO });
             }
             let (built, _) =
                 tokio::join!(build(&scratch_target, &files, &seeds, caching), admin::checkpoint(&mut *admin_conn));
             built
         };
         let (locked, built) = tokio::join!(locked, built);
-        let Built { digest, dated } = match built.and_then(|built| locked.map(|()| built)) {
+        let Built { digest, dated, took } = match built.and_then(|built| locked.map(|()| built)) {
             Ok(built) => built,
             Err(err) => {
                 let cleanup = admin::drop_force(admin_conn, &scratch).await;
@@ -172,7 +176,7 @@ impl Args {
                     );
                     Ok(true)
                 }
-                (None, Some(digest)) => cache.save_from(db.maintenance().await?, &scratch, digest).await,
+                (None, Some(digest)) => cache.save_from(db.maintenance().await?, &scratch, took, digest).await,
                 (None, None) => Ok(true),
             };
             match saved {
@@ -238,7 +242,8 @@ fn report_replaced(plan: &Plan, database: &str) {
 /// The scratch database, created empty or copied from the reset cache.
 struct Scratch {
     name: String,
-    /// Where this reset's result is cached (`None` with --no-cache).
+    /// Where this reset's result is cached (`None` with --no-cache, or when a fresh template
+    /// stays as it is because building was faster than copying it).
     cache: Option<TemplateCache>,
     /// The label of the template the scratch database was copied from, with nothing left to
     /// build; `None` when it is to be built from the files.
@@ -250,8 +255,18 @@ enum Caching<'a> {
     /// `--no-cache`: build from the files, and drop this dev database's templates, so nothing
     /// compares with a build older than this one.
     Off,
-    /// The template of the migrations and of these seeds (`None`: `--no-seed`).
-    On { seeds: Option<&'a [SeedFile]> },
+    /// The template of the migrations and of these seeds (`None`: `--no-seed`), copied `copy`.
+    On { seeds: Option<&'a [SeedFile]>, copy: CopyWhen },
+}
+
+/// When a reset copies a fresh template rather than building from the files.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CopyWhen {
+    /// When copying it took less time than building it did (both are measured when it is saved)
+    #[value(name = "when-faster")]
+    Faster,
+    /// Whenever a fresh copy exists
+    Always,
 }
 
 /// Creates the scratch database: drops the previous reset's copy of the dev database and any
@@ -270,26 +285,33 @@ async fn make_scratch(
         admin::drop_force(admin, &name).await?;
         note!("Removed {name}, left behind by an interrupted reset");
     }
-    let cache = match cache {
-        Caching::On { seeds } => {
+    let (cache, copy) = match cache {
+        Caching::On { seeds, copy } => {
             let version: String =
                 sqlx::query_scalar(dbfiles::template::SERVER_VERSION_QUERY).fetch_one(&mut *admin).await?;
-            Some(TemplateCache::new(database, &version, files, seeds))
+            (Some(TemplateCache::new(database, &version, files, seeds)), copy)
         }
         Caching::Off => {
             let dropped = admin::drop_all_with_prefix(admin, &beside::template_prefix(database)).await?;
             if !dropped.is_empty() {
                 note!("Dropped the reset cache ({}): --no-cache builds from the files", dropped.join(", "));
             }
-            None
+            (None, CopyWhen::Always)
         }
     };
     if let Some(template) = &cache
         && let Some(label) = template.fresh(admin).await?
-        // A template that cannot be copied just now (a session in it) means building instead.
-        && template.copy_to(admin, &name).await.is_ok()
     {
-        return Ok(Scratch { name, cache, copied: Some(label) });
+        // A build that is faster than the copy builds, and leaves the fresh template as it is
+        // (db-status and db-check read their schema from it).
+        if copy == CopyWhen::Faster && !label.copy_is_faster() {
+            admin::create(admin, &name).await?;
+            return Ok(Scratch { name, cache: None, copied: None });
+        }
+        // A template that cannot be copied just now (a session in it) means building instead.
+        if template.copy_to(admin, &name).await.is_ok() {
+            return Ok(Scratch { name, cache, copied: Some(label) });
+        }
     }
     admin::create(admin, &name).await?;
     Ok(Scratch { name, cache, copied: None })
@@ -302,6 +324,8 @@ struct Built {
     digest: Option<String>,
     /// An object whose name or definition holds the date (see `cache::names_the_date`).
     dated: Option<String>,
+    /// How long the migrations and seeds took, for the cache's label.
+    took: Duration,
 }
 
 /// Builds the scratch database exactly as `db-migrate` builds an empty database, on one session,
@@ -309,13 +333,16 @@ struct Built {
 /// to be cached, also takes its schema's digest and looks for the date in it.
 async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile], caching: bool) -> Result<Built> {
     let mut conn = connect::connect(scratch).await?;
+    let start = Instant::now();
     let outcome =
-        apply::migrate(&mut conn, scratch.database(), files, None, Mode::Apply, super::db_migrate::report_applied).await?;
+        apply::migrate(&mut conn, scratch.database(), files, None, Mode::Apply, super::db_migrate::report_applied)
+            .await?;
     super::db_migrate::report(scratch.database(), outcome);
     let mut digest = None;
     if !seeds.is_empty() {
         digest = Some(seeds::apply(&mut conn, scratch.database(), seeds).await?);
     }
+    let took = start.elapsed();
     let mut dated = None;
     if caching {
         if digest.is_none() {
@@ -323,5 +350,5 @@ async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile], ca
         }
         dated = reset::cache::names_the_date(&mut conn).await?;
     }
-    Ok(Built { digest, dated })
+    Ok(Built { digest, dated, took })
 }

@@ -39,25 +39,64 @@ use crate::timestamp;
 /// The test databases' templates (`testdb`) follow the same age rule.
 const MAX_AGE_SECS: i64 = template::MAX_AGE_SECS;
 const DAY_SECS: i64 = 86_400;
-/// The template's comment: `cargo xtask reset cache, built <unix time>, schema <digest>`.
+/// The template's comment: `cargo xtask reset cache, built <unix time>, build <µs>us, copy
+/// <µs>us, schema <digest>`.
 const LABEL: &str = "cargo xtask reset cache, built ";
 
 /// What a finished template's label says.
 pub struct Label {
     /// When it was built (seconds since the epoch, the xtask's clock).
     built: i64,
+    /// What it cost, when the label says (labels before the costs were kept say nothing).
+    costs: Option<Costs>,
     /// The digest of its schema (`schema::digest`), taken when it was built.
     pub digest: Option<String>,
+}
+
+/// What the build a template was saved from took, and what saving it (one `CREATE DATABASE …
+/// TEMPLATE`, what a cached reset runs) took, on this server: the cache is used only when a copy
+/// is the faster of the two. For a small schema it is not: PostgreSQL copies every file of the
+/// database, its catalog included (~8 MB), and a handful of migrations build in less time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Costs {
+    pub build_micros: u64,
+    pub copy_micros: u64,
+}
+
+impl Costs {
+    pub fn new(build: std::time::Duration, copy: std::time::Duration) -> Costs {
+        let micros = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        Costs { build_micros: micros(build), copy_micros: micros(copy) }
+    }
 }
 
 impl Label {
     fn parse(comment: &str) -> Option<Label> {
         let rest = comment.strip_prefix(LABEL)?;
-        let (built, digest) = match rest.split_once(", schema ") {
-            Some((built, digest)) => (built, Some(digest.to_owned())),
+        let (head, digest) = match rest.split_once(", schema ") {
+            Some((head, digest)) => (head, Some(digest.to_owned())),
             None => (rest, None),
         };
-        Some(Label { built: built.parse().ok()?, digest })
+        let mut parts = head.split(", ");
+        let built = parts.next()?.parse().ok()?;
+        let micros = |part: Option<&str>, name: &str| -> Option<u64> {
+            part?.strip_prefix(name)?.strip_suffix("us")?.parse().ok()
+        };
+        let costs = match (micros(parts.next(), "build "), micros(parts.next(), "copy ")) {
+            (Some(build_micros), Some(copy_micros)) => Some(Costs { build_micros, copy_micros }),
+            _ => None,
+        };
+        Some(Label { built, costs, digest })
+    }
+
+    fn render(built: i64, costs: Costs, digest: &str) -> String {
+        format!("{LABEL}{built}, build {}us, copy {}us, schema {digest}", costs.build_micros, costs.copy_micros)
+    }
+
+    /// True when copying the template is faster than the build it was saved from, as measured
+    /// then; true too when the label does not say (a template kept before the costs were).
+    pub fn copy_is_faster(&self) -> bool {
+        self.costs.is_none_or(|costs| costs.copy_micros < costs.build_micros)
     }
 }
 
@@ -148,21 +187,30 @@ impl TemplateCache {
     }
 
     /// Makes the template a copy of `database` (which no session may be using), replacing any
-    /// older template of this dev database, closed to connections and labelled with the time and
-    /// `digest`, its schema's digest. Returns false, saving nothing, when the database carries
-    /// what a copy would lose.
-    pub async fn save_from(&self, admin: &mut PgConnection, database: &str, digest: &str) -> Result<bool> {
+    /// older template of this dev database, closed to connections and labelled with the time,
+    /// what `database`'s build took (`build`) and what the copy took, and `digest`, its schema's
+    /// digest. Returns false, saving nothing, when the database carries what a copy would lose.
+    pub async fn save_from(
+        &self,
+        admin: &mut PgConnection,
+        database: &str,
+        build: std::time::Duration,
+        digest: &str,
+    ) -> Result<bool> {
         admin::drop_all_with_prefix(admin, &self.prefix).await?;
         if !is_plain(admin, database).await? {
             return Ok(false);
         }
+        // A copy of the same database, as a cached reset's (`copy_to`): its time is what one costs.
         let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&self.name), quote_ident(database));
+        let start = std::time::Instant::now();
         admin.execute(AssertSqlSafe(sql)).await.context("save the reset cache")?;
+        let costs = Costs::new(build, start.elapsed());
         // Closed, then labelled: a template without the label, or open, is never used.
         let labelled = async {
             copy_settings(admin, database, &self.name).await?;
             self.close_to_connections(admin).await?;
-            let comment = format!("{LABEL}{}, schema {digest}", timestamp::now());
+            let comment = Label::render(timestamp::now(), costs, digest);
             let sql = format!("COMMENT ON DATABASE {} IS '{}'", quote_ident(&self.name), comment.replace('\'', "''"));
             admin.execute(AssertSqlSafe(sql)).await.context("label the reset cache")?;
             anyhow::Ok(())
@@ -307,8 +355,20 @@ mod tests {
         assert!(!super::is_recent(before_midnight, before_midnight + 120), "built yesterday, a minute before midnight");
         let label = super::Label::parse("cargo xtask reset cache, built 1790000000, schema 0abc").unwrap();
         assert_eq!((label.built, label.digest.as_deref()), (1_790_000_000, Some("0abc")));
+        assert!(label.copy_is_faster(), "a label without costs keeps the cache in use");
         assert!(super::Label::parse("cargo xtask reset cache, built 1790000000").unwrap().digest.is_none());
         assert!(super::Label::parse("something else").is_none());
+    }
+
+    #[test]
+    fn a_template_is_copied_only_when_that_was_faster_than_its_build() {
+        let costs = super::Costs { build_micros: 20_000, copy_micros: 90_000 };
+        let rendered = super::Label::render(1_790_000_000, costs, "0abc");
+        let label = super::Label::parse(&rendered).unwrap();
+        assert_eq!((label.built, label.costs, label.digest.as_deref()), (1_790_000_000, Some(costs), Some("0abc")));
+        assert!(!label.copy_is_faster(), "four migrations build in less time than a copy takes");
+        let slow = super::Costs { build_micros: 2_000_000, copy_micros: 90_000 };
+        assert!(super::Label::parse(&super::Label::render(1, slow, "0abc")).unwrap().copy_is_faster());
     }
 
     #[test]

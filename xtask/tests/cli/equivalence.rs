@@ -45,7 +45,8 @@ impl Way {
                 if first.code != Some(0) {
                     return first;
                 }
-                run(&["db-reset", "--no-seed"])
+                // Copied whenever the cache is fresh: with these few migrations a build is faster.
+                run(&["db-reset", "--no-seed", "--cache", "always"])
             }
         }
     }

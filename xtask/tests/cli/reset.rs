@@ -172,21 +172,21 @@ async fn refuses_a_misnamed_seed_before_touching_anything() {
 async fn the_reset_cache_is_used_and_never_stale() {
     let fx = project();
     fx.xtask(&["db-reset"]).success().never_says("reset cache");
-    fx.xtask(&["db-reset"]).success().says("copied from the reset cache").never_says("Applied");
+    fx.xtask(&["db-reset", "--cache", "always"]).success().says("copied from the reset cache").never_says("Applied");
     assert_eq!(fx.count("orgs").await, 3);
 
     // Edit a seed: the next reset has the new data.
     fx.seed("002_more_orgs.sql", "INSERT INTO orgs VALUES (3, 'Initech'), (4, 'Umbrella');\n");
     fx.xtask(&["db-reset"]).success().never_says("reset cache").says("Seeded db/seeds/002_more_orgs.sql");
     assert_eq!(fx.count("orgs").await, 4);
-    fx.xtask(&["db-reset"]).success().says("copied from the reset cache");
+    fx.xtask(&["db-reset", "--cache", "always"]).success().says("copied from the reset cache");
     assert_eq!(fx.count("orgs").await, 4);
 
     // Add a migration: the next reset has the new table.
     fx.migration(20260102000000, "create_sites", "CREATE TABLE sites (id int PRIMARY KEY);\n");
     fx.xtask(&["db-reset"]).success().never_says("reset cache").says("Applied 20260102000000/migrate create sites");
     assert!(fx.table_exists("sites").await);
-    fx.xtask(&["db-reset"]).success().says("copied from the reset cache");
+    fx.xtask(&["db-reset", "--cache", "always"]).success().says("copied from the reset cache");
     assert!(fx.table_exists("sites").await);
     assert_eq!(fx.applied_versions().await, [20260101000000, 20260102000000]);
 
@@ -260,7 +260,7 @@ async fn the_reset_cache_is_closed_and_never_serves_a_hand_edit() {
     fx.xtask(&["db-status"]).success().says("no drift");
     let [template] = &templates(&fx).await[..] else { panic!("one template") };
     assert!(sqlx::PgConnection::connect(&fx.url_for(template)).await.is_err(), "the new cache accepts connections");
-    fx.xtask(&["db-reset"]).success().says("copied from the reset cache");
+    fx.xtask(&["db-reset", "--cache", "always"]).success().says("copied from the reset cache");
 
     // Edited and closed again by someone who meant it: --no-cache builds from the files and drops
     // it, and db-status compares with a build of the files, not with it.
@@ -305,4 +305,38 @@ async fn a_seed_that_changes_the_schema_is_refused_naming_what_it_changed() {
     fx.xtask(&["db-reset"]).success();
     assert_eq!(fx.count("orgs").await, 1);
     fx.xtask(&["db-status"]).success().says("no drift");
+}
+
+/// The cache is copied only when that was measured faster than the build it was saved from
+/// (the label records both): for a handful of migrations a build is, and the reset builds.
+/// The costs are written into the label here so each way is taken whatever the machine's speed.
+#[tokio::test]
+async fn the_reset_cache_is_copied_only_when_a_copy_is_faster_than_the_build() {
+    let fx = project();
+    fx.xtask(&["db-reset"]).success().never_says("reset cache");
+    let [template] = &templates(&fx).await[..] else { panic!("one template") };
+    let relabel = async |build: u64, copy: u64| {
+        let mut admin = fx.admin().await;
+        let comment: String =
+            sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
+                .bind(template)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        let (built, rest) = comment.split_once(", build ").expect("the label records the build's cost");
+        let (_, schema) = rest.split_once(", schema ").unwrap();
+        let label = format!("{built}, build {build}us, copy {copy}us, schema {schema}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("COMMENT ON DATABASE \"{template}\" IS '{label}'")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    };
+    relabel(1_000, 90_000).await;
+    fx.xtask(&["db-reset"]).success().never_says("copied from the reset cache").says("Applied 20260101000000/migrate");
+    assert_eq!(fx.count("orgs").await, 3);
+    assert_eq!(templates(&fx).await, std::slice::from_ref(template), "the fresh template is kept as it was");
+    fx.xtask(&["db-reset", "--cache", "always"]).success().says("copied from the reset cache");
+    relabel(2_000_000, 90_000).await;
+    fx.xtask(&["db-reset"]).success().says("copied from the reset cache").never_says("Applied");
+    assert_eq!(fx.count("orgs").await, 3);
 }
