@@ -5,10 +5,10 @@ use xshell::Shell;
 
 use crate::background::Background;
 use crate::cli::{ServerArgs, TimeoutArgs};
-use crate::migrations::plan::Plan;
 use crate::elapsed::duration;
 use crate::migrations::apply::{self, Applied, Mode, Outcome};
 use crate::migrations::history::Detail;
+use crate::migrations::plan::Plan;
 use crate::migrations::{self, MigrationFile, Sides, folder};
 use crate::output::{note, out};
 use crate::postgres::{Database, StatementTimeout};

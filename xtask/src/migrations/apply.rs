@@ -71,7 +71,11 @@ pub async fn migrate<'a>(
     if mode == Mode::DryRun {
         plan.refuse_problems(database)?;
         let pending = pending_files(files, &plan);
-        return Ok(if pending.is_empty() { Outcome::UpToDate { applied: applied.len() } } else { Outcome::WouldApply(pending) });
+        return Ok(if pending.is_empty() {
+            Outcome::UpToDate { applied: applied.len() }
+        } else {
+            Outcome::WouldApply(pending)
+        });
     }
     if !applied.is_empty() && plan.pending().next().is_none() && plan.problems().next().is_none() {
         return Ok(Outcome::UpToDate { applied: applied.len() });
@@ -93,8 +97,7 @@ pub async fn migrate<'a>(
             let elapsed = apply(conn, file, database).await?;
             on_applied(Applied { file, elapsed });
         }
-        let session_left =
-            restore_session(conn).await.with_context(|| format!("reset the session on {database}"))?;
+        let session_left = restore_session(conn).await.with_context(|| format!("reset the session on {database}"))?;
         outcome = Outcome::Applied { session_left };
     }
     conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))?;
