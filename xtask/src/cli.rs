@@ -2,8 +2,9 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::bench;
 use crate::commands::{
-    bench, db_check, db_migrate, db_new, db_prepare, db_psql, db_reset, db_server, db_status, db_url, test,
+    db_check, db_migrate, db_new, db_prepare, db_psql, db_reset, db_server, db_status, db_url, test,
 };
 use crate::postgres::StatementTimeout;
 
@@ -93,8 +94,9 @@ fn reference() -> String {
     cli.build();
     let mut text = String::from(
         "# Command reference\n\n\
-         Generated from the commands' help text (`xtask/src/cli.rs` and `xtask/src/commands/`) by the\n\
-         test `cli::tests::the_command_reference_is_current`: edit the doc comments, not this file.\n\
+         Generated from the commands' help text (`xtask/src/cli.rs`, `xtask/src/commands/`,\n\
+         `xtask/src/bench/`) by the test `cli::tests::the_command_reference_is_current`: edit the doc\n\
+         comments, not this file.\n\
          `cargo xtask <command> --help` prints the same.\n\n",
     );
     let help = |command: &mut clap::Command| command.render_long_help().to_string();

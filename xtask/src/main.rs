@@ -9,6 +9,7 @@
 
 mod append_only;
 mod background;
+mod bench;
 mod child_process;
 mod cli;
 mod commands;

@@ -1,6 +1,5 @@
 //! One module per command; each owns its flags (`Args`) and a `run` method.
 
-pub mod bench;
 pub mod db_check;
 pub mod db_migrate;
 pub mod db_new;
