@@ -34,7 +34,8 @@ use crate::server::{Pull, Remote, Server, refuse_remote};
 /// connected to the dev database are disconnected; the replaced database is kept as
 /// <name>__xtask_old until the next reset. The result is cached as a template database
 /// keyed by the files' contents and the server's version, so the next reset with unchanged files
-/// is a single copy (--no-cache builds from the files, and drops the cache). Refuses servers on other machines unless
+/// is a single copy when copying was measured faster than building (--no-cache builds from the
+/// files, and drops the cache). Refuses servers on other machines unless
 /// --allow-remote is given.
 #[derive(clap::Args)]
 #[command(
