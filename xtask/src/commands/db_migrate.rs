@@ -92,6 +92,12 @@ async fn migrate(
     database.set_statement_timeout(statement_timeout).await;
     let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
     let outcome = apply::migrate(database.dev().await?, &name, &files, applied, mode, report_applied).await?;
+    if let Outcome::Applied { session_left } = &outcome
+        && !session_left.is_empty()
+        && let Some(newest) = files.last()
+    {
+        schema::session_left::record(project, newest.version());
+    }
     report(&name, outcome);
     if !dry_run {
         schema::refresh(&mut database, project, &files, provenance).await?;

@@ -14,7 +14,7 @@ use xshell::Shell;
 use crate::background::Background;
 use crate::cli::{ServerArgs, TimeoutArgs};
 use crate::elapsed::since;
-use crate::migrations::apply::{self, Mode};
+use crate::migrations::apply::{self, Mode, Outcome};
 use crate::migrations::plan::{Plan, State};
 use crate::migrations::{MigrationFile, folder, history, lock};
 use crate::output::{note, out};
@@ -145,14 +145,14 @@ impl Args {
         let caching = cache.is_some();
         let built = async {
             if let Some(label) = &copied {
-                return Ok(Built { digest: label.digest.clone(), dated: None, took: Duration::ZERO });
+                return Ok(Built { digest: label.digest.clone(), dated: None, took: Duration::ZERO, left_by: None });
             }
             let (built, _) =
                 tokio::join!(build(&scratch_target, &files, &seeds, caching), admin::checkpoint(&mut *admin_conn));
             built
         };
         let (locked, built) = tokio::join!(locked, built);
-        let Built { digest, dated, took } = match built.and_then(|built| locked.map(|()| built)) {
+        let Built { digest, dated, took, left_by } = match built.and_then(|built| locked.map(|()| built)) {
             Ok(built) => built,
             Err(err) => {
                 let cleanup = admin::drop_force(admin_conn, &scratch).await;
@@ -216,6 +216,9 @@ impl Args {
         ));
         // The new database is what the files produce: remembered as such (drift's fast path, and
         // what lets the next db-migrate write the schema files from it), and the files refreshed.
+        if !cached {
+            schema::session_left::replace(project, left_by);
+        }
         if let Some(digest) = &digest {
             schema::remember_known_good(db.maintenance().await?, project, &files, digest).await;
         }
@@ -327,6 +330,9 @@ struct Built {
     dated: Option<String>,
     /// How long the migrations and seeds took, for the cache's label.
     took: Duration,
+    /// The newest migration, when the run left session state set (`schema::session_left`);
+    /// A copy of the cache leaves the record as the build it copies left it.
+    left_by: Option<i64>,
 }
 
 /// Builds the scratch database exactly as `db-migrate` builds an empty database, on one session,
@@ -338,6 +344,10 @@ async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile], ca
     let outcome =
         apply::migrate(&mut conn, scratch.database(), files, None, Mode::Apply, super::db_migrate::report_applied)
             .await?;
+    let left_by = match &outcome {
+        Outcome::Applied { session_left } if !session_left.is_empty() => files.last().map(MigrationFile::version),
+        _ => None,
+    };
     super::db_migrate::report(scratch.database(), outcome);
     let mut digest = None;
     if !seeds.is_empty() {
@@ -351,5 +361,5 @@ async fn build(scratch: &Target, files: &[MigrationFile], seeds: &[SeedFile], ca
         }
         dated = reset::cache::names_the_date(&mut conn).await?;
     }
-    Ok(Built { digest, dated, took })
+    Ok(Built { digest, dated, took, left_by })
 }

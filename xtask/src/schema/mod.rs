@@ -19,6 +19,7 @@ pub mod model;
 mod order;
 pub mod scratch;
 pub mod session;
+pub mod session_left;
 mod spelling;
 pub mod sql;
 mod stamp;
@@ -73,6 +74,10 @@ pub async fn provenance(
 ) -> Provenance {
     let plan = Plan::new(files, applied);
     if plan.problems().next().is_some() {
+        return Provenance::Unverified;
+    }
+    // Migrations applied in a session an earlier run left changed may differ from one run's.
+    if applied.iter().map(|row| row.version).max().is_some_and(|newest| session_left::before(project, newest)) {
         return Provenance::Unverified;
     }
     let applied_files = plan.entries.iter().filter(|e| e.state == State::Applied).filter_map(|e| e.file);

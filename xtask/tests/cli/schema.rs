@@ -625,12 +625,22 @@ async fn drift_never_blames_a_hand_for_what_session_state_did() {
     );
     fx.xtask(&["db-migrate"]).success();
     fx.migration(20260102000000, "t2", "CREATE TABLE t2 (id int);\n");
+    // The second run starts a new session: t2 goes to public, where one run of both files (what
+    // db-reset builds) puts it in app. The schema files show the one run, and the difference is
+    // drift, explained by the migration that set the search_path, both by the fast path and
+    // by the full comparison.
     fx.xtask(&["db-migrate"]).success();
-    let run = fx.xtask(&["db-status"]).never_says("by hand");
-    if run.code == Some(1) {
-        run.says("table public.t2").says("table app.t2").says("20260101000000_app.sql").says("search_path");
-    } else {
-        run.success().says("no drift");
+    let written = std::fs::read_to_string(fx.root().join("db/schema.sql")).unwrap();
+    assert!(written.contains("app.t2") && !written.contains("public.t2"), "{written}");
+    for _ in 0..2 {
+        fx.xtask(&["db-status"])
+            .found()
+            .never_says("by hand")
+            .says("table public.t2")
+            .says("table app.t2")
+            .says("20260101000000_app.sql")
+            .says("search_path");
+        std::fs::remove_file(fx.root().join(".xtask/schema-digest")).ok();
     }
 
     let mut conn = fx.connect().await;
