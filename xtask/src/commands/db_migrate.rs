@@ -9,7 +9,7 @@ use crate::elapsed::duration;
 use crate::migrations::apply::{self, Applied, Mode, Outcome};
 use crate::migrations::history::Detail;
 use crate::migrations::plan::Plan;
-use crate::migrations::{self, MigrationFile, Sides, folder};
+use crate::migrations::{self, MigrationFile, Sides, folder, lock};
 use crate::output::{note, out};
 use crate::postgres::{Database, StatementTimeout};
 use crate::project::Project;
@@ -90,6 +90,14 @@ async fn migrate(
         provenance = schema::provenance(database.dev().await?, project, &files, applied).await;
     }
     database.set_statement_timeout(statement_timeout).await;
+    // With migrations to apply, the lock is held until the schema files are written from what
+    // they made (apply::migrate takes and releases it once more inside): a db-reset waiting for
+    // this run swaps its database in only after that, instead of ending the session reading it.
+    let pending = applied.as_ref().is_none_or(|applied| Plan::new(&files, applied).pending().next().is_some());
+    let hold = !dry_run && pending;
+    if hold {
+        lock::acquire(database.dev().await?, &name).await?;
+    }
     let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
     let outcome = apply::migrate(database.dev().await?, &name, &files, applied, mode, report_applied).await?;
     if let Outcome::Applied { session_left } = &outcome
@@ -101,6 +109,9 @@ async fn migrate(
     report(&name, outcome);
     if !dry_run {
         schema::refresh(&mut database, project, &files, provenance).await?;
+    }
+    if hold {
+        lock::release(database.dev().await?, &name).await?;
     }
     Ok(database)
 }

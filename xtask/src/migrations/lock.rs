@@ -10,3 +10,8 @@ use sqlx::migrate::Migrate;
 pub async fn acquire(conn: &mut PgConnection, database: &str) -> Result<()> {
     conn.lock().await.with_context(|| format!("take the migration lock on {database}"))
 }
+
+/// Releases one hold of the lock on `database` (sqlx's lock is counted: each `acquire` needs one).
+pub async fn release(conn: &mut PgConnection, database: &str) -> Result<()> {
+    conn.unlock().await.with_context(|| format!("release the migration lock on {database}"))
+}
