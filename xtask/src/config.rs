@@ -99,6 +99,14 @@ impl Settings {
     }
 }
 
+/// True while a server this checkout made with the generated password is there: a local
+/// cluster's data, or what a container's start recorded. A purge removes its backend's.
+fn a_server_was_made(state_dir: &Path) -> bool {
+    ["postgres/data/PG_VERSION", "native-home", "native-port", "docker-server"]
+        .iter()
+        .any(|f| state_dir.join(f).exists())
+}
+
 /// The dev server's password when `POSTGRES_PASSWORD` is not set: generated for this checkout
 /// when its server is first made, and kept in `.xtask/password`, readable by its owner only. No
 /// well-known password guards a superuser that every local account can reach over 127.0.0.1.
@@ -108,9 +116,7 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
     let path = state_dir.join("password");
     // A server this checkout made (and `db-down --purge` did not remove) was made with the
     // password in that file (a purge removes these, and the password with them).
-    let server_made = ["postgres/data/PG_VERSION", "native-home", "native-port", "docker-server"]
-        .iter()
-        .any(|f| state_dir.join(f).exists());
+    let server_made = a_server_was_made(state_dir);
     let what = match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
         Ok(_) => "is empty",
@@ -164,6 +170,10 @@ fn checkout_password(state_dir: &Path) -> Result<String> {
 /// Forgets the generated password once the server made with it is gone (`db-down --purge`):
 /// the next server gets a new one, and a missing file then means nothing was lost.
 pub fn forget_generated_password(state_dir: &Path) -> Result<()> {
+    // The other backend's server (a container beside a local cluster, say) was made with it too.
+    if a_server_was_made(state_dir) {
+        return Ok(());
+    }
     let path = state_dir.join("password");
     match std::fs::remove_file(&path) {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
@@ -204,6 +214,20 @@ fn parse_dotenv(path: &Path) -> Result<HashMap<String, String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_purge_keeps_the_password_another_backends_server_was_made_with() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("password"), "secret\n").unwrap();
+        // The local cluster is purged; a container made with the same password is still there.
+        std::fs::write(dir.path().join("docker-server"), "").unwrap();
+        super::forget_generated_password(dir.path()).unwrap();
+        assert!(dir.path().join("password").exists(), "forgotten while the container needs it");
+        // Its purge removes the record: nothing is left that knows the password.
+        std::fs::remove_file(dir.path().join("docker-server")).unwrap();
+        super::forget_generated_password(dir.path()).unwrap();
+        assert!(!dir.path().join("password").exists());
+    }
+
     use super::*;
 
     #[test]
