@@ -100,9 +100,10 @@ impl Settings {
 }
 
 /// True while a server this checkout made with the generated password is there: a local
-/// cluster's data, or what a container's start recorded. A purge removes its backend's.
+/// cluster's data, or a container's records (`docker-server` while it runs, `compose-project`
+/// while its volume is kept). A purge removes its backend's.
 fn a_server_was_made(state_dir: &Path) -> bool {
-    ["postgres/data/PG_VERSION", "native-home", "native-port", "docker-server"]
+    ["postgres/data/PG_VERSION", "native-home", "native-port", "docker-server", "compose-project"]
         .iter()
         .any(|f| state_dir.join(f).exists())
 }
@@ -222,8 +223,13 @@ mod tests {
         std::fs::write(dir.path().join("docker-server"), "").unwrap();
         super::forget_generated_password(dir.path()).unwrap();
         assert!(dir.path().join("password").exists(), "forgotten while the container needs it");
-        // Its purge removes the record: nothing is left that knows the password.
+        // Stopped (db-down), its volume still holds data made with it.
         std::fs::remove_file(dir.path().join("docker-server")).unwrap();
+        std::fs::write(dir.path().join("compose-project"), "").unwrap();
+        super::forget_generated_password(dir.path()).unwrap();
+        assert!(dir.path().join("password").exists(), "forgotten while the volume needs it");
+        // Its purge removes the record: nothing is left that knows the password.
+        std::fs::remove_file(dir.path().join("compose-project")).unwrap();
         super::forget_generated_password(dir.path()).unwrap();
         assert!(!dir.path().join("password").exists());
     }
