@@ -34,7 +34,11 @@ impl Fingerprint {
     /// build goes (the reset cache's key, the schema files' stamp, the schema builds' labels).
     pub fn migrations<'a>(&mut self, migrations: impl IntoIterator<Item = &'a Migration>) -> &mut Fingerprint {
         for migration in migrations {
-            self.field(&migration.version.to_le_bytes()).field(&migration.checksum);
+            // The description too: it is written into _sqlx_migrations, so a renamed file
+            // builds another history.
+            self.field(&migration.version.to_le_bytes())
+                .field(&migration.checksum)
+                .field(migration.description.as_bytes());
         }
         self
     }

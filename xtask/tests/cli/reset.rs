@@ -190,6 +190,20 @@ async fn the_reset_cache_is_used_and_never_stale() {
     assert!(fx.table_exists("sites").await);
     assert_eq!(fx.applied_versions().await, [20260101000000, 20260102000000]);
 
+    // Rename it: its description is in _sqlx_migrations, so the cache of the old name is not used.
+    std::fs::rename(
+        fx.migrations().join("20260102000000_create_sites.sql"),
+        fx.migrations().join("20260102000000_add_sites.sql"),
+    )
+    .unwrap();
+    fx.xtask(&["db-reset", "--cache", "always"]).success().never_says("copied from the reset cache");
+    let description: String =
+        sqlx::query_scalar("SELECT description FROM _sqlx_migrations WHERE version = 20260102000000")
+            .fetch_one(&mut fx.connect().await)
+            .await
+            .unwrap();
+    assert_eq!(description, "add sites");
+
     // --no-seed is cached apart from the seeded result; --no-cache builds from the files.
     fx.xtask(&["db-reset", "--no-seed"]).success().never_says("reset cache");
     assert_eq!(fx.count("orgs").await, 0);
