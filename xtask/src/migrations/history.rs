@@ -27,8 +27,14 @@ const UNDEFINED_TABLE: &str = "42P01";
 /// trip: a no-op `db-migrate` or `db-status` is mostly this query.
 pub async fn read(conn: &mut PgConnection) -> Result<Vec<AppliedMigration>> {
     let rows: Vec<(i64, String, Vec<u8>, bool, String, i64)> = match sqlx::query_as(
-        "SELECT version, description, checksum, success, \
-                to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), execution_time \
+        // sqlx's own columns are NOT NULL, but a table altered by hand may hold NULLs, and
+        // `infinity` has no date to print: each is read as a value that names the problem (a
+        // missing checksum differs from the file's; a missing success is a failure) rather than
+        // failing to decode, so db-reset can still rebuild and db-status show the row.
+        "SELECT version, coalesce(description, ''), coalesce(checksum, ''::bytea), coalesce(success, false), \
+                coalesce(to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), \
+                         installed_on::text, 'an unknown time'), \
+                coalesce(execution_time, -1) \
          FROM _sqlx_migrations ORDER BY version",
     )
     .fetch_all(conn)
@@ -77,8 +83,8 @@ fn summary_query(detail: Detail) -> String {
     let times = match detail {
         Detail::Decision => "NULL::text",
         Detail::Listing => {
-            "string_agg(to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') || ' ' \
-             || execution_time, E'\\n' ORDER BY version)"
+            "string_agg(coalesce(to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), \
+             installed_on::text, 'an unknown time') || ' ' || coalesce(execution_time, -1), E'\\n' ORDER BY version)"
         }
     };
     format!(

@@ -231,3 +231,25 @@ async fn a_history_changed_by_hand_is_never_taken_for_up_to_date() {
         fx.xtask(&["db-migrate"]).success().says("is up to date (2 migration(s) applied)");
     }
 }
+
+/// A history row with values sqlx never writes but a hand may (`infinity`, NULLs once a
+/// constraint is dropped) is read and shown, and db-reset still rebuilds: sqlx reads only
+/// versions and checksums, so the application's migrator carries on too.
+#[tokio::test]
+async fn a_history_row_with_odd_values_is_read_and_a_reset_rebuilds() {
+    let fx = Fixture::new("odd_history");
+    fx.migration(20260101000000, "create_orgs", ORGS);
+    fx.xtask(&["db-migrate"]).success();
+    sqlx::raw_sql(
+        "UPDATE _sqlx_migrations SET installed_on = 'infinity'; \
+         ALTER TABLE _sqlx_migrations ALTER execution_time DROP NOT NULL; \
+         UPDATE _sqlx_migrations SET execution_time = NULL",
+    )
+    .execute(&mut fx.connect().await)
+    .await
+    .unwrap();
+    fx.xtask(&["db-status", "--no-drift"]).success().says("applied infinity");
+    fx.xtask(&["db-migrate"]).success().says("is up to date");
+    fx.xtask(&["db-reset"]).success();
+    assert_eq!(fx.applied_versions().await, [20260101000000]);
+}
