@@ -33,6 +33,15 @@ const TRASH: &str = "trash_";
 const LONGEST_REST: usize = TRASH.len() + 10 + 1 + 10;
 
 /// `<database>__test_`: every test database made for the dev database `database` starts so.
+/// The comment testdb leaves on a template or shared database it finished: this, then the Unix
+/// time it was built. One without it was not finished.
+pub const TEST_TEMPLATE_LABEL: &str = "testdb, built ";
+
+/// When a finished template or shared database was built (Unix time), from its comment.
+pub fn test_template_built(comment: Option<&str>) -> Option<i64> {
+    comment?.strip_prefix(TEST_TEMPLATE_LABEL)?.parse().ok()
+}
+
 pub fn test_prefix(database: &str) -> String {
     format!("{}{TEST}", fit_identifier(database, TEST.len() + LONGEST_REST))
 }

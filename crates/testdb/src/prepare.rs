@@ -105,7 +105,7 @@ impl Ages {
     }
 }
 
-const LABEL: &str = "testdb, built ";
+const LABEL: &str = names::TEST_TEMPLATE_LABEL;
 
 async fn ages(conn: &mut PgConnection, prepared: &Prepared) -> Result<Ages> {
     let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
@@ -119,7 +119,7 @@ async fn ages(conn: &mut PgConnection, prepared: &Prepared) -> Result<Ages> {
     .context("look up the test templates")?;
     let age = |name: &str| {
         rows.iter().find(|(datname, ..)| datname == name).map(|(_, comment, now)| {
-            let built = comment.as_deref().and_then(|c| c.strip_prefix(LABEL)?.parse::<i64>().ok());
+            let built = names::test_template_built(comment.as_deref());
             // A database without the label was not finished by testdb: as good as missing.
             built.map_or(i64::MAX, |built| now - built)
         })
@@ -202,15 +202,27 @@ async fn build_template(
         seeds::apply(&mut build, seeds, |_, _| ()).await.map_err(|err| anyhow!(seed_error(seeds, err)))?;
     }
     build.close().await.ok();
-    drop_database(conn, template).await?;
-    conn.execute(AssertSqlSafe(format!(
-        "ALTER DATABASE {} RENAME TO {}",
-        quote_ident(&scratch),
-        quote_ident(template)
-    )))
-    .await
-    .with_context(|| format!("rename {scratch} to {template}"))?;
-    label(conn, template).await
+    label(conn, &scratch).await?;
+    // Swapped in by two renames in one transaction, as the shared database is: a test binary
+    // still copying the old template (a rebuild after its three minutes, or another branch's
+    // files) never finds the name missing; a rename waits for a copy being made from it.
+    let old = format!("{template}_old");
+    drop_database(conn, &old).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(template)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut tx = conn.begin().await?;
+    if exists {
+        tx.execute(AssertSqlSafe(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(template), quote_ident(&old))))
+            .await
+            .with_context(|| format!("rename {template} to {old}"))?;
+    }
+    tx.execute(AssertSqlSafe(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&scratch), quote_ident(template))))
+        .await
+        .with_context(|| format!("rename {scratch} to {template}"))?;
+    tx.commit().await.with_context(|| format!("put {template} in place"))?;
+    drop_database(conn, &old).await
 }
 
 /// A failed seed run in words: the seed, and the server's error.
@@ -247,7 +259,7 @@ async fn remove_older(conn: &mut PgConnection, server: &Server, prepared: &Prepa
     .fetch_all(&mut *conn)
     .await?;
     for (name, comment, now) in all {
-        let built = comment.as_deref().and_then(|c| c.strip_prefix(LABEL)?.parse::<i64>().ok());
+        let built = names::test_template_built(comment.as_deref());
         let stale = built.is_none_or(|built| now - built >= template::MAX_AGE_SECS);
         let cache = names::test_database_kind(&server.database, &name) == Some(names::TestDatabase::Cache);
         if cache && stale && name != prepared.template && name != prepared.shared {

@@ -23,7 +23,9 @@ use crate::server::{Pull, Server};
 /// runs, the whole of db/migrations is checked against the database's history: a changed or
 /// missing applied migration, or a pending one older than the newest applied, is refused.
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  cargo xtask db-migrate\n  cargo xtask db-migrate --dry-run")]
+#[command(
+    after_help = "Examples:\n  cargo xtask db-migrate\n  cargo xtask db-migrate --dry-run\n  cargo xtask db-migrate --statement-timeout 30s"
+)]
 pub struct Args {
     /// List the migrations that would run, and change nothing
     #[arg(long)]

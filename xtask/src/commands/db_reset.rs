@@ -39,7 +39,7 @@ use crate::server::{Pull, Remote, Server, refuse_remote};
 /// --allow-remote is given.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  cargo xtask db-reset                 # after editing a migration, or switching branches\n  cargo xtask db-reset --no-seed\n  cargo xtask db-reset --no-cache      # build from the files even if unchanged"
+    after_help = "Examples:\n  cargo xtask db-reset                 # after editing a migration, or switching branches\n  cargo xtask db-reset --no-seed\n  cargo xtask db-reset --no-cache      # build from the files even if unchanged\n  cargo xtask db-reset --cache always  # copy the cached build whenever there is one\n  cargo xtask db-reset --statement-timeout 30s"
 )]
 pub struct Args {
     /// Apply the migrations only, without db/seeds
@@ -51,7 +51,7 @@ pub struct Args {
     no_cache: bool,
     /// When a cached copy of the same migrations and seeds exists, whether to copy it: for a small
     /// schema, building from the files is faster than a copy of the whole database
-    #[arg(long, value_enum, default_value_t = CopyWhen::Faster, value_name = "WHEN")]
+    #[arg(long, value_enum, default_value_t = CopyWhen::Faster, value_name = "WHEN", conflicts_with = "no_cache")]
     cache: CopyWhen,
     /// Allow resetting a database on a server that is not on this machine
     #[arg(long)]

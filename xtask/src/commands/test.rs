@@ -32,7 +32,8 @@ pub struct Args {
     /// and the test templates, then stop
     #[arg(long, conflicts_with = "drop_leftovers")]
     leftovers: bool,
-    /// Drop those databases (the templates are rebuilt when a test needs them), then stop
+    /// Drop those databases (templates older than an hour among them: they are rebuilt when a
+    /// test needs them), then stop, e.g. `cargo xtask test --drop-leftovers`
     #[arg(long)]
     drop_leftovers: bool,
     /// Arguments for `cargo test`

@@ -1,11 +1,13 @@
 //! The databases tests leave on the dev server: a failed test's copy (`testdb` keeps it for a
 //! look), a passed test's copy put aside as trash (dropped after every run), a `#[sqlx::test]`
-//! database of a failed test, a CLI test's fixture, and the test templates (caches, rebuilt when
-//! needed). Listed and dropped by name, never by a pattern in SQL, and never one in use or made
-//! by a process still running.
+//! database of a failed test, a CLI test's fixture, and the test templates older than an hour
+//! (caches, rebuilt when needed; a fresher one may be what a running test binary copies from).
+//! Listed and dropped by name, never by a pattern in SQL, and never one in use or made by a
+//! process still running.
 
 use anyhow::{Context, Result};
 use dbfiles::names::{self, TestDatabase};
+use dbfiles::template;
 use sqlx::{AssertSqlSafe, Executor};
 
 use crate::output::{note, out};
@@ -31,7 +33,7 @@ impl Kind {
         match self {
             Kind::FailedTestCopy => "a failed test's database (testdb)",
             Kind::PassedTestTrash => "a passed test's database, put aside (the next test run drops it)",
-            Kind::TestTemplate => "a test template (rebuilt when needed)",
+            Kind::TestTemplate => "a test template older than an hour, or unfinished (rebuilt when needed)",
             Kind::SqlxTest => "a failed #[sqlx::test]'s database",
             Kind::CliFixture => "a CLI test's fixture",
         }
@@ -73,14 +75,26 @@ fn is_cli_fixture(name: &str) -> bool {
 pub async fn find(database: &mut Database) -> Result<Vec<Leftover>> {
     let dev = database.name().to_owned();
     let conn = database.maintenance().await?;
-    let all: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database ORDER BY datname")
-        .fetch_all(conn)
-        .await
-        .context("list the databases")?;
+    let all: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT datname::text, shobj_description(oid, 'pg_database'), extract(epoch FROM now())::bigint \
+         FROM pg_database ORDER BY datname",
+    )
+    .fetch_all(conn)
+    .await
+    .context("list the databases")?;
     Ok(all
         .into_iter()
-        .filter(|name| !made_by_a_running_process(&dev, name))
-        .filter_map(|name| Some(Leftover { kind: classify(&dev, &name)?, name }))
+        .filter(|(name, ..)| !made_by_a_running_process(&dev, name))
+        .filter_map(|(name, comment, now)| {
+            let kind = classify(&dev, &name)?;
+            // A template or shared database carries no process id: one built within the hour
+            // may be what a test binary still running copies from (testdb drops older ones).
+            let built = names::test_template_built(comment.as_deref());
+            if kind == Kind::TestTemplate && built.is_some_and(|built| now - built < template::MAX_AGE_SECS) {
+                return None;
+            }
+            Some(Leftover { kind, name })
+        })
         .collect())
 }
 
