@@ -31,7 +31,7 @@ pub enum Kind {
 impl Kind {
     fn describe(self) -> &'static str {
         match self {
-            Kind::FailedTestCopy => "a failed test's database (testdb)",
+            Kind::FailedTestCopy => "the database of a test that failed or was interrupted (testdb)",
             Kind::PassedTestTrash => "a passed test's database, put aside (the next test run drops it)",
             Kind::TestTemplate => "a test template older than an hour, or unfinished (rebuilt when needed)",
             Kind::SqlxTest => "a failed #[sqlx::test]'s database",
@@ -136,7 +136,7 @@ pub fn note_failed_tests(found: &[Leftover]) {
         .collect();
     if !kept.is_empty() {
         note!(
-            "{} database(s) left by failed tests on the dev server ({}); `cargo xtask test --drop-leftovers` drops them",
+            "{} database(s) left by failed or interrupted tests on the dev server ({}); `cargo xtask test --drop-leftovers` drops them",
             kept.len(),
             kept.join(", ")
         );
