@@ -76,7 +76,7 @@ pub struct ServerArgs {
 /// The option of the commands that run migrations and seeds (db-migrate, db-reset).
 #[derive(clap::Args)]
 pub struct TimeoutArgs {
-    /// Cancel any statement that runs longer than this (e.g. 30s, 5min); the migration it belongs
+    /// Cancel any statement that runs longer than this (e.g. 30s, 5min; 0: never); the migration it belongs
     /// to (or, in db-reset, the seeds) then fails and is rolled back
     #[arg(long, value_name = "DURATION")]
     pub statement_timeout: Option<StatementTimeout>,

@@ -74,7 +74,7 @@ impl Args {
                 None => test.env_remove(key),
             };
         }
-        let outcome = test.run().context("the tests failed (see above)");
+        let outcome = test.run().context("cargo test failed (see above: a test, or cargo itself)");
         let found = leftovers::find(&mut database).await?;
         let left = leftovers::drop_trash(&mut database, found).await?;
         leftovers::note_failed_tests(&left);

@@ -159,7 +159,7 @@ impl<'a> Plan<'a> {
             .collect();
         if !lines.is_empty() {
             bail!(
-                "db/migrations does not match the history of database {database}, nothing was changed:\n  {}",
+                "db/migrations cannot be applied to database {database} as they are, nothing was changed:\n  {}",
                 lines.join("\n  ")
             );
         }

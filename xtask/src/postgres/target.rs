@@ -272,6 +272,10 @@ impl FromStr for StatementTimeout {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // 0 is PostgreSQL's own "no limit".
+        if text == "0" {
+            return Ok(StatementTimeout(text.to_owned()));
+        }
         let digits = text.bytes().take_while(u8::is_ascii_digit).count();
         let valid = digits > 0
             && matches!(&text[digits..], "ms" | "s" | "min" | "h" | "d")
@@ -306,6 +310,16 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statement_timeout_is_a_duration_with_its_unit_or_zero() {
+        for good in ["0", "500ms", "30s", "5min", "1h", "2d"] {
+            assert!(good.parse::<StatementTimeout>().is_ok(), "{good}");
+        }
+        for bad in ["30", "0s0", "-1s", "1.5s", "abc", "", "5 min"] {
+            assert!(bad.parse::<StatementTimeout>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn shows_urls_without_passwords() {
