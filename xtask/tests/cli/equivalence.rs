@@ -206,13 +206,19 @@ impl PgDump {
             }
         }
         .expect("run pg_dump");
-        assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        dump_text(&output)
     }
+}
+
+/// What a pg_dump run wrote, failing the test when it failed, without the random key of the
+/// `\restrict` lines current pg_dump writes.
+pub fn dump_text(output: &std::process::Output) -> String {
+    assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every pg_dump of Debian's layout (`/usr/lib/postgresql/<major>/bin`), and the one on `PATH`,

@@ -195,12 +195,7 @@ impl On<'_> {
                 .output(),
         }
         .expect("run pg_dump");
-        assert!(output.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::equivalence::dump_text(&output)
     }
 }
 
