@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use sqlx::postgres::PgRow;
 use sqlx::{Executor, PgConnection, Row};
 
 use super::facts::{
@@ -380,6 +381,12 @@ async fn read_session(conn: &mut PgConnection, snapshot: &mut Snapshot) -> Resul
     Ok(())
 }
 
+/// Runs a catalog query of `read_catalog`, whose `$1` is the scope's oids and `$2` says whether
+/// the scope is everything (see its `filter`).
+async fn in_scope(conn: &mut PgConnection, oids: &[Oid], all: bool, sql: String) -> Result<Vec<PgRow>> {
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(oids).bind(all).fetch_all(conn).await?)
+}
+
 /// Reads the catalog's relations, columns, constraints and indexes, and the row counters, of
 /// `scope` into `snapshot` (which holds none of them yet).
 async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, snapshot: &mut Snapshot) -> Result<()> {
@@ -394,15 +401,17 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
         format!("($2 OR {})", any.join(" OR "))
     };
 
-    let activity = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT relid::int8, seq_scan + COALESCE(idx_scan, 0), seq_tup_read + COALESCE(idx_tup_fetch, 0), \
+    let activity = in_scope(
+        conn,
+        &oids,
+        all,
+        format!(
+            "SELECT relid::int8, seq_scan + COALESCE(idx_scan, 0), seq_tup_read + COALESCE(idx_tup_fetch, 0), \
                 n_tup_ins + n_tup_upd + n_tup_del \
          FROM pg_stat_xact_user_tables WHERE {}",
-        filter(&["relid"])
-    )))
-    .bind(&oids)
-    .bind(all)
-    .fetch_all(&mut *conn)
+            filter(&["relid"])
+        ),
+    )
     .await?;
     for row in activity {
         snapshot.activity.insert(
@@ -414,17 +423,19 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
         return Ok(());
     }
 
-    let relations = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT c.oid::int8, c.relkind::text, c.relfilenode::int8, c.oid::regclass::text, \
+    let relations = in_scope(
+        conn,
+        &oids,
+        all,
+        format!(
+            "SELECT c.oid::int8, c.relkind::text, c.relfilenode::int8, c.oid::regclass::text, \
                 COALESCE(i.indrelid, c.oid)::int8, format('%I.%I', n.nspname, c.relname) \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_index i ON i.indexrelid = c.oid \
          WHERE c.relkind IN ('r', 'p', 'm', 'f', 'v', 'i', 'I') AND {USER_SCHEMAS} AND {}",
-        filter(&["c.oid", "i.indrelid"])
-    )))
-    .bind(&oids)
-    .bind(all)
-    .fetch_all(&mut *conn)
+            filter(&["c.oid", "i.indrelid"])
+        ),
+    )
     .await?;
     for row in relations {
         let kind = match row.try_get::<String, _>(1)?.as_str() {
@@ -444,8 +455,12 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
         );
     }
 
-    let columns = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT a.attrelid::int8, a.attnum, a.attname::text, \
+    let columns = in_scope(
+        conn,
+        &oids,
+        all,
+        format!(
+            "SELECT a.attrelid::int8, a.attnum, a.attname::text, \
                 format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attcollation <> t.typcollation \
                     THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END, \
                 a.attnotnull, a.atttypid::int8, a.atttypmod, a.attcollation::int8 \
@@ -453,11 +468,9 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
          JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation co ON co.oid = a.attcollation \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f', 'v') AND {USER_SCHEMAS} \
            AND {}",
-        filter(&["a.attrelid"])
-    )))
-    .bind(&oids)
-    .bind(all)
-    .fetch_all(&mut *conn)
+            filter(&["a.attrelid"])
+        ),
+    )
     .await?;
     for row in columns {
         snapshot.columns.insert(
@@ -471,16 +484,18 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
         );
     }
 
-    let constraints = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT con.oid::int8, con.conrelid::int8, con.conname::text, con.contype::text, con.convalidated, \
+    let constraints = in_scope(
+        conn,
+        &oids,
+        all,
+        format!(
+            "SELECT con.oid::int8, con.conrelid::int8, con.conname::text, con.contype::text, con.convalidated, \
                 con.conindid::int8, con.confrelid::int8, COALESCE(con.conkey, '{{}}')::int2[] \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_SCHEMAS} AND {}",
-        filter(&["con.conrelid"])
-    )))
-    .bind(&oids)
-    .bind(all)
-    .fetch_all(&mut *conn)
+            filter(&["con.conrelid"])
+        ),
+    )
     .await?;
     for row in constraints {
         snapshot.constraints.insert(
@@ -499,16 +514,18 @@ async fn read_catalog(conn: &mut PgConnection, scope: Scope<'_>, what: Catalog, 
 
     // `indkey` is an int2vector, whose array form starts at index 0: spelled out as text, it
     // reads as an ordinary array.
-    let indexes = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT i.indexrelid::int8, i.indrelid::int8, i.indisvalid, i.indpred IS NOT NULL, \
+    let indexes = in_scope(
+        conn,
+        &oids,
+        all,
+        format!(
+            "SELECT i.indexrelid::int8, i.indrelid::int8, i.indisvalid, i.indpred IS NOT NULL, \
                 string_to_array(i.indkey::text, ' ')::int2[] \
          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE {USER_SCHEMAS} AND {}",
-        filter(&["i.indrelid", "i.indexrelid"])
-    )))
-    .bind(&oids)
-    .bind(all)
-    .fetch_all(&mut *conn)
+            filter(&["i.indrelid", "i.indexrelid"])
+        ),
+    )
     .await?;
     for row in indexes {
         snapshot.indexes.insert(
