@@ -44,27 +44,19 @@ impl UrlServer {
         } else {
             out!("Nothing to remove: database {database} does not exist on {}", self.target.maintenance());
         }
-        let previous = beside::previous(database);
-        if admin::exists(&mut conn, &previous).await? {
-            admin::drop_force(&mut conn, &previous).await?;
-            out!("Removed {previous}, the database the last reset replaced");
-        }
-        // Dropped by the db-check or db-status that built it; one is left only by an interrupted run.
-        let schema_scratch = beside::schema(database);
-        if admin::exists(&mut conn, &schema_scratch).await? {
-            admin::drop_force(&mut conn, &schema_scratch).await?;
-            out!("Removed {schema_scratch}, the schema db-check and db-status compare with");
-        }
-        // Dropped by the db-check that made it; one is left only by an interrupted run.
-        let trace = beside::trace(database);
-        if admin::exists(&mut conn, &trace).await? {
-            admin::drop_force(&mut conn, &trace).await?;
-            out!("Removed {trace}, left by an interrupted db-check");
-        }
-        let trace_base = beside::trace_base(database);
-        if admin::exists(&mut conn, &trace_base).await? {
-            admin::drop_force(&mut conn, &trace_base).await?;
-            out!("Removed {trace_base}, the base db-check traces new migrations on");
+        // What the xtask keeps beside the dev database (the trace's copy only when a db-check was
+        // interrupted).
+        let beside = [
+            (beside::previous(database), "the database the last reset replaced"),
+            (beside::schema(database), "the schema db-check and db-status compare with"),
+            (beside::trace(database), "left by an interrupted db-check"),
+            (beside::trace_base(database), "the base db-check traces new migrations on"),
+        ];
+        for (name, what) in beside {
+            if admin::exists(&mut conn, &name).await? {
+                admin::drop_force(&mut conn, &name).await?;
+                out!("Removed {name}, {what}");
+            }
         }
         for template in admin::drop_all_with_prefix(&mut conn, &beside::template_prefix(database)).await? {
             out!("Removed the reset cache {template}");
