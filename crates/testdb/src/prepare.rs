@@ -142,7 +142,8 @@ async fn build_if_stale(
     drop_trash(conn, server).await?;
     let stale = |age: Option<i64>| age.is_none_or(|age| age >= MAX_AGE_SECS);
     if stale(ages.template) {
-        build_template(conn, server, migrator, seeds, &prepared.template).await?;
+        let replaces = ages.template.is_some();
+        build_template(conn, server, migrator, seeds, &prepared.template, replaces).await?;
         remove_older(conn, server, prepared).await?;
     }
     // The shared database is replaced only when no test is in it (tests of another binary may
@@ -151,27 +152,8 @@ async fn build_if_stale(
     drop_database(conn, &replace).await?;
     create_from(conn, &replace, &prepared.template).await?;
     let old = format!("{}_old", prepared.shared);
-    let swapped = async {
-        // Two renames in one transaction (DROP DATABASE cannot run in one): the name never
-        // points at nothing, and a rename fails while a test is in the database.
-        let mut tx = conn.begin().await?;
-        if ages.shared.is_some() {
-            tx.execute(AssertSqlSafe(format!(
-                "ALTER DATABASE {} RENAME TO {}",
-                quote_ident(&prepared.shared),
-                quote_ident(&old)
-            )))
-            .await?;
-        }
-        tx.execute(AssertSqlSafe(format!(
-            "ALTER DATABASE {} RENAME TO {}",
-            quote_ident(&replace),
-            quote_ident(&prepared.shared)
-        )))
-        .await?;
-        tx.commit().await
-    };
-    if let Err(err) = swapped.await {
+    // A rename fails while a test is in the database.
+    if let Err(err) = swap_in(conn, &replace, &prepared.shared, ages.shared.is_some().then_some(old.as_str())).await {
         drop_database(conn, &replace).await?;
         if ages.shared.is_some() {
             return Ok(());
@@ -190,6 +172,7 @@ async fn build_template(
     migrator: &Migrator,
     seeds: Option<&[SeedFile]>,
     template: &str,
+    replaces: bool,
 ) -> Result<()> {
     let scratch = format!("{template}_build");
     drop_database(conn, &scratch).await?;
@@ -203,26 +186,28 @@ async fn build_template(
     }
     build.close().await.ok();
     label(conn, &scratch).await?;
-    // Swapped in by two renames in one transaction, as the shared database is: a test binary
-    // still copying the old template (a rebuild after its three minutes, or another branch's
-    // files) never finds the name missing; a rename waits for a copy being made from it.
+    // Swapped in, as the shared database is: a test binary still copying the old template (a
+    // rebuild after its three minutes, or another branch's files) never finds the name
+    // missing; a rename waits for a copy being made from it.
     let old = format!("{template}_old");
     drop_database(conn, &old).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(template)
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut tx = conn.begin().await?;
-    if exists {
-        tx.execute(AssertSqlSafe(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(template), quote_ident(&old))))
-            .await
-            .with_context(|| format!("rename {template} to {old}"))?;
-    }
-    tx.execute(AssertSqlSafe(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&scratch), quote_ident(template))))
+    swap_in(conn, &scratch, template, replaces.then_some(old.as_str()))
         .await
-        .with_context(|| format!("rename {scratch} to {template}"))?;
-    tx.commit().await.with_context(|| format!("put {template} in place"))?;
+        .with_context(|| format!("put {scratch} in place of {template}"))?;
     drop_database(conn, &old).await
+}
+
+/// Puts the database `new` in place of `name` by two renames in one transaction (DROP DATABASE
+/// cannot run in one), so the name never points at nothing: the one it replaces, if any, is
+/// renamed to `old`, for the caller to drop. Changes nothing when either rename fails.
+async fn swap_in(conn: &mut PgConnection, new: &str, name: &str, old: Option<&str>) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if let Some(old) = old {
+        tx.execute(AssertSqlSafe(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(name), quote_ident(old))))
+            .await?;
+    }
+    tx.execute(AssertSqlSafe(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(new), quote_ident(name)))).await?;
+    tx.commit().await
 }
 
 /// A failed seed run in words: the seed, and the server's error.
