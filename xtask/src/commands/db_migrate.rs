@@ -74,6 +74,7 @@ async fn migrate(
     // from: a database created here, or one whose schema is the one remembered for what it had
     // applied, is what the migrations produce; any other may hold changes made by hand.
     let mut provenance = schema::Provenance::FromTheFiles;
+    let pending = applied.as_ref().is_none_or(|applied| Plan::new(&files, applied).pending().next().is_some());
     if applied.is_none() {
         // Nothing is applied yet, so only the files can be wrong: say so before anything.
         Plan::new(&files, &[]).refuse_problems(&name)?;
@@ -87,7 +88,7 @@ async fn migrate(
         }
     } else if let Some(applied) = &applied
         && !dry_run
-        && (Plan::new(&files, applied).pending().next().is_some() || !schema::is_current(project, &files))
+        && (pending || !schema::is_current(project, &files))
     {
         provenance = schema::provenance(database.dev().await?, project, &files, applied).await;
     }
@@ -95,7 +96,6 @@ async fn migrate(
     // With migrations to apply, the lock is held until the schema files are written from what
     // they made (apply::migrate takes and releases it once more inside): a db-reset waiting for
     // this run swaps its database in only after that, instead of ending the session reading it.
-    let pending = applied.as_ref().is_none_or(|applied| Plan::new(&files, applied).pending().next().is_some());
     let hold = !dry_run && pending;
     if hold {
         lock::acquire(database.dev().await?, &name).await?;

@@ -14,8 +14,10 @@ const FILE: &str = "session-left";
 /// A run whose newest migration is `version` left session state set.
 pub fn record(project: &Project, version: i64) {
     let mut versions = read(project);
-    versions.push(version);
-    write(project, &versions);
+    if !versions.contains(&version) {
+        versions.push(version);
+        write(project, &versions);
+    }
 }
 
 /// The whole history was applied in one run (a reset's build): what it left decides alone.
